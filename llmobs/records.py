@@ -1,0 +1,122 @@
+"""Pydantic models of the llmobs record format v1 (shared/FORMAT.md), the one schema readers trust.
+
+The models are strict (a JSON string is never coerced to a number) and ignore unknown fields, so
+other writers may add data without breaking readers. `record_json_schema()` exports them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Literal, Union
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    TypeAdapter,
+    field_validator,
+    model_validator,
+)
+
+FORMAT_VERSION = 1
+NonEmptyStr = Annotated[StrictStr, Field(min_length=1)]
+NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
+Scalar = Union[StrictStr, StrictBool, StrictInt, float, None]
+AttrValue = Union[Scalar, list[Scalar]]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    v: Annotated[StrictInt, Field(ge=1)] = FORMAT_VERSION
+    trace_id: NonEmptyStr
+
+
+def _finite(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise ValueError("must be a finite number")
+    return value
+
+
+class ErrorInfo(BaseModel):
+    """What went wrong in a failed span; `type` is the exception class name (otel `error.type`)."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+    type: NonEmptyStr
+    message: StrictStr | None = None
+
+
+class Span(_Record):
+    """One timed step of a request; the span with `parent_id` null is the request itself."""
+
+    type: Literal["span"]
+    span_id: NonEmptyStr
+    parent_id: NonEmptyStr | None = None
+    name: NonEmptyStr
+    kind: StrictStr | None = None
+    start: AwareDatetime
+    duration_ms: Annotated[float, Field(ge=0)]
+    status: Literal["ok", "error"]
+    error: ErrorInfo | None = None
+    attempt: Annotated[StrictInt, Field(ge=1)] = 1
+    retry_of: NonEmptyStr | None = None
+    attrs: dict[str, AttrValue] | None = None
+
+    _check_duration = field_validator("duration_ms")(_finite)
+
+    @model_validator(mode="after")
+    def _retry_needs_origin(self) -> Span:
+        if self.attempt > 1 and self.retry_of is None:
+            raise ValueError("retry_of is required when attempt > 1")
+        return self
+
+
+class Usage(_Record):
+    """Tokens of one model call; `null` tokens mean the provider did not report usage."""
+
+    type: Literal["usage"]
+    span_id: StrictStr | None = None
+    time: AwareDatetime
+    provider: StrictStr | None = None
+    model: NonEmptyStr
+    input_tokens: NonNegativeInt | None = None
+    output_tokens: NonNegativeInt | None = None
+    cache_read_tokens: NonNegativeInt = 0
+    cache_write_tokens: NonNegativeInt = 0
+    reasoning_tokens: NonNegativeInt = 0
+    cost_usd: Annotated[float, Field(ge=0)] | None = None
+
+    _check_cost = field_validator("cost_usd")(_finite)
+
+
+class Eval(_Record):
+    """A judgement of one answer, tied to its request by `trace_id`."""
+
+    type: Literal["eval"]
+    span_id: StrictStr | None = None
+    time: AwareDatetime
+    name: NonEmptyStr
+    passed: StrictBool | None = None
+    score: float | None = None
+    query: StrictStr | None = None
+    comment: StrictStr | None = None
+
+    _check_score = field_validator("score")(_finite)
+
+
+Record = Annotated[Union[Span, Usage, Eval], Field(discriminator="type")]
+RECORD_ADAPTER: TypeAdapter[Span | Usage | Eval] = TypeAdapter(Record)
+RECORD_TYPES = frozenset({"span", "usage", "eval"})
+
+
+def record_json_schema() -> dict[str, object]:
+    """JSON Schema of one record line, generated from the models so the two never disagree."""
+    schema = RECORD_ADAPTER.json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = f"llmobs record, format version {FORMAT_VERSION}"
+    return schema
