@@ -24,7 +24,8 @@ from pydantic import (
 
 FORMAT_VERSION = 1
 NonEmptyStr = Annotated[StrictStr, Field(min_length=1)]
-NonNegativeInt = Annotated[StrictInt, Field(ge=0)]
+MAX_COUNT = 2**53  # integers JSON and every reader represent exactly
+NonNegativeInt = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)]
 Scalar = Union[StrictStr, StrictBool, StrictInt, float, None]
 AttrValue = Union[Scalar, list[Scalar]]
 
@@ -32,7 +33,7 @@ AttrValue = Union[Scalar, list[Scalar]]
 class _Record(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
 
-    v: Annotated[StrictInt, Field(ge=1)] = FORMAT_VERSION
+    v: Annotated[StrictInt, Field(ge=1, le=MAX_COUNT)] = FORMAT_VERSION
     trace_id: NonEmptyStr
 
 
@@ -63,7 +64,7 @@ class Span(_Record):
     duration_ms: Annotated[float, Field(ge=0)]
     status: Literal["ok", "error"]
     error: ErrorInfo | None = None
-    attempt: Annotated[StrictInt, Field(ge=1)] = 1
+    attempt: Annotated[StrictInt, Field(ge=1, le=2**31 - 1)] = 1
     retry_of: NonEmptyStr | None = None
     attrs: dict[str, AttrValue] | None = None
 

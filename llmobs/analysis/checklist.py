@@ -1,0 +1,81 @@
+"""The seven production questions as answered / unanswered items, from a `Report`."""
+
+from __future__ import annotations
+
+from llmobs.analysis.results import Checklist, ChecklistItem, Report
+
+
+def _ms(value: float) -> str:
+    return f"{value:,.0f} ms" if value >= 100 else f"{value:,.1f} ms"
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def build_checklist(report: Report) -> Checklist:
+    """One item per question; an item is answered only when the data supports an answer."""
+    r = report
+    items: list[ChecklistItem] = []
+
+    def item(key: str, question: str, answer: str | None, reason: str | None) -> None:
+        items.append(ChecklistItem(key=key, question=question, answered=answer is not None, answer=answer, reason=None if answer else reason))
+
+    lat = r.requests.latency_ms
+    item(
+        "latency",
+        "p50 / p95 / p99 latency per request and per step?",
+        f"p50 {_ms(lat.p50)}, p95 {_ms(lat.p95)}, p99 {_ms(lat.p99)} over {r.requests.count:,} requests; {len(r.steps)} steps timed"
+        if lat
+        else None,
+        "no root spans (parent_id null): requests cannot be timed",
+    )
+    tok = r.tokens
+    if tok.input_per_request is not None and tok.output_per_request is not None:
+        dollars = f", ${r.cost.per_request_usd:.4f} per request" if r.cost.per_request_usd is not None else ", $ unknown (no prices)"
+        tokens_answer: str | None = f"{tok.input_per_request:,.0f} in / {tok.output_per_request:,.0f} out tokens per request{dollars}"
+    else:
+        tokens_answer = None
+    item(
+        "tokens",
+        "average tokens (and $) per request?",
+        tokens_answer,
+        "no requests" if not r.requests.count else "no usage records with reported tokens",
+    )
+    item(
+        "slowest_steps",
+        "which steps are slowest?",
+        ", ".join(f"{s.name} (p95 {_ms(s.p95_ms)})" for s in r.steps[:3]) if r.steps else None,
+        "no step spans (only root spans or none)",
+    )
+    err = r.errors
+    if err.rate is not None:
+        top = f"; most common: {err.top[0].type} ({err.top[0].count:,})" if err.top else "; no errors"
+        error_answer: str | None = f"{_pct(err.rate)} of spans failed" + (
+            f", {_pct(r.requests.error_rate)} of requests" if r.requests.error_rate is not None else ""
+        ) + top
+    else:
+        error_answer = None
+    item("errors", "error rate, and which error is most common?", error_answer, "no spans")
+    ret = r.retries
+    item(
+        "retries",
+        "retry success rate?",
+        f"{_pct(ret.success_rate)} of {ret.operations:,} retried operations succeeded" if ret.success_rate is not None else None,
+        "no retried operations (no span has attempt > 1)",
+    )
+    priced_months = [m for m in r.cost.by_month if m.cost_per_request_usd is not None]
+    item(
+        "monthly_cost",
+        "cost per request, month by month?",
+        ", ".join(f"{m.month} ${m.cost_per_request_usd:.4f}" for m in priced_months) if priced_months else None,
+        "no priced usage in a month with requests" if r.tokens.input_per_request is not None else "no usage records with tokens or cost",
+    )
+    q = r.quality
+    item(
+        "quality",
+        "which queries got wrong answers?",
+        f"{q.failed:,} of {q.evaluated:,} evaluated answers failed" if q.evaluated else None,
+        "no eval records",
+    )
+    return Checklist(items=items)

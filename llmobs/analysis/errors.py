@@ -1,0 +1,43 @@
+"""Questions 4 and 5: span error rate, the most common error types, and retry success."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from llmobs.analysis.results import ErrorsSummary, ErrorTypeCount, RetriesSummary
+from llmobs.read.columns import Columns
+
+TOP_ERRORS = 10
+
+
+def analyze_errors(columns: Columns, top: int = TOP_ERRORS) -> ErrorsSummary:
+    """Errors over all spans; types by count, descending (ties by name)."""
+    spans = columns.spans
+    count = int(spans.is_error.sum())
+    codes = spans.error_type[spans.is_error]
+    counts = np.bincount(codes, minlength=len(columns.error_types)) if len(codes) else np.zeros(0, dtype=np.int64)
+    ranked = sorted(((int(n), columns.error_types.values[c]) for c, n in enumerate(counts) if n), key=lambda t: (-t[0], t[1]))
+    return ErrorsSummary(
+        count=count,
+        rate=count / len(spans.trace) if len(spans.trace) else None,
+        top=[ErrorTypeCount(type=name, count=n) for n, name in ranked[:top]],
+    )
+
+
+def analyze_retries(columns: Columns) -> RetriesSummary:
+    """An operation is an attempt-1 span plus the spans whose `retry_of` names it; one with ≥ 2
+    attempts succeeded when its highest attempt is `ok`."""
+    spans = columns.spans
+    retried = spans.retry_of != 0
+    if not retried.any():
+        return RetriesSummary(operations=0, succeeded=0, success_rate=None)
+    trace = spans.trace[retried].astype(np.int64)
+    origin = spans.retry_of[retried]
+    attempt = spans.attempt[retried]
+    ok = ~spans.is_error[retried]
+    order = np.lexsort((attempt, origin, trace))
+    trace, origin, ok = trace[order], origin[order], ok[order]
+    last = np.r_[(trace[1:] != trace[:-1]) | (origin[1:] != origin[:-1]), True]
+    operations = int(last.sum())
+    succeeded = int(ok[last].sum())
+    return RetriesSummary(operations=operations, succeeded=succeeded, success_rate=succeeded / operations)

@@ -1,0 +1,97 @@
+"""Select whole requests: every filter keeps or drops a trace with all its records, so all answers
+are about the same set of requests."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+
+from llmobs.errors import ConfigError
+from llmobs.read.columns import Columns, EvalColumns, SpanColumns, Strings, UsageColumns, to_micros
+
+
+@dataclass(frozen=True)
+class Filters:
+    """`since`/`until` bound a request's start (UTC, until exclusive); names and models are globs."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    names: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.since or self.until or self.names or self.models)
+
+
+def parse_moment(text: str, *, end: bool = False) -> datetime:
+    """`2026-10`, `2026-10-31` or an RFC 3339 time; with `end`, a date or month means its end."""
+    value = text.strip()
+    try:
+        if len(value) == 7:
+            start = datetime.strptime(value, "%Y-%m").replace(tzinfo=timezone.utc)
+            if not end:
+                return start
+            return (start + timedelta(days=32)).replace(day=1)
+        if len(value) == 10:
+            day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=timezone.utc)
+            return day + timedelta(days=1) if end else day
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"{text!r} is not a date: use YYYY-MM, YYYY-MM-DD or an RFC 3339 time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def _matching_codes(strings: Strings, patterns: tuple[str, ...]) -> np.ndarray:
+    return np.array([code for code, value in enumerate(strings.values) if any(fnmatch.fnmatchcase(value, p) for p in patterns)], dtype=np.int64)
+
+
+def trace_times(columns: Columns) -> np.ndarray:
+    """Each trace's time: its root span's start, else its earliest record (µs since the epoch)."""
+    times = np.full(len(columns.trace_ids), np.iinfo(np.int64).max, dtype=np.int64)
+    np.minimum.at(times, columns.spans.trace, columns.spans.start_us)
+    np.minimum.at(times, columns.usage.trace, columns.usage.time_us)
+    np.minimum.at(times, columns.evals.trace, columns.evals.time_us)
+    roots = columns.spans.is_root
+    times[columns.spans.trace[roots]] = columns.spans.start_us[roots]
+    return times
+
+
+def select(columns: Columns, filters: Filters) -> Columns:
+    """The columns restricted to the requests that pass every filter."""
+    if not filters.active:
+        return columns
+    keep = np.ones(len(columns.trace_ids), dtype=bool)
+    if filters.since or filters.until:
+        times = trace_times(columns)
+        if filters.since:
+            keep &= times >= to_micros(filters.since)
+        if filters.until:
+            keep &= times < to_micros(filters.until)
+    if filters.names:
+        named = np.zeros_like(keep)
+        codes = _matching_codes(columns.names, filters.names)
+        named[columns.spans.trace[np.isin(columns.spans.name, codes)]] = True
+        keep &= named
+    if filters.models:
+        modelled = np.zeros_like(keep)
+        codes = _matching_codes(columns.models, filters.models)
+        modelled[columns.usage.trace[np.isin(columns.usage.model, codes)]] = True
+        modelled[columns.spans.trace[np.isin(columns.spans.model, codes)]] = True
+        keep &= modelled
+    return _take(columns, keep)
+
+
+def _take(columns: Columns, keep_trace: np.ndarray) -> Columns:
+    s, u, e = columns.spans, columns.usage, columns.evals
+    sm, um, em = keep_trace[s.trace], keep_trace[u.trace], keep_trace[e.trace]
+    spans = SpanColumns(**{k: v[sm] for k, v in vars(s).items() if k != "group"}, group={k: v[sm] for k, v in s.group.items()})
+    usage = UsageColumns(**{k: v[um] for k, v in vars(u).items()})
+    evals = EvalColumns(
+        **{k: v[em] for k, v in vars(e).items() if k != "query"},
+        query=[q for q, kept in zip(e.query, em) if kept],
+    )
+    return replace(columns, spans=spans, usage=usage, evals=evals)

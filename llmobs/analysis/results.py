@@ -1,0 +1,182 @@
+"""Result models of the analyses. Every output form renders these, so table, markdown and JSON
+never disagree; `Report` dumps to exactly FORMAT.md's `llmobs.report/1` JSON (plus added keys).
+
+`None` always means "the data cannot answer this", never zero.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+REPORT_SCHEMA = "llmobs.report/1"
+
+
+class _Result(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class InputSummary(_Result):
+    files: int
+    lines: int
+    records: int
+    bad_lines: int
+    skipped_unknown: int
+    spans: int
+    usage: int
+    evals: int
+    bad_line_samples: list[str] = []
+    ignored_files: int = 0
+
+
+class LatencyMs(_Result):
+    p50: float
+    p95: float
+    p99: float
+
+
+class RequestsSummary(_Result):
+    count: int
+    incomplete: int
+    error_rate: float | None
+    latency_ms: LatencyMs | None
+
+
+class StepSummary(_Result):
+    name: str
+    count: int
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    total_ms: float
+    error_rate: float
+    share_of_request_time: float | None = None
+
+
+class ErrorTypeCount(_Result):
+    type: str
+    count: int
+
+
+class ErrorsSummary(_Result):
+    count: int
+    rate: float | None
+    top: list[ErrorTypeCount]
+
+
+class RetriesSummary(_Result):
+    operations: int
+    succeeded: int
+    success_rate: float | None
+
+
+class TokensSummary(_Result):
+    input_per_request: float | None
+    output_per_request: float | None
+    missing_usage: int
+
+
+class MonthCost(_Result):
+    month: str
+    cost_usd: float | None
+    requests: int
+    cost_per_request_usd: float | None
+
+
+class CostSummary(_Result):
+    total_usd: float | None
+    per_request_usd: float | None
+    unpriced_tokens: int
+    by_month: list[MonthCost]
+    unpriced_models: list[str] = []
+
+
+class FailedQuery(_Result):
+    trace_id: str
+    query: str | None
+    evaluator: str
+
+
+class QualitySummary(_Result):
+    evaluated: int
+    failed: int
+    failed_queries: list[FailedQuery]
+
+
+class Report(_Result):
+    """The answers to the production checklist for one data set."""
+
+    schema_: str = REPORT_SCHEMA
+    input: InputSummary
+    requests: RequestsSummary
+    steps: list[StepSummary]
+    errors: ErrorsSummary
+    retries: RetriesSummary
+    tokens: TokensSummary
+    cost: CostSummary
+    quality: QualitySummary
+
+    def to_json_dict(self) -> dict[str, object]:
+        """The `llmobs.report/1` document."""
+        data = self.model_dump(mode="json")
+        data.pop("schema_")
+        return {"schema": self.schema_, **data}
+
+
+class SlowRequest(_Result):
+    trace_id: str
+    request_id: str | None
+    name: str
+    start: str
+    duration_ms: float
+    status: str
+
+
+class SlowestResult(_Result):
+    """Steps ranked by p95 and the slowest individual requests."""
+
+    group_by: str
+    steps: list[StepSummary]
+    requests: list[SlowRequest]
+    total_request_ms: float | None
+
+
+class ChecklistItem(_Result):
+    key: str
+    question: str
+    answered: bool
+    answer: str | None
+    reason: str | None = None
+
+
+class Checklist(_Result):
+    items: list[ChecklistItem]
+
+    @property
+    def all_answered(self) -> bool:
+        return all(item.answered for item in self.items)
+
+
+class TraceSpanView(_Result):
+    span_id: str
+    parent_id: str | None
+    name: str
+    kind: str | None
+    start: str
+    offset_ms: float
+    duration_ms: float
+    status: str
+    error: str | None
+    attempt: int
+    input_tokens: int | None
+    output_tokens: int | None
+    cost_usd: float | None
+    depth: int
+
+
+class TraceView(_Result):
+    trace_id: str
+    request_id: str | None
+    spans: list[TraceSpanView]
+    orphans: int
+    total_cost_usd: float | None
+    evals: list[str]

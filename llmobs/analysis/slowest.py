@@ -1,0 +1,33 @@
+"""`llmobs slowest`: steps ranked by p95, then the slowest individual requests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from llmobs.analysis.results import SlowestResult, SlowRequest
+from llmobs.analysis.steps import analyze_steps
+from llmobs.read.columns import Columns
+
+
+def slowest(columns: Columns, top: int, by: str = "name") -> SlowestResult:
+    """The `top` slowest steps (by p95) and requests (by duration)."""
+    spans = columns.spans
+    roots = np.flatnonzero(spans.is_root)
+    order = roots[np.argsort(-spans.duration_ms[roots], kind="stable")[:top]]
+    requests = [
+        SlowRequest(
+            trace_id=columns.trace_ids.values[spans.trace[i]],
+            request_id=columns.root_request_id.get(int(spans.trace[i])),
+            name=columns.names.values[spans.name[i]],
+            start=str(np.datetime64(int(spans.start_us[i]), "us")) + "Z",
+            duration_ms=float(spans.duration_ms[i]),
+            status="error" if spans.is_error[i] else "ok",
+        )
+        for i in order
+    ]
+    return SlowestResult(
+        group_by=by,
+        steps=analyze_steps(columns, by)[:top],
+        requests=requests,
+        total_request_ms=float(spans.duration_ms[roots].sum()) if len(roots) else None,
+    )

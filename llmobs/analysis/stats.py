@@ -1,0 +1,43 @@
+"""Percentiles as FORMAT.md defines them: linear interpolation between closest ranks (numpy's default
+`linear` method, DuckDB's `quantile_cont`, Hyndman–Fan type 7), over the exact values; for one
+group or for many groups at once."""
+
+from __future__ import annotations
+
+import numpy as np
+
+QUANTILES = (0.50, 0.95, 0.99)
+
+
+def percentiles(values: np.ndarray, quantiles: tuple[float, ...] = QUANTILES) -> list[float] | None:
+    """Type-7 percentiles of `values`, or None when there are none."""
+    if len(values) == 0:
+        return None
+    return [float(v) for v in np.percentile(values, [q * 100 for q in quantiles], method="linear")]
+
+
+def grouped_percentiles(
+    codes: np.ndarray, values: np.ndarray, quantiles: tuple[float, ...] = QUANTILES
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(group codes, sizes, percentiles[group, quantile]) of `values` grouped by integer `codes`.
+
+    One sort for all groups: each group's sorted run is interpolated at (n-1)·q, exactly as
+    `np.percentile(..., method="linear")` does for that group alone.
+    """
+    if len(values) == 0:
+        return np.empty(0, dtype=codes.dtype), np.empty(0, dtype=np.int64), np.empty((0, len(quantiles)))
+    order = np.lexsort((values, codes))
+    sorted_codes = codes[order]
+    sorted_values = values[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
+    sizes = np.diff(np.r_[starts, len(sorted_values)])
+    result = np.empty((len(starts), len(quantiles)))
+    for column, q in enumerate(quantiles):
+        position = (sizes - 1) * q
+        low = np.floor(position).astype(np.int64)
+        high = np.minimum(low + 1, sizes - 1)
+        fraction = position - low
+        below = sorted_values[starts + low]
+        above = sorted_values[starts + high]
+        result[:, column] = below + fraction * (above - below)
+    return sorted_codes[starts], sizes, result

@@ -1,0 +1,55 @@
+"""Questions 1 and 3: per-step latency percentiles, totals and error rates, slowest first."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from llmobs.analysis.results import StepSummary
+from llmobs.analysis.stats import grouped_percentiles
+from llmobs.read.columns import Columns, Strings
+
+BUILTIN_GROUPS = ("name", "model", "kind")
+UNSET = "(unset)"
+
+
+def group_codes(columns: Columns, by: str) -> tuple[np.ndarray, Strings]:
+    """Each span's group code and the table naming the codes, for `--by name|model|kind|<attr>`."""
+    spans = columns.spans
+    if by == "name":
+        return spans.name, columns.names
+    if by == "model":
+        return spans.model, columns.models
+    if by == "kind":
+        return spans.kind, columns.kinds
+    return spans.group[by], columns.attr_values
+
+
+def analyze_steps(columns: Columns, by: str = "name") -> list[StepSummary]:
+    """Non-root spans grouped by `by`, sorted by p95 descending; spans without the key group as `(unset)`."""
+    spans = columns.spans
+    child = ~spans.is_root
+    codes, table = group_codes(columns, by)
+    codes = codes[child].astype(np.int64)
+    durations = spans.duration_ms[child]
+    errors = spans.is_error[child]
+    group, sizes, quantiles = grouped_percentiles(codes, durations)
+    if len(group) == 0:
+        return []
+    index = np.searchsorted(group, codes)
+    totals = np.bincount(index, weights=durations, minlength=len(group))
+    error_counts = np.bincount(index, weights=errors, minlength=len(group))
+    request_total = float(spans.duration_ms[spans.is_root].sum())
+    steps = [
+        StepSummary(
+            name=table.lookup(int(code)) or UNSET,
+            count=int(size),
+            p50_ms=float(q[0]),
+            p95_ms=float(q[1]),
+            p99_ms=float(q[2]),
+            total_ms=float(total),
+            error_rate=float(errs / size),
+            share_of_request_time=float(total / request_total) if request_total > 0 else None,
+        )
+        for code, size, q, total, errs in zip(group, sizes, quantiles, totals, error_counts)
+    ]
+    return sorted(steps, key=lambda s: (-s.p95_ms, s.name))

@@ -1,0 +1,56 @@
+"""One line of input to one validated record, or the reason it is not one.
+
+The pydantic models in `llmobs.records` decide; this module only explains their verdict in the
+words of FORMAT.md (bad line, unknown type) without echoing the line's content.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Union
+
+from pydantic import ValidationError
+
+from llmobs.records import RECORD_ADAPTER, Eval, Span, Usage
+
+AnyRecord = Union[Span, Usage, Eval]
+
+
+class UnknownType:
+    """A valid JSON object whose `type` is a string this reader does not know: skipped, counted."""
+
+    __slots__ = ("type",)
+
+    def __init__(self, type_: str) -> None:
+        self.type = type_
+
+
+def decode_line(line: bytes) -> AnyRecord | UnknownType | str:
+    """The record on `line`, an UnknownType, or a short reason why the line is bad."""
+    try:
+        return RECORD_ADAPTER.validate_json(line)
+    except ValidationError as exc:
+        return _explain(line, exc)
+
+
+def _explain(line: bytes, exc: ValidationError) -> UnknownType | str:
+    errors = exc.errors(include_input=False, include_url=False)
+    first = errors[0]
+    kind = first["type"]
+    if kind == "json_invalid":
+        return "not valid JSON" + ("" if line.strip() else " (empty line)")
+    if kind in ("dict_type", "model_type"):
+        return "not a JSON object"
+    if kind == "union_tag_not_found":
+        return "missing field 'type'"
+    if kind == "union_tag_invalid":
+        found = json.loads(line).get("type")
+        if isinstance(found, str):
+            return UnknownType(found)
+        return "field 'type' must be a string"
+    parts = []
+    for error in errors[:3]:
+        loc = ".".join(str(p) for p in error["loc"][1:]) or "record"
+        parts.append(f"{loc}: {error['msg']}")
+    more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
+    return f"invalid {first['loc'][0]} record: " + "; ".join(parts) + more
