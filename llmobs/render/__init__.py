@@ -1,0 +1,1 @@
+"""Output forms. Each module formats result models and computes nothing."""

@@ -1,0 +1,62 @@
+"""CSV for spreadsheets and scripts: one table per command, numbers unformatted."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from llmobs.analysis.results import Checklist, Report, SlowestResult, StepSummary, TraceView
+from llmobs.render.text import safe
+
+STEP_FIELDS = ["name", "count", "p50_ms", "p95_ms", "p99_ms", "total_ms", "error_rate", "share_of_request_time"]
+
+
+def _write(rows: list[list[object]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for row in rows:
+        writer.writerow(["" if v is None else safe(v) if isinstance(v, str) else v for v in row])
+    return buffer.getvalue()
+
+
+def _steps(steps: list[StepSummary]) -> list[list[object]]:
+    return [[getattr(s, f) for f in STEP_FIELDS] for s in steps]
+
+
+def render_report(report: Report) -> str:
+    """The report in long form: section, key, metric, value; empty value = unanswered."""
+    r = report
+    rows: list[list[object]] = [["section", "key", "metric", "value"]]
+    for field, value in r.input.model_dump(exclude={"bad_line_samples"}).items():
+        rows.append(["input", "", field, value])
+    lat = r.requests.latency_ms
+    rows += [["requests", "", "count", r.requests.count], ["requests", "", "incomplete", r.requests.incomplete], ["requests", "", "error_rate", r.requests.error_rate]]
+    rows += [["requests", "", f"latency_{q}_ms", getattr(lat, q) if lat else None] for q in ("p50", "p95", "p99")]
+    for s in r.steps:
+        rows += [["steps", s.name, f, getattr(s, f)] for f in STEP_FIELDS[1:]]
+    rows += [["errors", "", "count", r.errors.count], ["errors", "", "rate", r.errors.rate]]
+    rows += [["errors", e.type, "count", e.count] for e in r.errors.top]
+    rows += [["retries", "", f, getattr(r.retries, f)] for f in ("operations", "succeeded", "success_rate")]
+    rows += [["tokens", "", f, getattr(r.tokens, f)] for f in ("input_per_request", "output_per_request", "missing_usage")]
+    rows += [["cost", "", f, getattr(r.cost, f)] for f in ("total_usd", "per_request_usd", "unpriced_tokens")]
+    for m in r.cost.by_month:
+        rows += [["cost_by_month", m.month, f, getattr(m, f)] for f in ("cost_usd", "requests", "cost_per_request_usd")]
+    rows += [["quality", "", "evaluated", r.quality.evaluated], ["quality", "", "failed", r.quality.failed]]
+    rows += [["failed_query", f.trace_id, f.evaluator, f.query] for f in r.quality.failed_queries]
+    return _write(rows)
+
+
+def render_slowest(result: SlowestResult) -> str:
+    rows: list[list[object]] = [["kind", "name_or_trace_id", "count", "p50_ms", "p95_ms", "p99_ms", "total_or_duration_ms", "error_rate", "share_of_request_time"]]
+    rows += [["step", *row] for row in _steps(result.steps)]
+    rows += [["request", q.trace_id, 1, None, None, None, q.duration_ms, 1.0 if q.status == "error" else 0.0, None] for q in result.requests]
+    return _write(rows)
+
+
+def render_checklist(checklist: Checklist) -> str:
+    return _write([["key", "question", "answered", "answer", "reason"]] + [[i.key, i.question, i.answered, i.answer, i.reason] for i in checklist.items])
+
+
+def render_trace(view: TraceView) -> str:
+    fields = ["span_id", "parent_id", "name", "depth", "offset_ms", "duration_ms", "status", "error", "attempt", "input_tokens", "output_tokens", "cost_usd"]
+    return _write([fields] + [[getattr(s, f) for f in fields] for s in view.spans])

@@ -1,0 +1,137 @@
+"""Markdown output (GitHub-flavoured), e.g. for a CI job summary or a pull-request comment."""
+
+from __future__ import annotations
+
+import re
+
+from llmobs.analysis.results import Checklist, Report, SlowestResult, TraceView
+from llmobs.render.text import ms, num, pct, safe, sparkline, usd
+
+_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~])")
+
+
+def md(value: object) -> str:
+    """Untrusted text as inert markdown: controls escaped, newlines flattened, syntax backslashed."""
+    return _SPECIAL.sub(r"\\\1", safe(value).replace("\\x0a", " ").replace("\\x0d", " "))
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+def render_report(report: Report) -> str:
+    r = report
+    out = ["# llmobs report", ""]
+    inp = r.input
+    out.append(
+        f"Read {inp.files} file(s), {inp.lines:,} lines: {inp.records:,} records "
+        f"({inp.spans:,} spans, {inp.usage:,} usage, {inp.evals:,} evals), {inp.bad_lines:,} bad lines, "
+        f"{inp.skipped_unknown:,} of unknown type."
+    )
+    out += ["", "## Requests", ""]
+    req = r.requests
+    if req.latency_ms is None:
+        out.append("Unanswered: no root spans, so no request can be timed.")
+    else:
+        out += _table(
+            ["requests", "p50", "p95", "p99", "error rate", "incomplete traces"],
+            [[f"{req.count:,}", ms(req.latency_ms.p50), ms(req.latency_ms.p95), ms(req.latency_ms.p99), pct(req.error_rate), f"{req.incomplete:,}"]],
+        )
+    out += ["", "## Steps (slowest p95 first)", ""]
+    if not r.steps:
+        out.append("Unanswered: no step spans.")
+    else:
+        out += _table(
+            ["step", "count", "p50", "p95", "p99", "total", "error rate"],
+            [[md(s.name), f"{s.count:,}", ms(s.p50_ms), ms(s.p95_ms), ms(s.p99_ms), ms(s.total_ms), pct(s.error_rate)] for s in r.steps],
+        )
+    out += ["", "## Errors", ""]
+    if r.errors.rate is None:
+        out.append("Unanswered: no spans.")
+    else:
+        out.append(f"{r.errors.count:,} failed spans ({pct(r.errors.rate)} of all spans).")
+        if r.errors.top:
+            out += [""] + _table(["error type", "count"], [[md(e.type), f"{e.count:,}"] for e in r.errors.top])
+    out += ["", "## Retries", ""]
+    ret = r.retries
+    out.append(
+        f"{pct(ret.success_rate)} of {ret.operations:,} retried operations succeeded ({ret.succeeded:,})."
+        if ret.success_rate is not None
+        else "Unanswered: no retried operations."
+    )
+    out += ["", "## Tokens and cost", ""]
+    tok, cost = r.tokens, r.cost
+    if tok.input_per_request is None:
+        out.append("Unanswered: no usage records with reported tokens.")
+    else:
+        out.append(f"{num(tok.input_per_request)} input and {num(tok.output_per_request)} output tokens per request; {usd(cost.per_request_usd)} per request, {usd(cost.total_usd, 2)} in all.")
+    if tok.missing_usage:
+        out.append(f"{tok.missing_usage:,} usage records did not report tokens.")
+    if cost.unpriced_tokens:
+        out.append(f"{cost.unpriced_tokens:,} tokens have no known price ({', '.join(md(m) for m in cost.unpriced_models)}): costs are lower bounds.")
+    if cost.by_month:
+        trend = sparkline([m.cost_per_request_usd for m in cost.by_month])
+        out += ["", f"Cost per request by month: `{trend}`", ""]
+        out += _table(
+            ["month", "requests", "cost", "cost per request"],
+            [[m.month, f"{m.requests:,}", usd(m.cost_usd, 2), usd(m.cost_per_request_usd)] for m in cost.by_month],
+        )
+    out += ["", "## Quality", ""]
+    q = r.quality
+    if not q.evaluated:
+        out.append("Unanswered: no eval records.")
+    else:
+        out.append(f"{q.failed:,} of {q.evaluated:,} evaluated answers failed.")
+        if q.failed_queries:
+            out += [""] + _table(["trace", "evaluator", "query"], [[f"`{safe(f.trace_id)}`", md(f.evaluator), md(f.query or "—")] for f in q.failed_queries])
+    return "\n".join(out) + "\n"
+
+
+def render_slowest(result: SlowestResult) -> str:
+    out = [f"## Slowest steps (by {md(result.group_by)}, p95)", ""]
+    if result.steps:
+        out += _table(
+            [md(result.group_by), "count", "p50", "p95", "p99", "total", "share of request time", "error rate"],
+            [[md(s.name), f"{s.count:,}", ms(s.p50_ms), ms(s.p95_ms), ms(s.p99_ms), ms(s.total_ms), pct(s.share_of_request_time), pct(s.error_rate)] for s in result.steps],
+        )
+    else:
+        out.append("Unanswered: no step spans.")
+    out += ["", "## Slowest requests", ""]
+    if result.requests:
+        out += _table(
+            ["trace", "request", "name", "start", "duration", "status"],
+            [[f"`{safe(q.trace_id)}`", md(q.request_id or "—"), md(q.name), q.start, ms(q.duration_ms), q.status] for q in result.requests],
+        )
+    else:
+        out.append("Unanswered: no root spans.")
+    return "\n".join(out) + "\n"
+
+
+def render_checklist(checklist: Checklist) -> str:
+    out = ["## llmobs checklist", ""]
+    for item in checklist.items:
+        mark = "x" if item.answered else " "
+        detail = md(item.answer) if item.answered else f"unanswered: {md(item.reason)}"
+        out.append(f"- [{mark}] **{md(item.question)}** {detail}")
+    return "\n".join(out) + "\n"
+
+
+def render_trace(view: TraceView) -> str:
+    out = [f"## Trace `{safe(view.trace_id)}`", ""]
+    out += _table(
+        ["span", "offset", "duration", "status", "tokens in/out", "cost"],
+        [
+            [
+                "&nbsp;" * (2 * s.depth) + md(s.name),
+                ms(s.offset_ms),
+                ms(s.duration_ms),
+                md(s.status + (f" {s.error}" if s.error else "")),
+                f"{num(s.input_tokens)}/{num(s.output_tokens)}" if s.input_tokens is not None or s.output_tokens is not None else "",
+                usd(s.cost_usd) if s.cost_usd is not None else "",
+            ]
+            for s in view.spans
+        ],
+    )
+    return "\n".join(out) + "\n"

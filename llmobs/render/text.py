@@ -1,0 +1,51 @@
+"""Untrusted text from logs made safe for a terminal, and small number formats shared by renderers."""
+
+from __future__ import annotations
+
+import unicodedata
+
+_BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_TABLE = {
+    **{c: f"\\x{c:02x}" for c in range(0x20)},
+    0x7F: "\\x7f",
+    **{c: f"\\x{c:02x}" for c in range(0x80, 0xA0)},
+    **{ord(c): f"\\u{ord(c):04x}" for c in _BIDI_CONTROLS},
+}
+BARS = "▁▂▃▄▅▆▇█"
+
+
+def safe(value: object) -> str:
+    """`value` as text with every control character (C0, DEL, C1, bidi overrides) shown escaped,
+    so no escape sequence from a log reaches the terminal; rich markup is handled by the caller
+    always wrapping this in `rich.text.Text`, never parsing it."""
+    text = "" if value is None else str(value)
+    if text.isprintable() and not any(c in _BIDI_CONTROLS for c in text):
+        return text
+    return "".join(_TABLE.get(ord(c), c if unicodedata.category(c) != "Cc" else f"\\x{ord(c):02x}") for c in text)
+
+
+def ms(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.0f} ms" if value >= 100 else f"{value:,.1f} ms"
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def usd(value: float | None, digits: int = 4) -> str:
+    return "—" if value is None else f"${value:,.{digits}f}"
+
+
+def num(value: float | None, digits: int = 0) -> str:
+    return "—" if value is None else f"{value:,.{digits}f}"
+
+
+def sparkline(values: list[float | None]) -> str:
+    """One block character per value, scaled to the largest; a gap where the value is unknown."""
+    known = [v for v in values if v is not None]
+    top = max(known) if known else 0
+    if top <= 0:
+        return "".join(" " if v is None else BARS[0] for v in values)
+    return "".join(" " if v is None else BARS[min(len(BARS) - 1, int(v / top * (len(BARS) - 1) + 0.5))] for v in values)
