@@ -8,7 +8,7 @@ import io
 import os
 import sys
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Callable, Iterator
 
 from llmobs.errors import InputError
 
@@ -77,19 +77,27 @@ def expand(paths: list[str]) -> tuple[list[Source], list[str]]:
     return sources, ignored
 
 
-def open_binary(source: Source) -> BinaryIO:
-    """A buffered binary stream of the source, transparently gunzipped when it starts with gzip's magic."""
+def open_binary(source: Source) -> tuple[BinaryIO, Callable[[], None]]:
+    """A buffered binary stream of the source, gunzipped when it starts with gzip's magic (whatever
+    its name), and the function that closes everything opened for it."""
     if source.is_stdin:
         raw: BinaryIO = sys.stdin.buffer
     else:
         try:
-            raw = open(source.name, "rb")  # noqa: SIM115 (closed by the caller)
+            raw = open(source.name, "rb")  # noqa: SIM115 (closed by the returned closer)
         except OSError as exc:
             raise InputError(f"{source.name}: cannot open: {exc.strerror or exc}") from None
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
+    close_raw = (lambda: None) if source.is_stdin else raw.close
     if buffered.peek(2)[:2] == GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=buffered, mode="rb")  # type: ignore[return-value]
-    return buffered
+        unzipped = gzip.GzipFile(fileobj=buffered, mode="rb")
+
+        def close() -> None:
+            unzipped.close()
+            close_raw()
+
+        return unzipped, close  # type: ignore[return-value]
+    return buffered, close_raw
 
 
 def iter_lines(source: Source) -> Iterator[bytes]:
@@ -98,9 +106,8 @@ def iter_lines(source: Source) -> Iterator[bytes]:
     A stream that breaks part way (a truncated gzip member) raises OSError or EOFError after the
     lines before the break; the loader records that as a bad line and keeps what it read.
     """
-    stream = open_binary(source)
+    stream, close = open_binary(source)
     try:
         yield from stream
     finally:
-        if not source.is_stdin:
-            stream.close()
+        close()

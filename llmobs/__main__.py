@@ -1,0 +1,5 @@
+"""`python -m llmobs` runs the command line."""
+
+from llmobs.cli import main
+
+main()

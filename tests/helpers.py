@@ -1,0 +1,48 @@
+"""Small builders of FORMAT.md lines for tests, so expected values can be computed by hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def span(trace: str, span_id: str, name: str, duration: float, *, parent: str | None = "root", status: str = "ok",
+         start: str = "2026-03-01T10:00:00Z", error: str | None = None, attempt: int = 1, retry_of: str | None = None,
+         **attrs: object) -> dict:
+    record = {"type": "span", "trace_id": trace, "span_id": span_id, "parent_id": None if parent is None else f"{trace}-{parent}",
+              "name": name, "start": start, "duration_ms": duration, "status": status}
+    if error:
+        record["error"] = {"type": error, "message": "boom"}
+    if attempt > 1:
+        record["attempt"] = attempt
+        record["retry_of"] = retry_of
+    if attrs:
+        record["attrs"] = attrs
+    return record
+
+
+def root(trace: str, duration: float, *, status: str = "ok", start: str = "2026-03-01T10:00:00Z", **attrs: object) -> dict:
+    record = span(trace, f"{trace}-root", "request", duration, parent=None, status=status, start=start, **attrs)
+    if status == "error":
+        record["error"] = {"type": "AgentFailed", "message": "x"}
+    return record
+
+
+def usage(trace: str, model: str, tokens_in: int | None, tokens_out: int | None, *, time: str = "2026-03-01T10:00:01Z",
+          provider: str | None = None, cost: float | None = None, span_id: str | None = None, **extra: object) -> dict:
+    record = {"type": "usage", "trace_id": trace, "span_id": span_id, "time": time, "provider": provider, "model": model,
+              "input_tokens": tokens_in, "output_tokens": tokens_out, **extra}
+    if cost is not None:
+        record["cost_usd"] = cost
+    return record
+
+
+def evaluation(trace: str, passed: bool | None, *, name: str = "correctness", query: str | None = None,
+               time: str = "2026-03-01T11:00:00Z") -> dict:
+    return {"type": "eval", "trace_id": trace, "time": time, "name": name, "passed": passed, "score": None, "query": query}
+
+
+def write_jsonl(path: Path, records: list[dict], extra_lines: list[str] = ()) -> Path:
+    lines = [json.dumps(r) for r in records] + list(extra_lines)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path

@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+from helpers import root, span, usage, write_jsonl
+from llmobs.errors import InputError
+from llmobs.read import load
+from llmobs.read.decode import UnknownType, decode_line
+from llmobs.records import RECORD_ADAPTER
+
+GOOD_SPAN = {"type": "span", "trace_id": "t", "span_id": "s", "parent_id": None, "name": "n",
+             "start": "2026-01-01T00:00:00Z", "duration_ms": 1.5, "status": "ok"}
+
+VALID = [
+    GOOD_SPAN,
+    {**GOOD_SPAN, "v": 1, "extra_field": {"ignored": True}},
+    {**GOOD_SPAN, "start": "2026-01-01T01:00:00+01:00"},
+    {**GOOD_SPAN, "status": "error", "error": {"type": "E"}},
+    {**GOOD_SPAN, "attempt": 2, "retry_of": "s0"},
+    {**GOOD_SPAN, "attrs": {"a": 1, "b": [1, "x", None], "c": 1.5, "d": True}},
+    {**GOOD_SPAN, "v": 2},
+    {"type": "usage", "trace_id": "t", "time": "2026-01-01T00:00:00Z", "model": "m", "input_tokens": None, "output_tokens": 3},
+    {"type": "usage", "trace_id": "t", "time": "2026-01-01T00:00:00Z", "model": "m", "input_tokens": 5, "output_tokens": 3, "cost_usd": 0},
+    {"type": "eval", "trace_id": "t", "time": "2026-01-01T00:00:00Z", "name": "correctness", "passed": False},
+]
+INVALID = [
+    ({**GOOD_SPAN, "duration_ms": -1}, "duration_ms"),
+    ({**GOOD_SPAN, "duration_ms": "12"}, "duration_ms"),
+    ({**GOOD_SPAN, "status": "failed"}, "status"),
+    ({**GOOD_SPAN, "start": "2026-01-01T00:00:00"}, "timezone"),
+    ({**GOOD_SPAN, "start": "yesterday"}, "start"),
+    ({**GOOD_SPAN, "name": ""}, "name"),
+    ({**GOOD_SPAN, "attempt": 2}, "retry_of is required"),
+    ({**GOOD_SPAN, "attempt": 0}, "attempt"),
+    ({**GOOD_SPAN, "trace_id": 7}, "trace_id"),
+    ({k: v for k, v in GOOD_SPAN.items() if k != "span_id"}, "span_id"),
+    ({**GOOD_SPAN, "attrs": {"nested": {"x": 1}}}, "attrs"),
+    ({"type": "usage", "trace_id": "t", "time": "2026-01-01T00:00:00Z", "model": "m", "input_tokens": -5}, "input_tokens"),
+    ({"type": "usage", "trace_id": "t", "time": "2026-01-01T00:00:00Z", "model": "m", "input_tokens": 10**30}, "input_tokens"),
+    ({"type": "usage", "trace_id": "t", "time": "2026-01-01T00:00:00Z", "model": "m", "output_tokens": 1.5}, "output_tokens"),
+    ({"type": "eval", "trace_id": "t", "time": "2026-01-01T00:00:00Z", "name": "x", "passed": "yes"}, "passed"),
+    ({"trace_id": "t"}, "missing field 'type'"),
+    ({"type": 5}, "must be a string"),
+]
+
+
+@pytest.mark.parametrize("record", VALID)
+def test_valid_lines_decode(record):
+    result = decode_line(json.dumps(record).encode())
+    assert not isinstance(result, (str, UnknownType))
+
+
+@pytest.mark.parametrize(("record", "reason"), INVALID)
+def test_invalid_lines_are_explained(record, reason):
+    result = decode_line(json.dumps(record).encode())
+    assert isinstance(result, str) and reason in result
+
+
+@pytest.mark.parametrize("line", [b"not json", b"[1,2]", b'"text"', b"", b"{", b"\xff\xfe"])
+def test_non_records_are_bad_lines(line):
+    assert isinstance(decode_line(line), str)
+
+
+def test_unknown_type_is_skipped_not_bad():
+    result = decode_line(b'{"type": "metric", "value": 3}')
+    assert isinstance(result, UnknownType) and result.type == "metric"
+
+
+def test_bad_lines_counted_with_file_and_line(tmp_path: Path):
+    path = write_jsonl(tmp_path / "mixed.jsonl", [root("t1", 10)], ["garbage", '{"type":"metric"}', json.dumps({**GOOD_SPAN, "duration_ms": -1})])
+    data = load([str(path)])
+    assert (data.stats.lines, data.stats.records, data.stats.bad_lines, data.stats.skipped_unknown) == (4, 1, 2, 1)
+    assert data.stats.bad_line_samples[0] == f"{path}:2: not valid JSON"
+    assert data.stats.bad_line_samples[1].startswith(f"{path}:4: invalid span record: duration_ms:")
+    with pytest.raises(InputError, match=r"mixed.jsonl:2: not valid JSON \(--strict\)"):
+        load([str(path)], strict=True)
+
+
+def test_torn_last_line(tmp_path: Path):
+    path = tmp_path / "torn.jsonl"
+    path.write_bytes(json.dumps(root("t1", 10)).encode() + b"\n" + b'{"type":"span","trace')
+    data = load([str(path)])
+    assert data.stats.bad_lines == 1 and "torn last line" in data.stats.bad_line_samples[0]
+    whole = tmp_path / "whole.jsonl"
+    whole.write_bytes(json.dumps(root("t1", 10)).encode())  # no newline, but parses
+    assert load([str(whole)]).stats.records == 1
+
+
+def test_gzip_directories_globs_and_stdin(tmp_path: Path, monkeypatch):
+    (tmp_path / "logs" / "deep").mkdir(parents=True)
+    write_jsonl(tmp_path / "logs" / "a.jsonl", [root("a", 1)])
+    with gzip.open(tmp_path / "logs" / "deep" / "b.jsonl.gz", "wt") as handle:
+        handle.write(json.dumps(root("b", 2)) + "\n")
+    (tmp_path / "logs" / "notes.txt").write_text("not a log")
+    data = load([str(tmp_path / "logs")])
+    assert data.stats.files == 2 and data.stats.records == 2 and data.stats.ignored_files == [str(tmp_path / "logs" / "notes.txt")]
+    assert load([str(tmp_path / "logs" / "**" / "*.gz")]).stats.records == 1
+    # gzip is detected by content, whatever the name
+    (tmp_path / "renamed.jsonl").write_bytes(gzip.compress(json.dumps(root("c", 3)).encode() + b"\n"))
+    assert load([str(tmp_path / "renamed.jsonl")]).stats.records == 1
+
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO((json.dumps(root("d", 4)) + "\n").encode())))
+    assert load(["-"]).stats.records == 1
+
+
+def test_truncated_gzip_keeps_what_was_read(tmp_path: Path):
+    body = "".join(json.dumps(root(f"t{i}", i)) + "\n" for i in range(2000)).encode()
+    packed = gzip.compress(body)
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    data = load([str(path)])
+    assert 0 < data.stats.records < 2000
+    assert data.stats.bad_lines == 1 and "stream broken" in data.stats.bad_line_samples[0]
+
+
+def test_missing_inputs_are_errors(tmp_path: Path):
+    with pytest.raises(InputError, match="no such file"):
+        load([str(tmp_path / "nope.jsonl")])
+    with pytest.raises(InputError, match="no file matches"):
+        load([str(tmp_path / "*.jsonl")])
+
+
+def test_usage_links_and_columns(tmp_path: Path):
+    path = write_jsonl(tmp_path / "u.jsonl", [root("t", 5), span("t", "ab" * 8, "llm", 3), usage("t", "m", 10, 2, span_id="ab" * 8)])
+    columns = load([str(path)]).columns
+    assert columns.usage.span_id[0] == columns.spans.span_id[1] != 0
+    assert columns.spans.is_root.tolist() == [True, False]
+
+
+def test_model_schema_round_trips_what_it_accepts():
+    for record in VALID:
+        parsed = RECORD_ADAPTER.validate_json(json.dumps(record))
+        again = RECORD_ADAPTER.validate_json(parsed.model_dump_json())
+        assert again == parsed

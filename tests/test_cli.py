@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from helpers import evaluation, root, span, usage, write_jsonl
+from llmobs.cli import app
+
+runner = CliRunner()
+SAMPLE = "sample_traces/agent_traces.jsonl"
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_report_json_on_sample_traces_matches_contract_and_numpy():
+    import numpy as np
+
+    result = run("report", SAMPLE, "--format", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["schema"] == "llmobs.report/1"
+    assert doc["input"]["lines"] == doc["input"]["records"] == 5110
+    roots = [json.loads(l) for l in Path(SAMPLE).read_text().splitlines()]
+    durations = [r["duration_ms"] for r in roots if r["type"] == "span" and r["parent_id"] is None]
+    assert doc["requests"]["count"] == len(durations) == 600
+    assert doc["requests"]["latency_ms"]["p95"] == pytest.approx(float(np.percentile(durations, 95)))
+    assert doc["steps"][0]["name"] == "answer"
+    assert [m["month"] for m in doc["cost"]["by_month"]] == ["2026-07", "2026-08", "2026-09", "2026-10", "2026-11"]
+    assert doc["cost"]["unpriced_models"] == ["ollama/llama3.1:8b"]
+    assert doc["tokens"]["missing_usage"] > 0
+
+
+def test_report_table_shows_unanswered_instead_of_zero(tmp_path: Path):
+    path = write_jsonl(tmp_path / "spans_only.jsonl", [root("t1", 100), span("t1", "a", "search", 40)])
+    result = run("report", str(path))
+    assert result.exit_code == 0
+    out = result.stdout
+    assert "Retry success rate: unanswered — no retried operations" in out
+    assert "Tokens per request: unanswered — no usage records" in out
+    assert "Wrong answers: unanswered — no eval records" in out
+    assert "$0.00" not in out
+
+
+def test_slowest_ranks_steps_and_requests(tmp_path: Path):
+    records = [root(f"t{i}", 100 + i) for i in range(6)] + [span(f"t{i}", "a", "search", 10 * i) for i in range(6)] + [
+        span(f"t{i}", "b", "rerank", 50) for i in range(6)
+    ]
+    path = write_jsonl(tmp_path / "s.jsonl", records)
+    result = run("slowest", str(path), "--top", "2", "--format", "json")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert [s["name"] for s in doc["steps"]] == ["rerank", "search"]  # rerank p95 50 > search p95 47.5
+    assert doc["steps"][1]["p95_ms"] == pytest.approx(47.5)
+    assert [r["trace_id"] for r in doc["requests"]] == ["t5", "t4"]
+    csv_out = run("slowest", str(path), "--top", "1", "--format", "csv").stdout.splitlines()
+    assert csv_out[1].startswith("step,rerank,6,50.0,50.0,50.0,300.0,0.0,")
+
+
+def test_checklist_exit_codes(tmp_path: Path):
+    full = run("checklist", SAMPLE)
+    assert full.exit_code == 0 and full.stdout.count("[x]") == 7
+    partial = write_jsonl(tmp_path / "p.jsonl", [root("t1", 100), span("t1", "a", "search", 40)])
+    result = run("checklist", str(partial), "--format", "markdown")
+    assert result.exit_code == 1
+    assert "- [ ] **retry success rate?** unanswered: no retried operations" in result.stdout
+    assert "- [x] **p50 / p95 / p99 latency per request and per step?**" in result.stdout
+    missing = run("checklist", str(tmp_path / "missing.jsonl"))
+    assert missing.exit_code == 2 and "missing.jsonl: no such file or directory" in missing.stderr
+
+
+def test_strict_makes_bad_lines_fatal(tmp_path: Path):
+    path = write_jsonl(tmp_path / "b.jsonl", [root("t1", 100)], ["{oops"])
+    relaxed = run("report", str(path), "--format", "json")
+    assert relaxed.exit_code == 0
+    assert json.loads(relaxed.stdout)["input"]["bad_lines"] == 1
+    assert f"{path}:2: not valid JSON" in relaxed.stderr
+    strict = run("report", str(path), "--strict")
+    assert strict.exit_code == 2 and f"{path}:2: not valid JSON (--strict)" in strict.stderr
+
+
+def test_untrusted_text_is_shown_literally_and_without_escapes(tmp_path: Path):
+    evil_name = "[bold red]x[/]"
+    evil_error = "Evil\x1b[2J\x1b]0;pwned\x07"
+    records = [
+        root("t1", 100, input="q\x1b[31m"),
+        span("t1", "a", evil_name, 50, status="error", error=evil_error),
+        evaluation("t1", False),
+    ]
+    path = write_jsonl(tmp_path / "evil.jsonl", records)
+    for fmt in ("table", "markdown", "csv"):
+        result = run("report", str(path), "--format", fmt)
+        assert result.exit_code == 0
+        assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+        assert ("\\\\x1b\\[2J" if fmt == "markdown" else "\\x1b[2J") in result.stdout
+    table = run("report", str(path)).stdout
+    assert evil_name in table
+    slow = run("slowest", str(path)).stdout
+    assert evil_name in slow
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\x00\x01\x02binary\xff" * 100, b"{}\n[]\nnull\n", b'{"type":"span","duration_ms":-5}\n', b'{"type":"usage","input_tokens":1e400}\n',
+     b'{"type":"span","trace_id":"t","span_id":"s","name":"n","start":"2026-01-01T00:00:00Z","duration_ms":1e308,"status":"ok"}\n'],
+)
+def test_no_traceback_for_any_input(tmp_path: Path, content: bytes):
+    path = tmp_path / "junk.jsonl"
+    path.write_bytes(content)
+    for command in ("report", "slowest", "checklist"):
+        result = run(command, str(path))
+        assert result.exit_code in (0, 1), result.output
+        assert "Traceback" not in result.output
+
+
+def test_junk_directory_and_trace_not_found(tmp_path: Path):
+    (tmp_path / "junk").mkdir()
+    (tmp_path / "junk" / "a.json").write_bytes(b"\x89PNG\r\n")
+    assert run("report", str(tmp_path / "junk")).exit_code == 0
+    result = run("trace", str(tmp_path / "junk"), "deadbeef")
+    assert result.exit_code == 2 and "no trace with id or request.id 'deadbeef'" in result.stderr
+
+
+def test_trace_by_request_id(tmp_path: Path):
+    records = [root("t1", 100, **{"request.id": "req_1"}), span("t1", "a", "llm", 60), usage("t1", "gpt-4o", 1000, 100, provider="openai", span_id="a")]
+    path = write_jsonl(tmp_path / "t.jsonl", records)
+    result = run("trace", str(path), "req_1", "--format", "json")
+    assert result.exit_code == 0
+    view = json.loads(result.stdout)
+    assert view["trace_id"] == "t1" and [s["name"] for s in view["spans"]] == ["request", "llm"]
+    assert view["spans"][1]["input_tokens"] == 1000 and view["spans"][1]["depth"] == 1
+    assert view["spans"][1]["cost_usd"] == pytest.approx(1000 * 2.5e-6 + 100 * 10e-6)
+
+
+def test_price_overrides_from_pyproject(tmp_path: Path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text('[tool.llmobs.prices."house-model"]\ninput_mtok = 1.0\noutput_mtok = 4.0\n')
+    path = write_jsonl(tmp_path / "u.jsonl", [root("t1", 100), usage("t1", "house-model", 1_000_000, 500_000)])
+    monkeypatch.chdir(tmp_path)
+    doc = json.loads(run("report", str(path), "--format", "json").stdout)
+    assert doc["cost"]["total_usd"] == pytest.approx(3.0) and doc["cost"]["unpriced_tokens"] == 0
+    (tmp_path / "pyproject.toml").write_text('[tool.llmobs.prices."house-model"]\ninput = 1.0\n')
+    bad = run("report", str(path))
+    assert bad.exit_code == 2 and 'prices."house-model"]' in bad.stderr
+
+
+def test_filters_on_the_command_line():
+    doc = json.loads(run("report", SAMPLE, "--since", "2026-10", "--until", "2026-10", "--format", "json").stdout)
+    assert doc["requests"]["count"] == 120
+    assert [m["month"] for m in doc["cost"]["by_month"]] == ["2026-10"]
+    doc = json.loads(run("report", SAMPLE, "--model", "gpt-4o", "--format", "json").stdout)
+    records = [json.loads(line) for line in Path(SAMPLE).read_text().splitlines()]
+    with_model = {r["trace_id"] for r in records if r.get("model") == "gpt-4o" or (r.get("attrs") or {}).get("gen_ai.request.model") == "gpt-4o"}
+    assert doc["requests"]["count"] == len(with_model) > 200
+    bad = run("report", SAMPLE, "--since", "last week")
+    assert bad.exit_code == 2 and "is not a date" in bad.stderr
+
+
+def test_schema_command_and_console_script():
+    result = subprocess.run([sys.executable, "-m", "llmobs", "schema"], capture_output=True, text=True, check=True)
+    schema = json.loads(result.stdout)
+    assert schema["title"].startswith("llmobs record")
+    assert {"Span", "Usage", "Eval"} <= set(schema["$defs"])
+
+
+def test_every_command_has_help():
+    for command in ("report", "slowest", "checklist", "trace", "schema"):
+        result = run(command, "--help")
+        assert result.exit_code == 0 and len(result.stdout) > 100
