@@ -9,7 +9,7 @@ def _start_of(record: dict[str, object]) -> datetime:
     return datetime.fromisoformat(str(record["start"]).replace("Z", "+00:00"))
 
 
-def render_timeline(trace_id: str, records: list[dict[str, object]]) -> str:
+def render_timeline(trace_id: str, records: list[dict[str, object]], omitted: int = 0) -> str:
     """Spans indented by depth with offsets from the request start, then tokens by model."""
     spans = [r for r in records if r.get("type") == "span"]
     usage = [r for r in records if r.get("type") == "usage"]
@@ -44,4 +44,6 @@ def render_timeline(trace_id: str, records: list[dict[str, object]]) -> str:
         shown_in = "?" if tokens_in is None else tokens_in
         shown_out = "?" if tokens_out is None else tokens_out
         lines.append(f"  tokens: {shown_in} in / {shown_out} out  {record.get('model')}")
+    if omitted:
+        lines.append(f"  … {omitted} more records not shown (they are in the log)")
     return "\n".join(lines)

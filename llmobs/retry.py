@@ -18,7 +18,7 @@ import random
 import time
 from typing import Any, AsyncIterator, Callable, Iterator, Mapping, TypeVar
 
-from llmobs.tracing import SpanHandle, _ActiveSpan, _current_span, _start_span
+from llmobs.tracing import SpanHandle, _current_span, _start_span
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,8 +29,8 @@ class Attempt:
     def __init__(self, operation: retrying, number: int) -> None:
         self.number = number
         self._operation = operation
-        self._span: _ActiveSpan | None = None
-        self._token: contextvars.Token[_ActiveSpan | None] | None = None
+        self._span: SpanHandle | None = None
+        self._token: contextvars.Token[SpanHandle | None] | None = None
 
     def __enter__(self) -> SpanHandle:
         op = self._operation
@@ -39,7 +39,7 @@ class Attempt:
             op.first_span_id = span.span_id
         self._span = span
         self._token = _current_span.set(span)
-        return SpanHandle(span)
+        return span
 
     def __exit__(self, exc_type: object, exc: BaseException | None, tb: object) -> bool:
         assert self._span is not None and self._token is not None

@@ -21,6 +21,7 @@ from llmobs._internal import internal_error, warn_once
 
 F = TypeVar("F", bound=Callable[..., Any])
 _SAMPLING_SCALE = float(1 << 64)
+TIMELINE_LIMIT = 1000  # records kept for TraceContext.summary(); a longer timeline is not read by a person
 
 
 def new_trace_id() -> str:
@@ -36,7 +37,7 @@ def new_span_id() -> str:
 class _Trace:
     """One request in flight: its id, the records waiting for a sampling decision, its timeline."""
 
-    __slots__ = ("trace_id", "settings", "pending", "had_error", "timeline", "keep_timeline", "lock")
+    __slots__ = ("trace_id", "settings", "pending", "had_error", "timeline", "timeline_dropped", "keep_timeline", "lock")
 
     def __init__(self, trace_id: str, keep_timeline: bool) -> None:
         self.trace_id = trace_id
@@ -45,11 +46,15 @@ class _Trace:
         self.had_error = False
         self.keep_timeline = keep_timeline
         self.timeline: list[dict[str, object]] = []
+        self.timeline_dropped = 0
         self.lock = threading.Lock()
 
     def emit(self, record: dict[str, object]) -> None:
         if self.keep_timeline:
-            self.timeline.append(record)
+            if len(self.timeline) < TIMELINE_LIMIT or record.get("parent_id", "") is None:
+                self.timeline.append(record)
+            else:
+                self.timeline_dropped += 1
         if self.pending is None:
             self.settings.sink.write(record)
             return
@@ -79,8 +84,9 @@ def _sampled(trace_id: str, rate: float) -> bool:
     return bucket < rate * _SAMPLING_SCALE
 
 
-class _ActiveSpan:
-    """A span between its start and its end."""
+class SpanHandle:
+    """A span between its start and its end; what `with trace_span(...) as span` gives, to read its
+    ids and add attributes while the step runs."""
 
     __slots__ = ("trace", "span_id", "parent_id", "name", "kind", "attrs", "start_ns", "t0", "attempt", "retry_of")
 
@@ -106,6 +112,18 @@ class _ActiveSpan:
         self.start_ns = settings.wall_ns()
         self.t0 = settings.monotonic_ns()
 
+    @property
+    def trace_id(self) -> str:
+        return self.trace.trace_id
+
+    def set(self, key: str, value: object) -> None:
+        """Add or replace one attribute of this span."""
+        self.attrs[key] = value
+
+    def update(self, attrs: Mapping[str, object]) -> None:
+        """Add or replace several attributes of this span."""
+        self.attrs.update(attrs)
+
     def finish(self, exc: BaseException | None) -> None:
         trace = self.trace
         duration_ms = (trace.settings.monotonic_ns() - self.t0) / 1e6
@@ -118,7 +136,7 @@ class _ActiveSpan:
                 "parent_id": self.parent_id,
                 "name": self.name,
                 "start": rfc3339_from_ns(self.start_ns),
-                "duration_ms": round(duration_ms, 4),
+                "duration_ms": duration_ms,
                 "status": "ok",
             }
             if self.kind is not None:
@@ -142,7 +160,7 @@ class _ActiveSpan:
             internal_error("span finish", internal)
 
 
-_current_span: contextvars.ContextVar[_ActiveSpan | None] = contextvars.ContextVar("llmobs_current_span", default=None)
+_current_span: contextvars.ContextVar[SpanHandle | None] = contextvars.ContextVar("llmobs_current_span", default=None)
 
 
 def _start_span(
@@ -153,39 +171,14 @@ def _start_span(
     attempt: int = 1,
     retry_of: str | None = None,
     keep_timeline: bool = False,
-) -> _ActiveSpan:
+) -> SpanHandle:
     parent = _current_span.get()
     if explicit is not None and explicit._root is not None:
         if parent is None or parent.trace is not explicit._root.trace:
             parent = explicit._root
     if parent is None:
-        return _ActiveSpan(_Trace(new_trace_id(), keep_timeline), None, name, kind, attrs, attempt, retry_of)
-    return _ActiveSpan(parent.trace, parent.span_id, name, kind, attrs, attempt, retry_of)
-
-
-class SpanHandle:
-    """What `with trace_span(...) as span` gives: ids, and attributes to add while the step runs."""
-
-    __slots__ = ("_span",)
-
-    def __init__(self, span: _ActiveSpan) -> None:
-        self._span = span
-
-    @property
-    def span_id(self) -> str:
-        return self._span.span_id
-
-    @property
-    def trace_id(self) -> str:
-        return self._span.trace.trace_id
-
-    def set(self, key: str, value: object) -> None:
-        """Add or replace one attribute of this span."""
-        self._span.attrs[key] = value
-
-    def update(self, attrs: Mapping[str, object]) -> None:
-        """Add or replace several attributes of this span."""
-        self._span.attrs.update(attrs)
+        return SpanHandle(_Trace(new_trace_id(), keep_timeline), None, name, kind, attrs, attempt, retry_of)
+    return SpanHandle(parent.trace, parent.span_id, name, kind, attrs, attempt, retry_of)
 
 
 class trace_span:
@@ -217,16 +210,22 @@ class trace_span:
             self._ctx = None
             self._name = name_or_ctx
         self._kind = kind
-        self._attrs = {**(attrs or {}), **extra_attrs}
-        self._active: list[tuple[_ActiveSpan, contextvars.Token[_ActiveSpan | None]]] = []
+        self._attrs = {**attrs, **extra_attrs} if attrs else extra_attrs
+        self._span: SpanHandle | None = None
+        self._token: contextvars.Token[SpanHandle | None] | None = None
+        self._outer: list[tuple[SpanHandle, contextvars.Token[SpanHandle | None]]] = []  # re-entered instance
 
     def _enter(self) -> SpanHandle:
-        span = _start_span(self._name, self._kind, dict(self._attrs), self._ctx)
-        self._active.append((span, _current_span.set(span)))
-        return SpanHandle(span)
+        if self._span is not None:
+            self._outer.append((self._span, self._token))  # type: ignore[arg-type]
+        span = self._span = _start_span(self._name, self._kind, self._attrs.copy(), self._ctx)
+        self._token = _current_span.set(span)
+        return span
 
     def _exit(self, exc: BaseException | None) -> None:
-        span, token = self._active.pop()
+        span, token = self._span, self._token
+        assert span is not None and token is not None
+        self._span, self._token = self._outer.pop() if self._outer else (None, None)
         try:
             _current_span.reset(token)
         except ValueError:  # exited in another context than it was entered in; that context is not ours
@@ -281,8 +280,8 @@ class TraceContext:
         self._attrs: dict[str, object] = dict(attrs)
         if request_id is not None:
             self._attrs["request.id"] = request_id
-        self._root: _ActiveSpan | None = None
-        self._token: contextvars.Token[_ActiveSpan | None] | None = None
+        self._root: SpanHandle | None = None
+        self._token: contextvars.Token[SpanHandle | None] | None = None
         self._trace: _Trace | None = None
 
     @property
@@ -294,7 +293,7 @@ class TraceContext:
         if self._trace is not None:
             raise RuntimeError("a TraceContext is one request and can be entered only once")
         self._trace = _Trace(new_trace_id(), keep_timeline=True)
-        self._root = _ActiveSpan(self._trace, None, self.name, "agent", self._attrs)
+        self._root = SpanHandle(self._trace, None, self.name, "agent", self._attrs)
         self._token = _current_span.set(self._root)
         return self
 
@@ -327,7 +326,7 @@ class TraceContext:
         else:
             self._attrs[key] = value
 
-    def _span_in_this_trace(self) -> _ActiveSpan | None:
+    def _span_in_this_trace(self) -> SpanHandle | None:
         span = _current_span.get()
         if span is not None and self._trace is not None and span.trace is self._trace:
             return span
@@ -357,7 +356,7 @@ class TraceContext:
 
         if self._trace is None:
             return "trace not started"
-        return render_timeline(self._trace.trace_id, list(self._trace.timeline))
+        return render_timeline(self._trace.trace_id, list(self._trace.timeline), self._trace.timeline_dropped)
 
 
 def current_trace_id() -> str | None:
@@ -394,7 +393,7 @@ def _token_count(field: str, value: object) -> int | None:
 
 
 def _write_usage(
-    span: _ActiveSpan | None,
+    span: SpanHandle | None,
     trace: _Trace | None,
     model: str,
     input_tokens: int | None,
