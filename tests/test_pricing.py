@@ -19,7 +19,7 @@ MODELS = [("claude-sonnet-4-5", "anthropic"), ("gpt-4o", "openai"), ("gpt-4o-min
 def columns_of(rows: list[dict]):
     builder = ColumnBuilder()
     for row in rows:
-        builder.add_usage(UsageRecord.model_validate({"type": "usage", "trace_id": "t", **row}, strict=False))
+        builder.add(UsageRecord.model_validate({"type": "usage", "trace_id": "t", **row}, strict=False))
     return builder.finish()
 
 

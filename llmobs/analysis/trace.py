@@ -55,7 +55,7 @@ def build_trace_view(paths: Sequence[str], wanted: str, pricer: Pricer) -> Trace
 
     builder = ColumnBuilder()
     for u in usage:
-        builder.add_usage(u)
+        builder.add(u)
     columns = builder.finish()
     costs = pricer.price(columns).cost_usd if usage else np.empty(0)
     tokens: dict[str | None, list[int | None]] = {}

@@ -3,21 +3,30 @@
     from llmobs.read import load
     data = load(["traces/", "old.jsonl.gz"])
 
-Lines are validated by the record models one at a time and never kept; bad lines are counted with
-`file:line: reason` (the first few kept for display), unknown record types are counted and skipped.
+Input is read in blocks of whole lines; each block is decoded by the fast path (`read.fast`) and
+whatever it does not accept is judged line by line by the pydantic models, which give the reason.
+Bad lines are counted with `file:line: reason` (the first few kept for display); unknown record
+types are counted and skipped. Large plain files are split across processes (`read.parallel`).
 """
 
 from __future__ import annotations
 
+import gc
+import gzip
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import BinaryIO, Callable, Sequence
+
+import numpy as np
 
 from llmobs.errors import InputError
-from llmobs.read.columns import ColumnBuilder, Columns
+from llmobs.read.columns import ColumnBuilder, Columns, merge_columns, to_micros
 from llmobs.read.decode import UnknownType, decode_line
-from llmobs.read.sources import Source, expand, iter_lines
+from llmobs.read.fast import LINE_DECODER, DecodeError, FastEval, FastSpan, FastUsage, parse_times
+from llmobs.read.sources import Source, expand, open_binary
+from llmobs.records import Eval, Span, Usage
 
 MAX_BAD_LINE_SAMPLES = 20
+BLOCK_BYTES = 4 << 20
 ProgressCallback = Callable[[int], None]
 
 
@@ -37,11 +46,36 @@ class InputStats:
     unknown_types: dict[str, int] = field(default_factory=dict)
     ignored_files: list[str] = field(default_factory=list)
     newer_versions: set[int] = field(default_factory=set)
+    first_bad: tuple[str, int, str] | None = None  # (source, line, reason): what --strict reports
 
-    def bad_line(self, where: str, reason: str) -> None:
+    def bad_line(self, source: str, line: int, reason: str) -> None:
         self.bad_lines += 1
+        if self.first_bad is None:
+            self.first_bad = (source, line, reason)
         if len(self.bad_line_samples) < MAX_BAD_LINE_SAMPLES:
-            self.bad_line_samples.append(f"{where}: {reason}")
+            self.bad_line_samples.append(f"{source}:{line}: {reason}")
+
+    def absorb(self, other: InputStats, line_offset: int = 0) -> None:
+        """Add another part's counts; its line numbers are shifted by `line_offset` (a later range)."""
+        for name in ("lines", "records", "bad_lines", "skipped_unknown", "spans", "usage", "evals"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for sample in other.bad_line_samples:
+            if len(self.bad_line_samples) < MAX_BAD_LINE_SAMPLES:
+                self.bad_line_samples.append(_shift(sample, line_offset))
+        if self.first_bad is None and other.first_bad is not None:
+            source, line, reason = other.first_bad
+            self.first_bad = (source, line + line_offset, reason)
+        for kind, count in other.unknown_types.items():
+            self.unknown_types[kind] = self.unknown_types.get(kind, 0) + count
+        self.newer_versions |= other.newer_versions
+
+
+def _shift(sample: str, offset: int) -> str:
+    if not offset:
+        return sample
+    head, reason = sample.split(": ", 1)
+    source, line = head.rsplit(":", 1)
+    return f"{source}:{int(line) + offset}: {reason}"
 
 
 @dataclass
@@ -59,62 +93,195 @@ def load(
     strict: bool = False,
     group_attrs: tuple[str, ...] = (),
     on_progress: ProgressCallback | None = None,
+    workers: int | None = None,
 ) -> Dataset:
-    """Read every source into one data set. With `strict`, the first bad line raises InputError."""
+    """Read every source into one data set. With `strict`, the first bad line raises InputError.
+
+    `workers` caps the processes used for large plain files (default: the CPU count; 1 = none).
+    """
+    from llmobs.read.parallel import read_sources
+
     sources, ignored = expand(list(paths))
     stats = InputStats(files=len(sources), ignored_files=ignored)
-    builder = ColumnBuilder(group_attrs)
-    for source in sources:
-        _read_source(source, builder, stats, strict, on_progress)
-    return Dataset(columns=builder.finish(), stats=stats, sources=[s.name for s in sources])
+    parts = read_sources(sources, stats, group_attrs, on_progress, workers)
+    if strict and stats.first_bad is not None:
+        source, line, reason = stats.first_bad
+        raise InputError(f"{source}:{line}: {reason} (--strict)")
+    return Dataset(columns=merge_columns(parts), stats=stats, sources=[s.name for s in sources])
 
 
-def _read_source(
-    source: Source,
-    builder: ColumnBuilder,
-    stats: InputStats,
-    strict: bool,
-    on_progress: ProgressCallback | None,
-) -> None:
-    counts = {"span": 0, "usage": 0, "eval": 0}
-    line_no = 0
-    pending_bytes = 0
-    lines = iter_lines(source)
-    while True:
+class BlockReader:
+    """Decodes blocks of whole lines into a ColumnBuilder, keeping the line accounting."""
+
+    def __init__(self, builder: ColumnBuilder, stats: InputStats) -> None:
+        self.builder = builder
+        self.stats = stats
+
+    def read_stream(self, name: str, stream: BinaryIO, first_line: int = 1, limit: int | None = None,
+                    on_progress: ProgressCallback | None = None) -> int:
+        """Read `stream` (at most `limit` bytes, ending on a line boundary); return lines read."""
+        line_no = first_line
+        carry = b""
+        remaining = limit
+        read_block = _BlockSource(stream)
+        gc_was_enabled = gc.isenabled()
+        gc.disable()  # millions of short-lived objects and no cycles: collection passes would only cost
         try:
-            line = next(lines)
-        except StopIteration:
-            break
-        except (OSError, EOFError) as exc:
-            reason = f"stream broken after this line, rest of file unreadable ({exc})"
-            if strict:
-                raise InputError(f"{source.name}:{line_no}: {reason}") from None
-            stats.bad_line(f"{source.name}:{line_no}", reason)
-            break
-        line_no += 1
-        pending_bytes += len(line)
-        if on_progress is not None and pending_bytes > 1 << 20:
-            on_progress(pending_bytes)
-            pending_bytes = 0
-        result = decode_line(line)
-        if isinstance(result, str):
-            if not line.endswith(b"\n"):
-                result = f"torn last line (no newline): {result}"
-            if strict:
-                raise InputError(f"{source.name}:{line_no}: {result} (--strict)")
-            stats.bad_line(f"{source.name}:{line_no}", result)
-        elif isinstance(result, UnknownType):
-            stats.skipped_unknown += 1
-            stats.unknown_types[result.type] = stats.unknown_types.get(result.type, 0) + 1
-        else:
-            if result.v > 1:
-                stats.newer_versions.add(result.v)
-            counts[result.type] += 1
-            builder.add(result)
-    if on_progress is not None and pending_bytes:
-        on_progress(pending_bytes)
-    stats.lines += line_no
-    stats.spans += counts["span"]
-    stats.usage += counts["usage"]
-    stats.evals += counts["eval"]
-    stats.records += counts["span"] + counts["usage"] + counts["eval"]
+            while True:
+                size = BLOCK_BYTES if remaining is None else min(BLOCK_BYTES, remaining)
+                try:
+                    block = read_block(size) if size > 0 else b""
+                except (OSError, EOFError) as exc:
+                    if carry:
+                        line_no = self._decode_block(name, [carry], line_no, torn=True)
+                        carry = b""
+                    self.stats.bad_line(name, line_no - 1, f"stream broken after this line, rest of file unreadable ({exc})")
+                    break
+                if not block:
+                    break
+                if remaining is not None:
+                    remaining -= len(block)
+                if on_progress is not None:
+                    on_progress(len(block))
+                data = carry + block if carry else block
+                cut = data.rfind(b"\n")
+                if cut < 0:
+                    carry = data
+                    continue
+                carry = data[cut + 1 :]
+                line_no = self._decode_block(name, data[:cut].split(b"\n"), line_no, torn=False)
+            if carry:
+                line_no = self._decode_block(name, [carry], line_no, torn=True)
+        finally:
+            if gc_was_enabled:
+                gc.enable()
+        return line_no - first_line
+
+    def _decode_block(self, name: str, lines: list[bytes], first_line: int, torn: bool) -> int:
+        stats = self.stats
+        decode = LINE_DECODER.decode
+        spans: list[FastSpan] = []
+        span_lines: list[int] = []
+        usage: list[FastUsage] = []
+        usage_lines: list[int] = []
+        evals: list[FastEval] = []
+        eval_lines: list[int] = []
+        slow: list[int] = []
+        for index, line in enumerate(lines):
+            try:
+                record = decode(line)
+            except DecodeError:
+                slow.append(index)
+                continue
+            kind = type(record)
+            if kind is FastSpan:
+                if record.attempt != 1 and record.retry_of is None:  # type: ignore[union-attr]
+                    slow.append(index)
+                    continue
+                spans.append(record)  # type: ignore[arg-type]
+                span_lines.append(index)
+            elif kind is FastUsage:
+                usage.append(record)  # type: ignore[arg-type]
+                usage_lines.append(index)
+            else:
+                evals.append(record)  # type: ignore[arg-type]
+                eval_lines.append(index)
+        spans, span_times, rejected = self._timed(spans, span_lines, [s.start for s in spans])
+        slow += rejected
+        usage, usage_times, rejected = self._timed(usage, usage_lines, [u.time for u in usage])
+        slow += rejected
+        evals, eval_times, rejected = self._timed(evals, eval_lines, [e.time for e in evals])
+        slow += rejected
+        for group in (spans, usage, evals):
+            for record in group:
+                if record.v != 1:
+                    stats.newer_versions.add(record.v)
+        self.builder.add_spans(spans, span_times)
+        self.builder.add_usage(usage, usage_times)
+        self.builder.add_evals(evals, eval_times)
+        stats.spans += len(spans)
+        stats.usage += len(usage)
+        stats.evals += len(evals)
+        stats.records += len(spans) + len(usage) + len(evals)
+        if slow:
+            self._judge_by_models(name, lines, sorted(slow), first_line, torn)
+        stats.lines += len(lines)
+        return first_line + len(lines)
+
+    @staticmethod
+    def _timed(records: list, line_indexes: list[int], times: list[str]) -> tuple[list, np.ndarray, list[int]]:
+        micros, rejected = parse_times(times)
+        if not rejected:
+            return records, micros, []
+        keep = np.ones(len(records), dtype=bool)
+        keep[rejected] = False
+        return [r for r, k in zip(records, keep) if k], micros[keep], [line_indexes[i] for i in rejected]
+
+    def _judge_by_models(self, name: str, lines: list[bytes], indexes: list[int], first_line: int, torn: bool) -> None:
+        stats = self.stats
+        by_type: dict[type, list[Span | Usage | Eval]] = {Span: [], Usage: [], Eval: []}
+        for index in indexes:
+            line = lines[index]
+            result = decode_line(line)
+            if isinstance(result, str):
+                if torn:
+                    result = f"torn last line (no newline): {result}"
+                stats.bad_line(name, first_line + index, result)
+            elif isinstance(result, UnknownType):
+                stats.skipped_unknown += 1
+                stats.unknown_types[result.type] = stats.unknown_types.get(result.type, 0) + 1
+            else:
+                if result.v != 1:
+                    stats.newer_versions.add(result.v)
+                by_type[type(result)].append(result)
+        spans, usage, evals = by_type[Span], by_type[Usage], by_type[Eval]
+        self.builder.add_spans(spans, np.array([to_micros(s.start) for s in spans], dtype=np.int64))  # type: ignore[union-attr]
+        self.builder.add_usage(usage, np.array([to_micros(u.time) for u in usage], dtype=np.int64))  # type: ignore[union-attr]
+        self.builder.add_evals(evals, np.array([to_micros(e.time) for e in evals], dtype=np.int64))  # type: ignore[union-attr]
+        stats.spans += len(spans)
+        stats.usage += len(usage)
+        stats.evals += len(evals)
+        stats.records += len(spans) + len(usage) + len(evals)
+
+
+class _BlockSource:
+    """`read(size)` for plain streams; for gzip, small decompressed pieces gathered up to `size`, so a
+    stream broken part way still yields everything before the break, then raises."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.incremental = isinstance(stream, gzip.GzipFile)
+        self.failure: BaseException | None = None
+
+    def __call__(self, size: int) -> bytes:
+        if not self.incremental:
+            return self.stream.read(size)
+        if self.failure is not None:
+            raise self.failure
+        pieces: list[bytes] = []
+        got = 0
+        while got < size:
+            try:
+                piece = self.stream.read1(size - got)  # type: ignore[attr-defined]
+            except (OSError, EOFError) as exc:
+                self.failure = exc
+                if not pieces:
+                    raise
+                break
+            if not piece:
+                break
+            pieces.append(piece)
+            got += len(piece)
+        return b"".join(pieces)
+
+
+def read_source(source: Source, builder: ColumnBuilder, stats: InputStats, on_progress: ProgressCallback | None) -> None:
+    """Stream one whole source (file, gzip or stdin) into `builder`."""
+    stream, close = open_binary(source)
+    try:
+        BlockReader(builder, stats).read_stream(source.name, stream, on_progress=on_progress)
+    finally:
+        close()
+
+
+__all__ = ["Dataset", "InputStats", "load"]

@@ -2,15 +2,17 @@
 millions of Python objects and memory is bounded by the columns, not by the files.
 
 Strings that repeat (trace ids, step names, models, error types) are stored as integer codes into a
-`Strings` table. Span ids are kept as 64-bit hashes, enough to join usage to spans within a trace.
+`Strings` table. Records arrive in batches (from the fast path or the models) and become numpy
+chunks at once; `merge_columns` joins the columns built by several worker processes.
 """
 
 from __future__ import annotations
 
 import hashlib
-from array import array
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
+
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -56,6 +58,16 @@ class Strings:
             self.values.append(value)
         return code
 
+    def code_all(self, values: Sequence[str | None]) -> np.ndarray:
+        """Codes of many values at once (-1 for None)."""
+        codes = self.codes
+        out: list[Any] = [codes.get(v) for v in values]  # type: ignore[arg-type]
+        if None in out:
+            for index, code in enumerate(out):
+                if code is None:
+                    out[index] = self.code(values[index])
+        return np.array(out, dtype=np.int32)
+
     def __len__(self) -> int:
         return len(self.values)
 
@@ -66,7 +78,6 @@ class Strings:
 @dataclass
 class SpanColumns:
     trace: np.ndarray  # int32 code into Columns.trace_ids
-    span_id: np.ndarray  # int64 id64 of span_id
     is_root: np.ndarray  # bool
     name: np.ndarray  # int32 code into Columns.names
     kind: np.ndarray  # int32 code into Columns.kinds, -1 none
@@ -83,7 +94,6 @@ class SpanColumns:
 @dataclass
 class UsageColumns:
     trace: np.ndarray
-    span_id: np.ndarray  # int64 id64, 0 when none
     time_us: np.ndarray
     provider: np.ndarray  # int32 code into Columns.providers
     model: np.ndarray  # int32 code into Columns.models
@@ -105,6 +115,9 @@ class EvalColumns:
     query: list[str | None]
 
 
+STRING_TABLES = ("trace_ids", "names", "kinds", "error_types", "models", "providers", "eval_names", "attr_values")
+
+
 @dataclass
 class Columns:
     """Everything the analyses need from a data set, column-wise."""
@@ -124,8 +137,25 @@ class Columns:
     root_request_id: dict[int, str]  # trace code -> the root span's `request.id` attribute
 
 
+def _model_of(attrs: dict[str, Any]) -> str | None:
+    for key in MODEL_ATTRS:
+        value = attrs.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _float_or_nan(values: list[float | None]) -> np.ndarray:
+    return np.array([float("nan") if v is None else v for v in values], dtype=np.float64)
+
+
+def _tokens(values: list[int | None]) -> np.ndarray:
+    return np.array([MISSING_TOKENS if v is None else v for v in values], dtype=np.int64)
+
+
 class ColumnBuilder:
-    """Accumulates records into compact typed arrays; `finish()` hands them over as numpy columns."""
+    """Accumulates batches of records (pydantic models or fast-path structs: same attribute names)
+    as numpy chunks; `finish()` concatenates them into `Columns`."""
 
     def __init__(self, group_attrs: tuple[str, ...] = ()) -> None:
         self.group_attrs = group_attrs
@@ -139,153 +169,166 @@ class ColumnBuilder:
         self.attr_values = Strings()
         self.root_input: dict[int, str] = {}
         self.root_request_id: dict[int, str] = {}
-        self.s_trace = array("i")
-        self.s_span = array("q")
-        self.s_root = array("b")
-        self.s_name = array("i")
-        self.s_kind = array("i")
-        self.s_start = array("q")
-        self.s_duration = array("d")
-        self.s_error = array("b")
-        self.s_error_type = array("i")
-        self.s_attempt = array("i")
-        self.s_retry_of = array("q")
-        self.s_model = array("i")
-        self.s_group: dict[str, array[int]] = {a: array("i") for a in group_attrs}
-        self.u_trace = array("i")
-        self.u_span = array("q")
-        self.u_time = array("q")
-        self.u_provider = array("i")
-        self.u_model = array("i")
-        self.u_in = array("q")
-        self.u_out = array("q")
-        self.u_cache_read = array("q")
-        self.u_cache_write = array("q")
-        self.u_reasoning = array("q")
-        self.u_cost = array("d")
-        self.e_trace = array("i")
-        self.e_time = array("q")
-        self.e_name = array("i")
-        self.e_passed = array("b")
-        self.e_score = array("d")
-        self.e_query: list[str | None] = []
+        self.span_chunks: list[dict[str, np.ndarray]] = []
+        self.usage_chunks: list[dict[str, np.ndarray]] = []
+        self.eval_chunks: list[dict[str, np.ndarray]] = []
+        self.eval_queries: list[str | None] = []
 
     def add(self, record: Span | Usage | Eval) -> None:
+        """One validated record (slow, for small inputs such as a single trace)."""
         if isinstance(record, Span):
-            self.add_span(record)
+            self.add_spans([record], np.array([to_micros(record.start)], dtype=np.int64))
         elif isinstance(record, Usage):
-            self.add_usage(record)
+            self.add_usage([record], np.array([to_micros(record.time)], dtype=np.int64))
         else:
-            self.add_eval(record)
+            self.add_evals([record], np.array([to_micros(record.time)], dtype=np.int64))
 
-    def add_span(self, span: Span) -> None:
-        trace = self.trace_ids.code(span.trace_id)
-        attrs = span.attrs or {}
-        is_root = span.parent_id is None
-        self.s_trace.append(trace)
-        self.s_span.append(id64(span.span_id))
-        self.s_root.append(is_root)
-        self.s_name.append(self.names.code(span.name))
-        self.s_kind.append(self.kinds.code(span.kind))
-        self.s_start.append(to_micros(span.start))
-        self.s_duration.append(span.duration_ms)
-        is_error = span.status == "error"
-        self.s_error.append(is_error)
-        self.s_error_type.append(self.error_types.code((span.error.type if span.error else "unspecified") if is_error else None))
-        self.s_attempt.append(span.attempt)
-        self.s_retry_of.append(id64(span.retry_of) if span.retry_of is not None else 0)
-        model = None
-        if attrs:
-            for key in MODEL_ATTRS:
-                value = attrs.get(key)
-                if isinstance(value, str) and value:
-                    model = value
-                    break
-        self.s_model.append(self.models.code(model))
-        for name, column in self.s_group.items():
-            value = attrs.get(name)
-            column.append(self.attr_values.code(None if value is None else str(value)))
-        if is_root and attrs:
-            query = attrs.get("input")
-            if isinstance(query, str):
-                self.root_input[trace] = query[:INPUT_PREVIEW_CHARS]
-            request_id = attrs.get("request.id")
-            if isinstance(request_id, str):
-                self.root_request_id[trace] = request_id
+    def add_spans(self, spans: Sequence[Any], start_us: np.ndarray) -> None:
+        if not spans:
+            return
+        trace = self.trace_ids.code_all([s.trace_id for s in spans])
+        parents = [s.parent_id for s in spans]
+        is_root = np.array([p is None for p in parents], dtype=bool)
+        is_error = np.array([s.status == "error" for s in spans], dtype=bool)
+        error_type = np.full(len(spans), NONE_CODE, dtype=np.int32)
+        for index in np.flatnonzero(is_error):
+            error = spans[index].error
+            error_type[index] = self.error_types.code(error.type if error is not None else "unspecified")
+        retry_of = np.zeros(len(spans), dtype=np.int64)
+        attempt = np.array([s.attempt for s in spans], dtype=np.int32)
+        for index in np.flatnonzero(attempt != 1):
+            origin = spans[index].retry_of
+            if origin is not None:
+                retry_of[index] = id64(origin)
+        attrs = [s.attrs for s in spans]
+        chunk = {
+            "trace": trace,
+            "is_root": is_root,
+            "name": self.names.code_all([s.name for s in spans]),
+            "kind": self.kinds.code_all([s.kind for s in spans]),
+            "start_us": start_us,
+            "duration_ms": np.array([s.duration_ms for s in spans], dtype=np.float64),
+            "is_error": is_error,
+            "error_type": error_type,
+            "attempt": attempt,
+            "retry_of": retry_of,
+            "model": self.models.code_all([_model_of(a) if a else None for a in attrs]),
+        }
+        for name in self.group_attrs:
+            values = [a.get(name) if a else None for a in attrs]
+            chunk["group:" + name] = self.attr_values.code_all([None if v is None else str(v) for v in values])
+        for index in np.flatnonzero(is_root):
+            root_attrs = attrs[index]
+            if root_attrs:
+                code = int(trace[index])
+                query = root_attrs.get("input")
+                if isinstance(query, str):
+                    self.root_input[code] = query[:INPUT_PREVIEW_CHARS]
+                request_id = root_attrs.get("request.id")
+                if isinstance(request_id, str):
+                    self.root_request_id[code] = request_id
+        self.span_chunks.append(chunk)
 
-    def add_usage(self, usage: Usage) -> None:
-        self.u_trace.append(self.trace_ids.code(usage.trace_id))
-        self.u_span.append(id64(usage.span_id) if usage.span_id else 0)
-        self.u_time.append(to_micros(usage.time))
-        self.u_provider.append(self.providers.code(usage.provider))
-        self.u_model.append(self.models.code(usage.model))
-        self.u_in.append(MISSING_TOKENS if usage.input_tokens is None else usage.input_tokens)
-        self.u_out.append(MISSING_TOKENS if usage.output_tokens is None else usage.output_tokens)
-        self.u_cache_read.append(usage.cache_read_tokens)
-        self.u_cache_write.append(usage.cache_write_tokens)
-        self.u_reasoning.append(usage.reasoning_tokens)
-        self.u_cost.append(float("nan") if usage.cost_usd is None else usage.cost_usd)
+    def add_usage(self, usage: Sequence[Any], time_us: np.ndarray) -> None:
+        if not usage:
+            return
+        self.usage_chunks.append(
+            {
+                "trace": self.trace_ids.code_all([u.trace_id for u in usage]),
+                "time_us": time_us,
+                "provider": self.providers.code_all([u.provider for u in usage]),
+                "model": self.models.code_all([u.model for u in usage]),
+                "input_tokens": _tokens([u.input_tokens for u in usage]),
+                "output_tokens": _tokens([u.output_tokens for u in usage]),
+                "cache_read_tokens": np.array([u.cache_read_tokens for u in usage], dtype=np.int64),
+                "cache_write_tokens": np.array([u.cache_write_tokens for u in usage], dtype=np.int64),
+                "reasoning_tokens": np.array([u.reasoning_tokens for u in usage], dtype=np.int64),
+                "cost_usd": _float_or_nan([u.cost_usd for u in usage]),
+            }
+        )
 
-    def add_eval(self, ev: Eval) -> None:
-        self.e_trace.append(self.trace_ids.code(ev.trace_id))
-        self.e_time.append(to_micros(ev.time))
-        self.e_name.append(self.eval_names.code(ev.name))
-        self.e_passed.append(-1 if ev.passed is None else int(ev.passed))
-        self.e_score.append(float("nan") if ev.score is None else ev.score)
-        self.e_query.append(ev.query)
+    def add_evals(self, evals: Sequence[Any], time_us: np.ndarray) -> None:
+        if not evals:
+            return
+        self.eval_chunks.append(
+            {
+                "trace": self.trace_ids.code_all([e.trace_id for e in evals]),
+                "time_us": time_us,
+                "name": self.eval_names.code_all([e.name for e in evals]),
+                "passed": np.array([-1 if e.passed is None else int(e.passed) for e in evals], dtype=np.int8),
+                "score": _float_or_nan([e.score for e in evals]),
+            }
+        )
+        self.eval_queries.extend(e.query for e in evals)
 
     def finish(self) -> Columns:
-        def arr(values: array, dtype: type) -> np.ndarray:  # type: ignore[type-arg]
-            return np.frombuffer(values, dtype=dtype).copy() if len(values) else np.empty(0, dtype=dtype)
-
+        span_fields = [f.name for f in fields(SpanColumns) if f.name != "group"]
         spans = SpanColumns(
-            trace=arr(self.s_trace, np.int32),
-            span_id=arr(self.s_span, np.int64),
-            is_root=arr(self.s_root, np.int8).astype(bool),
-            name=arr(self.s_name, np.int32),
-            kind=arr(self.s_kind, np.int32),
-            start_us=arr(self.s_start, np.int64),
-            duration_ms=arr(self.s_duration, np.float64),
-            is_error=arr(self.s_error, np.int8).astype(bool),
-            error_type=arr(self.s_error_type, np.int32),
-            attempt=arr(self.s_attempt, np.int32),
-            retry_of=arr(self.s_retry_of, np.int64),
-            model=arr(self.s_model, np.int32),
-            group={name: arr(col, np.int32) for name, col in self.s_group.items()},
+            **_concat(self.span_chunks, span_fields, SPAN_DTYPES),
+            group={name: _concat(self.span_chunks, ["group:" + name], {"group:" + name: np.int32})["group:" + name] for name in self.group_attrs},
         )
-        usage = UsageColumns(
-            trace=arr(self.u_trace, np.int32),
-            span_id=arr(self.u_span, np.int64),
-            time_us=arr(self.u_time, np.int64),
-            provider=arr(self.u_provider, np.int32),
-            model=arr(self.u_model, np.int32),
-            input_tokens=arr(self.u_in, np.int64),
-            output_tokens=arr(self.u_out, np.int64),
-            cache_read_tokens=arr(self.u_cache_read, np.int64),
-            cache_write_tokens=arr(self.u_cache_write, np.int64),
-            reasoning_tokens=arr(self.u_reasoning, np.int64),
-            cost_usd=arr(self.u_cost, np.float64),
-        )
-        evals = EvalColumns(
-            trace=arr(self.e_trace, np.int32),
-            time_us=arr(self.e_time, np.int64),
-            name=arr(self.e_name, np.int32),
-            passed=arr(self.e_passed, np.int8),
-            score=arr(self.e_score, np.float64),
-            query=self.e_query,
-        )
+        usage = UsageColumns(**_concat(self.usage_chunks, [f.name for f in fields(UsageColumns)], USAGE_DTYPES))
+        eval_fields = [f.name for f in fields(EvalColumns) if f.name != "query"]
+        evals = EvalColumns(**_concat(self.eval_chunks, eval_fields, EVAL_DTYPES), query=self.eval_queries)
+        self.span_chunks, self.usage_chunks, self.eval_chunks = [], [], []
         return Columns(
             spans=spans,
             usage=usage,
             evals=evals,
-            trace_ids=self.trace_ids,
-            names=self.names,
-            kinds=self.kinds,
-            error_types=self.error_types,
-            models=self.models,
-            providers=self.providers,
-            eval_names=self.eval_names,
-            attr_values=self.attr_values,
+            **{name: getattr(self, name) for name in STRING_TABLES},
             root_input=self.root_input,
             root_request_id=self.root_request_id,
         )
+
+
+SPAN_DTYPES: dict[str, Any] = {
+    "trace": np.int32, "is_root": bool, "name": np.int32, "kind": np.int32, "start_us": np.int64,
+    "duration_ms": np.float64, "is_error": bool, "error_type": np.int32, "attempt": np.int32,
+    "retry_of": np.int64, "model": np.int32,
+}
+USAGE_DTYPES: dict[str, Any] = {
+    "trace": np.int32, "time_us": np.int64, "provider": np.int32, "model": np.int32, "input_tokens": np.int64,
+    "output_tokens": np.int64, "cache_read_tokens": np.int64, "cache_write_tokens": np.int64,
+    "reasoning_tokens": np.int64, "cost_usd": np.float64,
+}
+EVAL_DTYPES: dict[str, Any] = {"trace": np.int32, "time_us": np.int64, "name": np.int32, "passed": np.int8, "score": np.float64}
+
+
+def _concat(chunks: list[dict[str, np.ndarray]], names: list[str], dtypes: dict[str, Any]) -> dict[str, np.ndarray]:
+    if not chunks:
+        return {name: np.empty(0, dtype=dtypes[name]) for name in names}
+    return {name: np.concatenate([chunk[name] for chunk in chunks]).astype(dtypes[name], copy=False) for name in names}
+
+
+def _remap(codes: np.ndarray, mapping: np.ndarray) -> np.ndarray:
+    """Translate codes through `mapping`, keeping -1 as -1."""
+    return np.append(mapping, NONE_CODE).astype(np.int32)[codes]
+
+
+def merge_columns(parts: list[Columns]) -> Columns:
+    """One `Columns` from several built independently (e.g. by worker processes), codes unified."""
+    if len(parts) == 1:
+        return parts[0]
+    builder = ColumnBuilder(tuple(parts[0].spans.group))
+    for part in parts:
+        maps = {name: np.array([getattr(builder, name).code(v) for v in getattr(part, name).values], dtype=np.int32) for name in STRING_TABLES}
+        s, u, e = part.spans, part.usage, part.evals
+        span_chunk = {f.name: getattr(s, f.name) for f in fields(SpanColumns) if f.name != "group"}
+        for column, table in (("trace", "trace_ids"), ("name", "names"), ("kind", "kinds"), ("error_type", "error_types"), ("model", "models")):
+            span_chunk[column] = _remap(span_chunk[column], maps[table])
+        for name, values in s.group.items():
+            span_chunk["group:" + name] = _remap(values, maps["attr_values"])
+        builder.span_chunks.append(span_chunk)
+        usage_chunk = {f.name: getattr(u, f.name) for f in fields(UsageColumns)}
+        for column, table in (("trace", "trace_ids"), ("provider", "providers"), ("model", "models")):
+            usage_chunk[column] = _remap(usage_chunk[column], maps[table])
+        builder.usage_chunks.append(usage_chunk)
+        eval_chunk = {f.name: getattr(e, f.name) for f in fields(EvalColumns) if f.name != "query"}
+        for column, table in (("trace", "trace_ids"), ("name", "eval_names")):
+            eval_chunk[column] = _remap(eval_chunk[column], maps[table])
+        builder.eval_chunks.append(eval_chunk)
+        builder.eval_queries.extend(e.query)
+        trace_map = maps["trace_ids"]
+        builder.root_input.update({int(trace_map[k]): v for k, v in part.root_input.items()})
+        builder.root_request_id.update({int(trace_map[k]): v for k, v in part.root_request_id.items()})
+    return builder.finish()

@@ -117,7 +117,8 @@ def test_truncated_gzip_keeps_what_was_read(tmp_path: Path):
     path.write_bytes(packed[: len(packed) // 2])
     data = load([str(path)])
     assert 0 < data.stats.records < 2000
-    assert data.stats.bad_lines == 1 and "stream broken" in data.stats.bad_line_samples[0]
+    assert data.stats.bad_lines == 2  # the torn fragment at the break, and the break itself
+    assert "torn last line" in data.stats.bad_line_samples[0] and "stream broken" in data.stats.bad_line_samples[1]
 
 
 def test_missing_inputs_are_errors(tmp_path: Path):
@@ -127,11 +128,23 @@ def test_missing_inputs_are_errors(tmp_path: Path):
         load([str(tmp_path / "*.jsonl")])
 
 
-def test_usage_links_and_columns(tmp_path: Path):
-    path = write_jsonl(tmp_path / "u.jsonl", [root("t", 5), span("t", "ab" * 8, "llm", 3), usage("t", "m", 10, 2, span_id="ab" * 8)])
+def test_columns_hold_the_record_values(tmp_path: Path):
+    path = write_jsonl(tmp_path / "u.jsonl", [
+        root("t", 5, start="2026-01-02T03:04:05.5Z"),
+        span("t", "ab" * 8, "llm", 3, status="error", error="Boom", start="2026-01-02T03:04:05+01:00"),
+        span("t", "cd" * 8, "llm", 4, attempt=2, retry_of="ab" * 8),
+        usage("t", "m", 10, None, time="2026-01-02T03:04:06Z", provider="p", cache_read_tokens=4),
+    ])
     columns = load([str(path)]).columns
-    assert columns.usage.span_id[0] == columns.spans.span_id[1] != 0
-    assert columns.spans.is_root.tolist() == [True, False]
+    spans, used = columns.spans, columns.usage
+    assert spans.is_root.tolist() == [True, False, False]
+    assert spans.start_us[0] == 1767323045_500000 and spans.start_us[1] == 1767323045_000000 - 3600_000000
+    assert spans.duration_ms.tolist() == [5, 3, 4] and spans.attempt.tolist() == [1, 1, 2]
+    assert [columns.error_types.lookup(c) for c in spans.error_type] == [None, "Boom", None]
+    assert spans.retry_of[2] == int("ab" * 8, 16) - (1 << 64) and spans.retry_of[0] == 0
+    assert used.input_tokens.tolist() == [10] and used.output_tokens.tolist() == [-1] and used.cache_read_tokens.tolist() == [4]
+    assert columns.providers.lookup(used.provider[0]) == "p" and columns.models.lookup(used.model[0]) == "m"
+    assert columns.trace_ids.values == ["t"]
 
 
 def test_model_schema_round_trips_what_it_accepts():

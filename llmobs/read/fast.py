@@ -1,0 +1,142 @@
+"""The fast decoding path: msgspec structs mirroring `llmobs.records`, decoded a batch at a time.
+
+The pydantic models stay the only judge. This path may only *accept a subset* of what they accept,
+with identical values: a line it rejects, a retry without `retry_of`, or a timestamp the models
+reject goes back to the models, which give the verdict and the reason. Timestamps in the canonical
+`YYYY-MM-DDTHH:MM:SS[.ffffff]Z` shape are parsed in bulk, any other shape by the models' own
+datetime validator. tests/read/test_fast.py checks the subset property over generated lines.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Literal, Union
+
+import msgspec
+import numpy as np
+from pydantic import AwareDatetime, TypeAdapter, ValidationError
+
+from llmobs.read.columns import to_micros
+from llmobs.records import MAX_COUNT
+
+NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
+Version = Annotated[int, msgspec.Meta(ge=1, le=MAX_COUNT)]
+Scalar = Union[str, int, float, bool, None]
+
+
+class FastError(msgspec.Struct, gc=False):
+    type: NonEmpty
+    message: Union[str, None] = None
+
+
+class FastSpan(msgspec.Struct, tag="span", tag_field="type", gc=False):
+    trace_id: NonEmpty
+    span_id: NonEmpty
+    name: NonEmpty
+    start: str
+    duration_ms: Annotated[float, msgspec.Meta(ge=0)]
+    status: Literal["ok", "error"]
+    parent_id: Union[NonEmpty, None] = None
+    kind: Union[str, None] = None
+    error: Union[FastError, None] = None
+    attempt: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)] = 1
+    retry_of: Union[NonEmpty, None] = None
+    attrs: Union[dict[str, Union[Scalar, list[Scalar]]], None] = None
+    v: Version = 1
+
+
+class FastUsage(msgspec.Struct, tag="usage", tag_field="type", gc=False):
+    trace_id: NonEmpty
+    time: str
+    model: NonEmpty
+    span_id: Union[str, None] = None
+    provider: Union[str, None] = None
+    input_tokens: Union[Count, None] = None
+    output_tokens: Union[Count, None] = None
+    cache_read_tokens: Count = 0
+    cache_write_tokens: Count = 0
+    reasoning_tokens: Count = 0
+    cost_usd: Union[Annotated[float, msgspec.Meta(ge=0)], None] = None
+    v: Version = 1
+
+
+class FastEval(msgspec.Struct, tag="eval", tag_field="type", gc=False):
+    trace_id: NonEmpty
+    time: str
+    name: NonEmpty
+    span_id: Union[str, None] = None
+    passed: Union[bool, None] = None
+    score: Union[float, None] = None
+    query: Union[str, None] = None
+    comment: Union[str, None] = None
+    v: Version = 1
+
+
+FastRecord = Union[FastSpan, FastUsage, FastEval]
+LINE_DECODER = msgspec.json.Decoder(FastRecord)
+DecodeError = (msgspec.DecodeError, msgspec.ValidationError)
+
+_DATETIME = TypeAdapter(AwareDatetime)
+_DIGIT_POSITIONS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+_SEPARATORS = {4: ord("-"), 7: ord("-"), 10: ord("T"), 13: ord(":"), 16: ord(":")}
+
+
+def _canonical_micros(group: list[str], length: int) -> np.ndarray | None:
+    """Vectorised parse of same-length `YYYY-MM-DDTHH:MM:SS[.f…]Z` strings; None if any is not one."""
+    try:
+        raw = np.array(group, dtype=f"S{length}")
+    except UnicodeEncodeError:
+        return None
+    chars = raw.view(np.uint8).reshape(len(group), length)
+    if chars.shape[1] != length or (chars[:, -1] != ord("Z")).any():
+        return None
+    digits = _DIGIT_POSITIONS + list(range(20, length - 1))
+    d = chars[:, digits]
+    if ((d < ord("0")) | (d > ord("9"))).any():
+        return None
+    for position, separator in _SEPARATORS.items():
+        if (chars[:, position] != separator).any():
+            return None
+    if length > 20 and (chars[:, 19] != ord(".")).any():
+        return None
+    values = chars.astype(np.int64) - ord("0")
+    hours = values[:, 11] * 10 + values[:, 12]
+    minutes = values[:, 14] * 10 + values[:, 15]
+    seconds = values[:, 17] * 10 + values[:, 18]
+    years = values[:, 0] * 1000 + values[:, 1] * 100 + values[:, 2] * 10 + values[:, 3]
+    if (hours > 23).any() or (minutes > 59).any() or (seconds > 59).any() or (years < 1).any():
+        return None
+    try:
+        parsed = raw.astype(f"S{length - 1}").astype("datetime64[us]")  # the Z dropped; numpy checks the date
+    except ValueError:
+        return None
+    return parsed.astype(np.int64)
+
+
+def parse_times(strings: list[str]) -> tuple[np.ndarray, list[int]]:
+    """Microseconds since the epoch for each RFC 3339 string, and the indexes the models reject.
+
+    Canonical UTC strings are parsed in bulk; any other shape goes through the models' own
+    datetime validator, so values and verdicts are theirs by construction.
+    """
+    result = np.zeros(len(strings), dtype=np.int64)
+    rejected: list[int] = []
+    by_length: dict[int, list[int]] = {}
+    for index, text in enumerate(strings):
+        length = len(text)
+        if length == 20 or 22 <= length <= 27:
+            by_length.setdefault(length, []).append(index)
+        else:
+            by_length.setdefault(-1, []).append(index)
+    for length, indexes in by_length.items():
+        micros = _canonical_micros([strings[i] for i in indexes], length) if length > 0 else None
+        if micros is not None:
+            result[indexes] = micros
+            continue
+        for i in indexes:
+            try:
+                result[i] = to_micros(_DATETIME.validate_json(json.dumps(strings[i]), strict=True))
+            except ValidationError:
+                rejected.append(i)
+    return result, rejected

@@ -1,0 +1,94 @@
+"""Spread reading over processes: a large plain file is cut into byte ranges at line boundaries,
+each range becomes columns in its own process, and the parts merge (`merge_columns`).
+
+Gzip files and stdin cannot be split and are read in this process, as are small files, where
+starting a process would cost more than it saves.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+
+from llmobs.read import BlockReader, InputStats, ProgressCallback, read_source
+from llmobs.read.columns import ColumnBuilder, Columns
+from llmobs.read.sources import GZIP_MAGIC, Source
+
+PARALLEL_MIN_BYTES = 64 << 20
+
+
+def _splittable(source: Source) -> bool:
+    if source.is_stdin:
+        return False
+    try:
+        with open(source.name, "rb") as handle:
+            return handle.read(2) != GZIP_MAGIC and os.path.getsize(source.name) >= PARALLEL_MIN_BYTES
+    except OSError:
+        return False
+
+
+def line_ranges(path: str, parts: int) -> list[tuple[int, int]]:
+    """`parts` byte ranges covering the file, each starting at the beginning of a line."""
+    size = os.path.getsize(path)
+    bounds = [0]
+    with open(path, "rb") as handle:
+        for k in range(1, parts):
+            handle.seek(max(bounds[-1], size * k // parts))
+            handle.readline()
+            bounds.append(min(handle.tell(), size))
+    bounds.append(size)
+    return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+
+
+def _read_range(path: str, start: int, end: int, group_attrs: tuple[str, ...],
+                on_progress: ProgressCallback | None = None) -> tuple[Columns, InputStats]:
+    stats = InputStats()
+    builder = ColumnBuilder(group_attrs)
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        BlockReader(builder, stats).read_stream(path, handle, limit=end - start, on_progress=on_progress)
+    return builder.finish(), stats
+
+
+def read_sources(
+    sources: list[Source],
+    stats: InputStats,
+    group_attrs: tuple[str, ...],
+    on_progress: ProgressCallback | None,
+    workers: int | None,
+) -> list[Columns]:
+    """Columns of every source, in order, with `stats` accumulating the accounting."""
+    workers = workers or os.cpu_count() or 1
+    parts: list[Columns] = []
+    pool: ProcessPoolExecutor | None = None
+    try:
+        for source in sources:
+            if workers > 1 and _splittable(source):
+                if pool is None:
+                    pool = ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("spawn"))
+                ranges = line_ranges(source.name, workers)
+                futures: list[Future[tuple[Columns, InputStats]]] = [
+                    pool.submit(_read_range, source.name, start, end, group_attrs) for start, end in ranges[1:]
+                ]
+                # This process reads the first range; progress counts it for all ranges alike.
+                scaled = (lambda n: on_progress(n * len(ranges))) if on_progress else None
+                results = [_read_range(source.name, *ranges[0], group_attrs, scaled)]
+                results += [future.result() for future in futures]
+                offset = 0
+                for columns, part_stats in results:
+                    stats.absorb(part_stats, offset)
+                    offset += part_stats.lines
+                    parts.append(columns)
+            else:
+                builder = ColumnBuilder(group_attrs)
+                part_stats = InputStats()
+                read_source(source, builder, part_stats, on_progress)
+                stats.absorb(part_stats)
+                parts.append(builder.finish())
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
+    if not parts:
+        parts.append(ColumnBuilder(group_attrs).finish())
+    return parts
