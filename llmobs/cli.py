@@ -83,10 +83,17 @@ def _progress_callback(paths: list[str]) -> tuple[Callable[[int], None] | None, 
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-    progress = Progress("reading", BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+    # Refreshed from the callback, not by rich's timer thread: the reader forks workers only from a
+    # single-threaded process.
+    progress = Progress("reading", BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True, auto_refresh=False)
     task = progress.add_task("read", total=total)
     progress.start()
-    return (lambda n: progress.advance(task, n)), progress.stop
+
+    def advance(n: int) -> None:
+        progress.advance(task, n)
+        progress.refresh()
+
+    return advance, progress.stop
 
 
 def _load(

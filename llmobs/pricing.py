@@ -4,9 +4,10 @@ Prices come from `genai-prices` (maintained, knows cache-token prices, long-cont
 changes over time), overridden per model by `[tool.llmobs.prices."MODEL"]` tables. Tokens of a model
 neither knows are *unpriced*: reported as such, never as $0.
 
-Rows are priced in groups that share a model, a UTC day (a minute, for time-of-day prices) and a
-long-context tier; within a group genai-prices is linear in the token counts, so its per-token rates
-are read off a few exact calls and applied to the whole group at once.
+Rows are priced in groups that share a model, the price table in force at their time (looked up per
+UTC day, or per minute for time-of-day prices) and a long-context tier; within a group genai-prices
+is linear in the token counts, so its per-token rates are read off a few exact calls and applied to
+the whole group at once.
 """
 
 from __future__ import annotations
@@ -118,14 +119,22 @@ class Pricer:
         thresholds = _tier_thresholds(model_info)
         bucket = np.searchsorted(np.asarray(thresholds, dtype=np.int64), usage.input_tokens[rows], side="left")
         period = MINUTE_US if _has_time_of_day_prices(model_info) else DAY_US
-        when = usage.time_us[rows] // period
-        group_keys = when * (len(thresholds) + 1) + bucket
+        periods, period_index = np.unique(usage.time_us[rows] // period, return_inverse=True)
+        # Prices change only at a few dates: periods whose active price table is the same object
+        # share one set of rates.
+        tables: dict[int, int] = {}
+        table_of_period = np.empty(len(periods), dtype=np.int64)
+        for i, p in enumerate(periods):
+            moment = datetime.fromtimestamp(int(p) * period / 1e6, tz=timezone.utc)
+            table_of_period[i] = tables.setdefault(id(model_info.get_prices(moment)), len(tables))
+        group_keys = table_of_period[period_index] * (len(thresholds) + 1) + bucket
         for group in np.unique(group_keys):
             members = np.flatnonzero(group_keys == group)
             first = rows[members[0]]
             moment = datetime.fromtimestamp(int(usage.time_us[first]) / 1e6, tz=timezone.utc)
-            low = 0 if bucket[members[0]] == 0 else thresholds[bucket[members[0]] - 1] + 1
-            high = thresholds[bucket[members[0]]] if bucket[members[0]] < len(thresholds) else None
+            tier = int(bucket[members[0]])
+            low = 0 if tier == 0 else thresholds[tier - 1] + 1
+            high = thresholds[tier] if tier < len(thresholds) else None
             rates = _linear_rates(model_info, provider_info, moment, int(tokens_in[members].min()), low, high)
             if rates is None:
                 return False

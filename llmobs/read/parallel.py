@@ -2,13 +2,16 @@
 each range becomes columns in its own process, and the parts merge (`merge_columns`).
 
 Gzip files and stdin cannot be split and are read in this process, as are small files, where
-starting a process would cost more than it saves.
+starting a process would cost more than it saves. Workers are forked (no re-import of the caller's
+main module, no start-up cost), and only from a single-threaded process, where forking is safe;
+otherwise everything is read here.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 
 from llmobs.read import BlockReader, InputStats, ProgressCallback, read_source
@@ -60,13 +63,15 @@ def read_sources(
 ) -> list[Columns]:
     """Columns of every source, in order, with `stats` accumulating the accounting."""
     workers = workers or os.cpu_count() or 1
+    if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
+        workers = 1
     parts: list[Columns] = []
     pool: ProcessPoolExecutor | None = None
     try:
         for source in sources:
             if workers > 1 and _splittable(source):
                 if pool is None:
-                    pool = ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("spawn"))
+                    pool = ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("fork"))
                 ranges = line_ranges(source.name, workers)
                 futures: list[Future[tuple[Columns, InputStats]]] = [
                     pool.submit(_read_range, source.name, start, end, group_attrs) for start, end in ranges[1:]

@@ -1,0 +1,134 @@
+"""Time `llmobs report` against DuckDB computing the same core figures on the same log, in one run.
+
+Generates (once, cached under benchmarks/out/) a ~3-million-record, ~0.75 GB log by running the
+llmobs logger over the simulated agent of sample_traces/generate.py, then runs, each in a fresh
+process: `llmobs report LOG --format json`, and DuckDB (`read_json` into a table, then request
+percentiles with `quantile_cont`, per-step percentiles, error types, token sums, failed evals).
+Wall time and peak memory (summed PSS of the process and its children, sampled every 20 ms) are
+printed side by side, and the two tools' figures are checked against each other.
+
+    pip install -e '.[bench]' && python benchmarks/report_vs_duckdb.py [--requests-per-month 70000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+
+DUCKDB_SCRIPT = r"""
+import duckdb, json, sys
+con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")
+con.execute("CREATE TABLE r AS SELECT * FROM read_json(?, format='newline_delimited', union_by_name=true)", [sys.argv[1]])
+q = lambda sql: con.execute(sql).fetchall()
+out = {
+    "requests": q("SELECT count(*), quantile_cont(duration_ms, [0.5, 0.95, 0.99]), avg((status = 'error')::int) FROM r WHERE type = 'span' AND parent_id IS NULL")[0],
+    "steps": q("SELECT name, count(*), quantile_cont(duration_ms, [0.5, 0.95, 0.99]) AS qs, sum(duration_ms), avg((status = 'error')::int) FROM r WHERE type = 'span' AND parent_id IS NOT NULL GROUP BY name ORDER BY qs[2] DESC"),
+    "errors": q("SELECT error.type, count(*) AS c FROM r WHERE type = 'span' AND status = 'error' GROUP BY 1 ORDER BY c DESC"),
+    "tokens": q("SELECT sum(input_tokens), sum(output_tokens), count(*) FILTER (WHERE input_tokens IS NULL) FROM r WHERE type = 'usage'")[0],
+    "evals": q("SELECT count(*), count(*) FILTER (WHERE passed = false) FROM r WHERE type = 'eval'")[0],
+}
+print(json.dumps(out, default=float))
+"""
+
+
+def _tree_pss_kib(pid: int) -> int:
+    """Proportional set size of `pid` and all its descendants, in KiB: resident memory with pages
+    shared between a forked worker and its parent counted once, so a process tree is not flattered
+    nor double-counted."""
+    total, stack, seen = 0, [pid], set()
+    while stack:
+        current = stack.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        try:
+            with open(f"/proc/{current}/smaps_rollup") as rollup:
+                for line in rollup:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as children:
+                    stack.extend(int(c) for c in children.read().split())
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return total
+
+
+def measure(command: list[str]) -> tuple[float, float, str]:
+    """(wall seconds, peak PSS MiB summed over the process tree, stdout) of one command."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, _tree_pss_kib(process.pid))
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    stdout, stderr = process.communicate()
+    wall = time.perf_counter() - start
+    done.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"{command[0]} failed ({process.returncode}):\n{stderr}")
+    return wall, peak / 1024, stdout
+
+
+def ensure_log(requests_per_month: int) -> Path:
+    path = OUT / f"agent_{requests_per_month}.jsonl"
+    if not path.exists():
+        OUT.mkdir(exist_ok=True)
+        print(f"generating {path} …", file=sys.stderr)
+        subprocess.run([sys.executable, str(HERE.parent / "sample_traces" / "generate.py"), str(path), "--requests", str(requests_per_month)], check=True)
+    return path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests-per-month", type=int, default=70_000, help="70,000 × 5 months ≈ 3 million records")
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args()
+    log = ensure_log(args.requests_per_month)
+    size_mb = log.stat().st_size / 1e6
+
+    runs = {"llmobs": [], "duckdb": []}
+    for _ in range(args.repeat):
+        runs["llmobs"].append(measure([sys.executable, "-m", "llmobs", "report", str(log), "--format", "json"]))
+        runs["duckdb"].append(measure([sys.executable, "-c", DUCKDB_SCRIPT, str(log)]))
+    ours = min(runs["llmobs"], key=lambda r: r[0])
+    theirs = min(runs["duckdb"], key=lambda r: r[0])
+
+    report = json.loads(ours[2])
+    duck = json.loads(theirs[2].strip().splitlines()[-1])
+    count, quantiles, error_rate = duck["requests"]
+    assert report["requests"]["count"] == count
+    for ours_q, theirs_q in zip(report["requests"]["latency_ms"].values(), quantiles):
+        assert abs(ours_q - theirs_q) <= 1e-6 * max(1.0, abs(theirs_q)), (ours_q, theirs_q)
+    assert [s["name"] for s in report["steps"]] == [row[0] for row in duck["steps"]]
+    assert [(e["type"], e["count"]) for e in report["errors"]["top"]] == [tuple(row) for row in duck["errors"]]
+
+    records = report["input"]["records"]
+    print(f"log: {log.name}, {size_mb:,.0f} MB, {records:,} records (best of {args.repeat})")
+    print(f"{'':10}{'wall s':>10}{'peak MiB':>12}")
+    print(f"{'llmobs':10}{ours[0]:10.2f}{ours[1]:12.0f}")
+    print(f"{'duckdb':10}{theirs[0]:10.2f}{theirs[1]:12.0f}")
+    print(f"ratio     {ours[0] / theirs[0]:9.2f}× {ours[1] / theirs[1]:10.2f}×   (goals: ≤ 1.0× time, ≤ 0.5× memory)")
+    print("figures agree: request count and p50/p95/p99, step order, error types and counts")
+
+
+if __name__ == "__main__":
+    main()
