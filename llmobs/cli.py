@@ -1,12 +1,13 @@
 """The `llmobs` command line: parse options, call the reader and analyses, render, set the exit code.
 
-Exit codes: 0 success (for `checklist`: every question answered), 1 `checklist` found a question
-the data cannot answer, 2 unusable input, configuration or arguments.
+Exit codes: 0 success (for `checklist`: every gate holds), 1 a `checklist` gate failed (or, with
+`--require-all`, a question cannot be answered), 2 unusable input, configuration or arguments.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from contextlib import contextmanager
 from enum import Enum
@@ -25,7 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-EXIT_OK, EXIT_UNANSWERED, EXIT_UNUSABLE = 0, 1, 2
+EXIT_OK, EXIT_GATE_FAILED, EXIT_UNUSABLE = 0, 1, 2
 PROGRESS_MIN_BYTES = 32 << 20
 BAD_LINES_SHOWN = 5
 
@@ -35,6 +36,14 @@ class OutputFormat(str, Enum):
     markdown = "markdown"
     json = "json"
     csv = "csv"
+
+
+class ChecklistFormat(str, Enum):
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+    csv = "csv"
+    junit = "junit"
 
 
 Paths = Annotated[list[str], typer.Argument(help="JSONL files (.gz too), directories, globs, or - for stdin.", show_default=False)]
@@ -110,11 +119,10 @@ def _load(
     """Read, filter and price-configure: what every analysis command starts from."""
     from llmobs.analysis.filters import Filters, parse_moment, select
     from llmobs.analysis.steps import BUILTIN_GROUPS
-    from llmobs.config import load_tool_config
     from llmobs.pricing import Pricer, parse_overrides
     from llmobs.read import load
 
-    tool = load_tool_config(config)
+    tool = _tool_config(config)
     prices = tool.table.get("prices", {})
     pricer = Pricer(parse_overrides(prices, str(tool.path)) if prices else None)
     filters = Filters(
@@ -142,8 +150,8 @@ def _load(
     return select(data.columns, filters), stats, pricer
 
 
-def _print(fmt: OutputFormat, result, renderers: dict[OutputFormat, Callable]) -> None:  # type: ignore[type-arg]
-    if fmt is OutputFormat.table:
+def _print(fmt: Enum, result, renderers: dict) -> None:  # type: ignore[type-arg]
+    if fmt.value == "table":
         from llmobs.render.table import make_console
 
         make_console().print(renderers[fmt](result))
@@ -207,32 +215,158 @@ def slowest(
         })
 
 
+BaselineOpt = Annotated[Optional[list[str]], typer.Option("--baseline", "-b", help="Baseline log (file, directory or glob; repeatable) to compare against.")]
+ToleranceOpt = Annotated[Optional[float], typer.Option("--tolerance", min=0, help="Relative latency change allowed before a significant change is a regression (default 0.10).")]
+TOOL_SECTIONS = ("prices", "checklist")
+
+
+def _tool_config(config: str | None):
+    """The `[tool.llmobs]` table, its unknown sections rejected, and where it came from."""
+    from llmobs.config import load_tool_config
+    from llmobs.errors import ConfigError
+
+    tool = load_tool_config(config)
+    unknown = sorted(set(tool.table) - set(TOOL_SECTIONS))
+    if unknown:
+        raise ConfigError(f"{tool.path}: unknown section(s) {', '.join(unknown)} in the llmobs settings (known: {', '.join(TOOL_SECTIONS)})")
+    return tool
+
+
+def _step_limits(values: list[str]) -> dict[str, dict[str, float]]:
+    from llmobs.errors import ConfigError
+
+    steps: dict[str, dict[str, float]] = {}
+    for value in values:
+        target, sep, number = value.partition("=")
+        name, dot, key = target.rpartition(".")
+        try:
+            limit = float(number)
+        except ValueError:
+            limit = None
+        if not sep or not dot or not name or limit is None:
+            raise ConfigError(f"--step {value!r}: expected NAME.KEY=VALUE, e.g. --step search.p95_ms=800")
+        steps.setdefault(name, {})[key] = limit
+    return steps
+
+
 @app.command()
 def checklist(
     paths: Paths,
-    format: FormatOpt = OutputFormat.table,
+    format: Annotated[ChecklistFormat, typer.Option("--format", "-f", help="Output form; markdown suits $GITHUB_STEP_SUMMARY, junit suits CI test reports.")] = ChecklistFormat.table,
     strict: StrictOpt = False,
     since: SinceOpt = None,
     until: UntilOpt = None,
     name: NameOpt = None,
     model: ModelOpt = None,
     config: ConfigOpt = None,
+    p50_ms: Annotated[Optional[float], typer.Option("--p50-ms", help="Ceiling on request p50 latency.")] = None,
+    p95_ms: Annotated[Optional[float], typer.Option("--p95-ms", help="Ceiling on request p95 latency.")] = None,
+    p99_ms: Annotated[Optional[float], typer.Option("--p99-ms", help="Ceiling on request p99 latency.")] = None,
+    error_rate: Annotated[Optional[float], typer.Option("--error-rate", help="Ceiling on the span error rate (0..1).")] = None,
+    retry_success_rate: Annotated[Optional[float], typer.Option("--retry-success-rate", help="Floor on the retry success rate (0..1).")] = None,
+    tokens_per_request: Annotated[Optional[float], typer.Option("--tokens-per-request", help="Ceiling on tokens per request, latest month.")] = None,
+    cost_per_request_usd: Annotated[Optional[float], typer.Option("--cost-per-request-usd", help="Ceiling on $ per request, latest month.")] = None,
+    failed_eval_rate: Annotated[Optional[float], typer.Option("--failed-eval-rate", help="Ceiling on the share of failed evals (0..1).")] = None,
+    monthly_cost_growth: Annotated[Optional[float], typer.Option("--monthly-cost-growth", help="Ceiling on month-over-month growth of $ per request (0.2 = +20%).")] = None,
+    step: Annotated[Optional[list[str]], typer.Option("--step", help="Per-step ceiling NAME.KEY=VALUE, KEY one of p50_ms, p95_ms, p99_ms, error_rate (repeatable).")] = None,
+    require_all: Annotated[bool, typer.Option("--require-all", help="Fail when any checklist question cannot be answered.")] = False,
+    baseline: BaselineOpt = None,
+    tolerance: ToleranceOpt = None,
 ) -> None:
-    """The seven questions as [x]/[ ] items. Exit 0 when all are answerable, 1 when one is not, 2 on unusable input."""
+    """The seven questions as [x]/[ ] items, checked against thresholds and optionally a baseline.
+
+    Exit 0 when every gate holds, 1 when a gate fails (or, with --require-all, a question cannot be
+    answered), 2 for unusable input, configuration or arguments. Thresholds come from
+    [tool.llmobs.checklist] in the nearest pyproject.toml, llmobs.toml [checklist], or --config;
+    flags override them.
+    """
     with _user_errors():
         from llmobs.analysis.checklist import build_checklist
+        from llmobs.analysis.compare import compare
+        from llmobs.analysis.gates import evaluate_gates, parse_checklist_config
         from llmobs.analysis.report import build_report
-        from llmobs.render import csvout, jsonout, markdown, table
+        from llmobs.render import csvout, jsonout, junit, markdown, table
+
+        tool = _tool_config(config)
+        settings = dict(tool.table.get("checklist", {}))
+        flags = {
+            "p50_ms": p50_ms, "p95_ms": p95_ms, "p99_ms": p99_ms, "error_rate": error_rate,
+            "retry_success_rate": retry_success_rate, "tokens_per_request": tokens_per_request,
+            "cost_per_request_usd": cost_per_request_usd, "failed_eval_rate": failed_eval_rate,
+            "monthly_cost_growth": monthly_cost_growth,
+        }
+        settings.update({key: value for key, value in flags.items() if value is not None})
+        if require_all:
+            settings["require_all"] = True
+        for step_name, limits in _step_limits(step or []).items():
+            settings["steps"] = {**settings.get("steps", {}), step_name: {**settings.get("steps", {}).get(step_name, {}), **limits}}
+        if tolerance is not None:
+            settings["baseline"] = {**settings.get("baseline", {}), "tolerance": tolerance}
+        where = f"{tool.path} [checklist]" if tool.path else "checklist options"
+        gate_config = parse_checklist_config(settings, where)
 
         columns, stats, pricer = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config)
-        result = build_checklist(build_report(columns, stats, pricer))
+        report_result = build_report(columns, stats, pricer)
+        comparison = None
+        if baseline:
+            base_columns, _, _ = _load(baseline, strict=strict, since=None, until=None, names=name, models=model, by="name", config=config)
+            comparison = compare(base_columns, columns, gate_config.baseline)
+        result = build_checklist(report_result, evaluate_gates(report_result, gate_config), comparison, gate_config.require_all)
         _print(format, result, {
-            OutputFormat.table: table.checklist_renderable,
-            OutputFormat.markdown: markdown.render_checklist,
-            OutputFormat.json: jsonout.render_json,
-            OutputFormat.csv: csvout.render_checklist,
+            ChecklistFormat.table: table.checklist_renderable,
+            ChecklistFormat.markdown: markdown.render_checklist,
+            ChecklistFormat.json: jsonout.render_json,
+            ChecklistFormat.csv: csvout.render_checklist,
+            ChecklistFormat.junit: junit.render_checklist,
         })
-    raise typer.Exit(EXIT_OK if result.all_answered else EXIT_UNANSWERED)
+        _append_step_summary(markdown.render_checklist(result))
+    raise typer.Exit(EXIT_OK if result.passed else EXIT_GATE_FAILED)
+
+
+def _append_step_summary(text: str) -> None:
+    """Add the markdown checklist to a GitHub Actions job summary when running there."""
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not target:
+        return
+    try:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    except OSError as exc:
+        _stderr(f"llmobs: warning: cannot append to $GITHUB_STEP_SUMMARY ({target}): {exc.strerror or exc}")
+
+
+@app.command()
+def diff(
+    paths: Paths,
+    baseline: Annotated[list[str], typer.Option("--baseline", "-b", help="Baseline log (file, directory or glob; repeatable).")],
+    format: FormatOpt = OutputFormat.table,
+    strict: StrictOpt = False,
+    name: NameOpt = None,
+    model: ModelOpt = None,
+    tolerance: ToleranceOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Compare new logs (PATHS) with a baseline: per step and for requests, the change in p50, p95
+    and error rate with a bootstrap confidence interval. Informational: exits 0 whatever changed."""
+    with _user_errors():
+        from llmobs.analysis.compare import compare
+        from llmobs.analysis.gates import parse_checklist_config
+        from llmobs.render import csvout, jsonout, markdown, table
+
+        tool = _tool_config(config)
+        settings = dict(tool.table.get("checklist", {}))
+        if tolerance is not None:
+            settings["baseline"] = {**settings.get("baseline", {}), "tolerance": tolerance}
+        gate_config = parse_checklist_config(settings, f"{tool.path} [checklist]" if tool.path else "options")
+        base_columns, _, _ = _load(baseline, strict=strict, since=None, until=None, names=name, models=model, by="name", config=config)
+        new_columns, _, _ = _load(paths, strict=strict, since=None, until=None, names=name, models=model, by="name", config=config)
+        result = compare(base_columns, new_columns, gate_config.baseline)
+        _print(format, result, {
+            OutputFormat.table: table.comparison_renderable,
+            OutputFormat.markdown: markdown.render_comparison,
+            OutputFormat.json: jsonout.render_json,
+            OutputFormat.csv: csvout.render_comparison,
+        })
 
 
 @app.command()
@@ -245,11 +379,10 @@ def trace(
     """One request as an indented tree with durations, status, tokens and cost per span."""
     with _user_errors():
         from llmobs.analysis.trace import build_trace_view
-        from llmobs.config import load_tool_config
         from llmobs.pricing import Pricer, parse_overrides
         from llmobs.render import csvout, jsonout, markdown, table
 
-        tool = load_tool_config(config)
+        tool = _tool_config(config)
         prices = tool.table.get("prices", {})
         view = build_trace_view(paths, trace_id, Pricer(parse_overrides(prices, str(tool.path)) if prices else None))
         _print(format, view, {

@@ -63,14 +63,16 @@ def test_slowest_ranks_steps_and_requests(tmp_path: Path):
     assert csv_out[1].startswith("step,rerank,6,50.0,50.0,50.0,300.0,0.0,")
 
 
-def test_checklist_exit_codes(tmp_path: Path):
+def test_checklist_questions_and_require_all(tmp_path: Path):
     full = run("checklist", SAMPLE)
     assert full.exit_code == 0 and full.stdout.count("[x]") == 7
     partial = write_jsonl(tmp_path / "p.jsonl", [root("t1", 100), span("t1", "a", "search", 40)])
     result = run("checklist", str(partial), "--format", "markdown")
-    assert result.exit_code == 1
+    assert result.exit_code == 0  # no gate configured: unanswered questions are shown, not failed
     assert "- [ ] **retry success rate?** unanswered: no retried operations" in result.stdout
     assert "- [x] **p50 / p95 / p99 latency per request and per step?**" in result.stdout
+    strict = run("checklist", str(partial), "--require-all")
+    assert strict.exit_code == 1 and "unanswered: retry success rate?" in strict.stdout
     missing = run("checklist", str(tmp_path / "missing.jsonl"))
     assert missing.exit_code == 2 and "missing.jsonl: no such file or directory" in missing.stderr
 
@@ -172,3 +174,105 @@ def test_every_command_has_help():
     for command in ("report", "slowest", "checklist", "trace", "schema"):
         result = run(command, "--help")
         assert result.exit_code == 0 and len(result.stdout) > 100
+
+
+def _gate_log(tmp_path: Path, name: str, search_ms: float, requests: int = 60) -> Path:
+    import random
+
+    rng = random.Random(name)
+    records = []
+    for i in range(requests):
+        search = rng.lognormvariate(0, 0.2) * search_ms
+        records += [root(f"{name}{i}", search + 100), span(f"{name}{i}", "s", "search", search), span(f"{name}{i}", "l", "llm", 100.0)]
+    return write_jsonl(tmp_path / f"{name}.jsonl", records)
+
+
+def test_checklist_gates_from_pyproject_found_upward(tmp_path: Path, monkeypatch):
+    log = _gate_log(tmp_path, "run", 50)
+    (tmp_path / "pyproject.toml").write_text("[tool.llmobs.checklist]\np95_ms = 10000\n[tool.llmobs.checklist.steps.search]\np95_ms = 20\n")
+    nested = tmp_path / "a" / "b"
+    nested.mkdir(parents=True)
+    monkeypatch.chdir(nested)
+    result = run("checklist", str(log))
+    assert result.exit_code == 1
+    assert "steps.search.p95_ms" in result.stdout and "FAIL" in result.stdout
+    assert run("checklist", str(log), "--step", "search.p95_ms=500").exit_code == 0  # flags override
+
+
+def test_checklist_llmobs_toml_and_explicit_config(tmp_path: Path, monkeypatch):
+    log = _gate_log(tmp_path, "run", 50)
+    (tmp_path / "llmobs.toml").write_text("[checklist]\nerror_rate = 0.0\np50_ms = 1\n")
+    monkeypatch.chdir(tmp_path)
+    result = run("checklist", str(log), "--format", "json")
+    doc = json.loads(result.stdout)
+    assert result.exit_code == 1 and doc["passed"] is False
+    assert {g["name"]: g["passed"] for g in doc["gates"]} == {"p50_ms": False, "error_rate": True}
+    other = tmp_path / "ci.toml"
+    other.write_text("[checklist]\np50_ms = 100000\n")
+    assert run("checklist", str(log), "--config", str(other)).exit_code == 0
+
+
+def test_bad_config_is_exit_2_with_the_key_named(tmp_path: Path, monkeypatch):
+    log = _gate_log(tmp_path, "run", 50)
+    (tmp_path / "pyproject.toml").write_text("[tool.llmobs.checklist]\np95 = 800\n")
+    monkeypatch.chdir(tmp_path)
+    result = run("checklist", str(log))
+    assert result.exit_code == 2 and "unknown key 'p95'" in result.stderr and "pyproject.toml" in result.stderr
+    (tmp_path / "pyproject.toml").write_text("[tool.llmobs.checklist\n")
+    assert "not valid TOML" in run("checklist", str(log)).stderr
+    (tmp_path / "pyproject.toml").write_text("[tool.llmobs.checklists]\np95_ms = 1\n")
+    result = run("checklist", str(log))
+    assert result.exit_code == 2 and "unknown section(s) checklists" in result.stderr
+    assert run("checklist", str(log), "--config", str(tmp_path / "nope.toml")).exit_code == 2
+    assert run("checklist", str(log), "--step", "search=5").exit_code == 2
+
+
+def test_markdown_output_and_github_step_summary(tmp_path: Path, monkeypatch):
+    log = _gate_log(tmp_path, "run", 50)
+    summary = tmp_path / "summary.md"
+    summary.write_text("# earlier step\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    result = run("checklist", str(log), "--format", "markdown", "--p95-ms", "1")
+    assert result.exit_code == 1
+    assert result.stdout.startswith("## llmobs checklist: failed")
+    assert "- [ ] `p95\\_ms` ≤ 1:" in result.stdout
+    assert "- [ ] **retry success rate?** unanswered" in result.stdout
+    written = summary.read_text()
+    assert written.startswith("# earlier step\n## llmobs checklist: failed")
+
+
+def test_junit_output_parses_with_testcases_and_failures(tmp_path: Path):
+    import xml.etree.ElementTree as ET
+
+    log = _gate_log(tmp_path, "run", 50)
+    result = run("checklist", str(log), "--format", "junit", "--p95-ms", "1", "--error-rate", "0.5")
+    assert result.exit_code == 1
+    suite = ET.fromstring(result.stdout)
+    cases = suite.findall("testcase")
+    assert suite.get("tests") == str(len(cases)) == "9"  # 7 questions + 2 gates
+    assert suite.get("failures") == "1" and suite.get("skipped") == "4"
+    failed = [c for c in cases if c.find("failure") is not None]
+    assert [c.get("name") for c in failed] == ["p95_ms"]
+    message = failed[0].find("failure").get("message")
+    assert message.startswith("p95_ms = ") and message.endswith("above the ceiling 1")
+    skipped = {c.get("name") for c in cases if c.find("skipped") is not None}
+    assert skipped == {"retry success rate?", "average tokens (and $) per request?", "cost per request, month by month?", "which queries got wrong answers?"}
+    required = ET.fromstring(run("checklist", str(log), "--format", "junit", "--require-all").stdout)
+    assert required.get("failures") == "4" and required.get("skipped") == "0"
+
+
+def test_baseline_regression_fails_only_the_slowed_step(tmp_path: Path):
+    base = _gate_log(tmp_path, "base", 50, requests=300)
+    same = _gate_log(tmp_path, "same", 50, requests=300)
+    slower = _gate_log(tmp_path, "slow", 70, requests=300)
+    assert run("checklist", str(same), "--baseline", str(base)).exit_code == 0
+    result = run("checklist", str(slower), "--baseline", str(base), "--format", "json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert {(r["name"], r["metric"]) for r in doc["comparison"]["regressions"]} >= {("search", "p50_ms")}
+    assert {r["name"] for r in doc["comparison"]["regressions"]} <= {"search", "requests"}
+    diff = run("diff", str(slower), "--baseline", str(base), "--format", "csv")
+    assert diff.exit_code == 0
+    rows = [line.split(",") for line in diff.stdout.splitlines()]
+    search_p50 = next(r for r in rows if r[1] == "search" and r[2] == "p50_ms")
+    assert search_p50[-1] == "True" and float(search_p50[5]) == pytest.approx(0.4, abs=0.1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from llmobs.analysis.results import Checklist, ChecklistItem, Report
+from llmobs.analysis.results import Checklist, ChecklistItem, Comparison, GateResult, Report
 
 
 def _ms(value: float) -> str:
@@ -13,8 +13,14 @@ def _pct(value: float) -> str:
     return f"{value * 100:.1f}%"
 
 
-def build_checklist(report: Report) -> Checklist:
-    """One item per question; an item is answered only when the data supports an answer."""
+def build_checklist(
+    report: Report,
+    gates: list[GateResult] | None = None,
+    comparison: Comparison | None = None,
+    require_all: bool = False,
+) -> Checklist:
+    """One item per question (answered only when the data supports an answer), plus the checked
+    thresholds and the baseline comparison when there are any."""
     r = report
     items: list[ChecklistItem] = []
 
@@ -78,4 +84,4 @@ def build_checklist(report: Report) -> Checklist:
         f"{q.failed:,} of {q.evaluated:,} evaluated answers failed" if q.evaluated else None,
         "no eval records",
     )
-    return Checklist(items=items)
+    return Checklist(items=items, gates=gates or [], comparison=comparison, require_all=require_all)

@@ -6,7 +6,7 @@ never disagree; `Report` dumps to exactly FORMAT.md's `llmobs.report/1` JSON (pl
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, computed_field
 
 REPORT_SCHEMA = "llmobs.report/1"
 
@@ -80,6 +80,7 @@ class MonthCost(_Result):
     cost_usd: float | None
     requests: int
     cost_per_request_usd: float | None
+    tokens_per_request: float | None = None
 
 
 class CostSummary(_Result):
@@ -148,12 +149,74 @@ class ChecklistItem(_Result):
     reason: str | None = None
 
 
+class GateResult(_Result):
+    """One threshold from the configuration, checked against the data."""
+
+    name: str  # e.g. "p95_ms" or "steps.search.p95_ms"
+    limit: float
+    kind: str  # "ceiling" or "floor"
+    measured: float | None
+    passed: bool
+    reason: str | None = None  # why it could not be measured
+
+
+class ComparisonRow(_Result):
+    """One metric of requests or of one step, baseline against new, with a bootstrap interval."""
+
+    scope: str  # "requests" or "step"
+    name: str
+    metric: str  # "p50_ms", "p95_ms" or "error_rate"
+    base: float
+    new: float
+    change: float  # relative for latency (new/base - 1), absolute for error rate (new - base)
+    ci_low: float
+    ci_high: float
+    base_count: int
+    new_count: int
+    regression: bool
+
+
+class Comparison(_Result):
+    """Baseline against new: which changes are regressions beyond tolerance and beyond noise."""
+
+    tolerance: float
+    error_rate_tolerance: float
+    confidence: float
+    rows: list[ComparisonRow]
+    missing_steps: list[str] = []  # in the baseline, absent from the new data
+    new_steps: list[str] = []
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def regressions(self) -> list[ComparisonRow]:
+        return [row for row in self.rows if row.regression]
+
+
 class Checklist(_Result):
     items: list[ChecklistItem]
+    gates: list[GateResult] = []
+    comparison: Comparison | None = None
+    require_all: bool = False
 
     @property
     def all_answered(self) -> bool:
         return all(item.answered for item in self.items)
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def failures(self) -> list[str]:
+        """Why the gate fails, one line each; empty when it holds."""
+        lines = [f"{g.name}: {'cannot be measured (' + (g.reason or '') + ')' if g.measured is None else f'{g.measured:g} vs {g.kind} {g.limit:g}'}" for g in self.gates if not g.passed]
+        if self.require_all:
+            lines += [f"unanswered: {i.question} ({i.reason})" for i in self.items if not i.answered]
+        if self.comparison is not None:
+            lines += [f"regression: {r.name} {r.metric} {r.base:g} -> {r.new:g}" for r in self.comparison.regressions]
+        return lines
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def passed(self) -> bool:
+        return not self.failures
 
 
 class TraceSpanView(_Result):

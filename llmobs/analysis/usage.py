@@ -44,12 +44,18 @@ def analyze_cost(columns: Columns, priced: PricedUsage) -> CostSummary:
         months, inverse = np.unique(months_of(usage.time_us[known]), return_inverse=True)
         sums = np.bincount(inverse, weights=priced.cost_usd[known])
         cost_by_month = {str(m): float(s) for m, s in zip(months, sums)}
+    tokens_by_month: dict[str, float] = {}
+    reported = (usage.input_tokens >= 0) & (usage.output_tokens >= 0)
+    if reported.any():
+        months, inverse = np.unique(months_of(usage.time_us[reported]), return_inverse=True)
+        sums = np.bincount(inverse, weights=(usage.input_tokens[reported] + usage.output_tokens[reported]).astype(np.float64))
+        tokens_by_month = {str(m): float(s) for m, s in zip(months, sums)}
     request_months: dict[str, int] = {}
     if requests:
         months, counts = np.unique(months_of(columns.spans.start_us[roots]), return_counts=True)
         request_months = {str(m): int(c) for m, c in zip(months, counts)}
     by_month = []
-    for month in sorted(set(cost_by_month) | set(request_months)):
+    for month in sorted(set(cost_by_month) | set(request_months) | set(tokens_by_month)):
         cost = cost_by_month.get(month)
         count = request_months.get(month, 0)
         by_month.append(
@@ -58,6 +64,7 @@ def analyze_cost(columns: Columns, priced: PricedUsage) -> CostSummary:
                 cost_usd=cost,
                 requests=count,
                 cost_per_request_usd=cost / count if cost is not None and count else None,
+                tokens_per_request=tokens_by_month[month] / count if month in tokens_by_month and count else None,
             )
         )
     return CostSummary(

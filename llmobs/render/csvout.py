@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from llmobs.analysis.results import Checklist, Report, SlowestResult, StepSummary, TraceView
+from llmobs.analysis.results import Checklist, Comparison, Report, SlowestResult, StepSummary, TraceView
 from llmobs.render.text import safe
 
 STEP_FIELDS = ["name", "count", "p50_ms", "p95_ms", "p99_ms", "total_ms", "error_rate", "share_of_request_time"]
@@ -54,7 +54,18 @@ def render_slowest(result: SlowestResult) -> str:
 
 
 def render_checklist(checklist: Checklist) -> str:
-    return _write([["key", "question", "answered", "answer", "reason"]] + [[i.key, i.question, i.answered, i.answer, i.reason] for i in checklist.items])
+    """Questions and thresholds in one table: kind, key, passed, measured, limit, detail."""
+    rows: list[list[object]] = [["kind", "key", "passed", "measured", "limit", "detail"]]
+    rows += [["question", i.key, i.answered or not checklist.require_all, None, None, i.answer if i.answered else i.reason] for i in checklist.items]
+    rows += [["gate", g.name, g.passed, g.measured, g.limit, g.kind if g.measured is not None else g.reason] for g in checklist.gates]
+    if checklist.comparison is not None:
+        rows += [["baseline", f"{r.name}.{r.metric}", not r.regression, r.new, r.base, f"change {r.change:+.4f} [{r.ci_low:+.4f}, {r.ci_high:+.4f}]"] for r in checklist.comparison.rows]
+    return _write(rows)
+
+
+def render_comparison(comparison: Comparison) -> str:
+    fields = ["scope", "name", "metric", "base", "new", "change", "ci_low", "ci_high", "base_count", "new_count", "regression"]
+    return _write([fields] + [[getattr(r, f) for f in fields] for r in comparison.rows])
 
 
 def render_trace(view: TraceView) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from llmobs.analysis.results import Checklist, Report, SlowestResult, TraceView
+from llmobs.analysis.results import Checklist, Comparison, Report, SlowestResult, TraceView
 from llmobs.render.text import ms, num, pct, safe, sparkline, usd
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~])")
@@ -110,11 +110,51 @@ def render_slowest(result: SlowestResult) -> str:
 
 
 def render_checklist(checklist: Checklist) -> str:
-    out = ["## llmobs checklist", ""]
+    verdict = "passed" if checklist.passed else "failed"
+    out = [f"## llmobs checklist: {verdict}", ""]
     for item in checklist.items:
         mark = "x" if item.answered else " "
         detail = md(item.answer) if item.answered else f"unanswered: {md(item.reason)}"
         out.append(f"- [{mark}] **{md(item.question)}** {detail}")
+    if checklist.gates:
+        out += ["", "### Thresholds", ""]
+        for gate in checklist.gates:
+            mark = "x" if gate.passed else " "
+            sign = "≥" if gate.kind == "floor" else "≤"
+            measured = f"cannot be measured ({md(gate.reason)})" if gate.measured is None else f"{gate.measured:,.4g}"
+            out.append(f"- [{mark}] `{md(gate.name)}` {sign} {gate.limit:,.4g}: {measured}")
+    if checklist.comparison is not None:
+        out += ["", "### Against the baseline", ""] + render_comparison(checklist.comparison).splitlines()
+    return "\n".join(out) + "\n"
+
+
+def _change(metric: str, value: float) -> str:
+    return f"{value * 100:+.1f} pp" if metric == "error_rate" else f"{value * 100:+.1f}%"
+
+
+def _value(metric: str, value: float) -> str:
+    return pct(value) if metric == "error_rate" else ms(value)
+
+
+def render_comparison(comparison: Comparison) -> str:
+    level = f"{comparison.confidence:.0%}"
+    out = [
+        f"A regression: slower by more than {comparison.tolerance:.0%} (error rate up by more than "
+        f"{comparison.error_rate_tolerance * 100:g} pp) with the {level} interval excluding no change.",
+        "",
+    ]
+    out += _table(
+        ["", "scope", "metric", "baseline", "new", "change", f"{level} interval"],
+        [
+            ["❌" if r.regression else "✅", md(r.name), r.metric, _value(r.metric, r.base), _value(r.metric, r.new), _change(r.metric, r.change),
+             f"{_change(r.metric, r.ci_low)} … {_change(r.metric, r.ci_high)}"]
+            for r in comparison.rows
+        ],
+    )
+    if comparison.missing_steps:
+        out += ["", "Steps in the baseline but not in the new data: " + ", ".join(md(s) for s in comparison.missing_steps)]
+    if comparison.new_steps:
+        out += ["", "New steps: " + ", ".join(md(s) for s in comparison.new_steps)]
     return "\n".join(out) + "\n"
 
 

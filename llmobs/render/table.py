@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from llmobs.analysis.results import Checklist, Report, SlowestResult, StepSummary, TraceView
+from llmobs.analysis.results import Checklist, Comparison, Report, SlowestResult, StepSummary, TraceView
 from llmobs.render.text import ms, num, pct, safe, sparkline, usd
 
 
@@ -130,13 +130,54 @@ def slowest_renderable(result: SlowestResult) -> RenderableType:
 
 
 def checklist_renderable(checklist: Checklist) -> RenderableType:
-    lines = []
+    parts: list[RenderableType] = []
     for item in checklist.items:
         if item.answered:
-            lines.append(Text.assemble(("[x] ", "green"), (item.question, "bold"), " ", safe(item.answer)))
+            parts.append(Text.assemble(("[x] ", "green"), (item.question, "bold"), " ", safe(item.answer)))
         else:
-            lines.append(Text.assemble(("[ ] ", "yellow"), (item.question, "bold"), " ", ("unanswered: ", "yellow"), safe(item.reason)))
-    return Group(*lines)
+            style = "red" if checklist.require_all else "yellow"
+            parts.append(Text.assemble(("[ ] ", style), (item.question, "bold"), " ", ("unanswered: ", style), safe(item.reason)))
+    if checklist.gates:
+        table = _table("Thresholds", "gate", "measured", "limit", "")
+        for gate in checklist.gates:
+            sign = "≥" if gate.kind == "floor" else "≤"
+            measured = Text(f"cannot be measured: {safe(gate.reason)}", style="red") if gate.measured is None else Text(f"{gate.measured:,.4g}")
+            table.add_row(cell(gate.name), measured, f"{sign} {gate.limit:,.4g}", Text("ok", style="green") if gate.passed else Text("FAIL", style="bold red"))
+        parts.append(table)
+    if checklist.comparison is not None:
+        parts.append(comparison_renderable(checklist.comparison))
+    if checklist.passed:
+        parts.append(Text("checklist passed", style="bold green"))
+    else:
+        parts.append(Text(f"checklist failed: {len(checklist.failures)} problem(s)", style="bold red"))
+        for failure in checklist.failures:
+            parts.append(Text(f"  - {safe(failure)}", style="red"))
+    return Group(*parts)
+
+
+def _change(metric: str, value: float) -> str:
+    return f"{value * 100:+.1f} pp" if metric == "error_rate" else f"{value * 100:+.1f}%"
+
+
+def comparison_renderable(comparison: Comparison) -> RenderableType:
+    level = f"{comparison.confidence:.0%}"
+    table = _table(
+        f"Against the baseline (regression: > {comparison.tolerance:.0%} slower or > {comparison.error_rate_tolerance * 100:g} pp more errors, {level} interval above zero)",
+        "scope", "metric", "baseline", "new", "change", f"{level} interval", "",
+    )
+    for r in comparison.rows:
+        fmt = pct if r.metric == "error_rate" else ms
+        table.add_row(
+            cell(r.name, "cyan"), r.metric, fmt(r.base), fmt(r.new), _change(r.metric, r.change),
+            f"{_change(r.metric, r.ci_low)} … {_change(r.metric, r.ci_high)}",
+            Text("REGRESSION", style="bold red") if r.regression else Text("ok", style="green"),
+        )
+    parts: list[RenderableType] = [table]
+    if comparison.missing_steps:
+        parts.append(Text("Steps in the baseline but not in the new data: " + ", ".join(safe(s) for s in comparison.missing_steps), style="yellow"))
+    if comparison.new_steps:
+        parts.append(Text("New steps: " + ", ".join(safe(s) for s in comparison.new_steps), style="dim"))
+    return Group(*parts)
 
 
 def trace_renderable(view: TraceView) -> RenderableType:

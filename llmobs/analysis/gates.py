@@ -1,0 +1,130 @@
+"""Thresholds for `llmobs checklist` in CI: the `[tool.llmobs.checklist]` table and its checks.
+
+Every key is declared here and unknown keys are errors, so a typo can never silently switch a gate
+off. A gate whose metric the data cannot measure fails: it has not been shown to hold.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from llmobs.analysis.results import GateResult, MonthCost, Report
+from llmobs.errors import ConfigError
+
+Limit = Field(default=None, ge=0)
+
+
+class StepLimits(BaseModel):
+    """Ceilings for one step (`[tool.llmobs.checklist.steps.NAME]`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    p50_ms: float | None = Limit
+    p95_ms: float | None = Limit
+    p99_ms: float | None = Limit
+    error_rate: float | None = Field(default=None, ge=0, le=1)
+
+
+class BaselineSettings(BaseModel):
+    """How `--baseline` decides that a change is a regression (`[tool.llmobs.checklist.baseline]`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tolerance: float = Field(default=0.10, ge=0)  # relative latency change allowed
+    error_rate_tolerance: float = Field(default=0.01, ge=0, le=1)  # absolute error-rate change allowed
+    confidence: float = Field(default=0.99, gt=0.5, lt=1)
+    resamples: int = Field(default=10_000, ge=100, le=1_000_000)
+    seed: int = 0
+    min_count: int = Field(default=20, ge=1)  # fewer spans than this on either side: not compared
+
+
+class ChecklistConfig(BaseModel):
+    """Ceilings and floors for the checklist; all optional."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    p50_ms: float | None = Limit
+    p95_ms: float | None = Limit
+    p99_ms: float | None = Limit
+    error_rate: float | None = Field(default=None, ge=0, le=1)
+    retry_success_rate: float | None = Field(default=None, ge=0, le=1)
+    tokens_per_request: float | None = Limit
+    cost_per_request_usd: float | None = Limit
+    failed_eval_rate: float | None = Field(default=None, ge=0, le=1)
+    monthly_cost_growth: float | None = None
+    require_all: bool = False
+    steps: dict[str, StepLimits] = {}
+    baseline: BaselineSettings = BaselineSettings()
+
+
+FLOORS = {"retry_success_rate"}
+
+
+def parse_checklist_config(table: Mapping[str, Any], where: str) -> ChecklistConfig:
+    """Validate a checklist table; errors name the file, the key and what is wrong."""
+    try:
+        return ChecklistConfig.model_validate(dict(table))
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_input=False):
+            key = ".".join(str(part) for part in error["loc"])
+            if error["type"] == "extra_forbidden":
+                problems.append(f"unknown key '{key}' (a typo would silently disable a gate)")
+            else:
+                problems.append(f"{key}: {error['msg']}")
+        raise ConfigError(f"{where}: " + "; ".join(problems)) from None
+
+
+def _latest(by_month: list[MonthCost], attribute: str) -> tuple[str, float] | None:
+    months = [(m.month, getattr(m, attribute)) for m in by_month if m.requests and getattr(m, attribute) is not None]
+    return months[-1] if months else None
+
+
+def _cost_growth(by_month: list[MonthCost]) -> float | None:
+    months = [m.cost_per_request_usd for m in by_month if m.requests and m.cost_per_request_usd is not None]
+    if len(months) < 2 or not months[-2]:
+        return None
+    return months[-1] / months[-2] - 1
+
+
+def evaluate_gates(report: Report, config: ChecklistConfig) -> list[GateResult]:
+    """Each configured threshold against the report's figures."""
+    latency = report.requests.latency_ms
+    evaluated = report.quality.evaluated
+    latest_cost = _latest(report.cost.by_month, "cost_per_request_usd")
+    latest_tokens = _latest(report.cost.by_month, "tokens_per_request")
+    measures: dict[str, tuple[float | None, str]] = {
+        "p50_ms": (latency.p50 if latency else None, "no root spans"),
+        "p95_ms": (latency.p95 if latency else None, "no root spans"),
+        "p99_ms": (latency.p99 if latency else None, "no root spans"),
+        "error_rate": (report.errors.rate, "no spans"),
+        "retry_success_rate": (report.retries.success_rate, "no retried operations"),
+        "tokens_per_request": (latest_tokens[1] if latest_tokens else None, "no usage with reported tokens in a month with requests"),
+        "cost_per_request_usd": (latest_cost[1] if latest_cost else None, "no priced usage in a month with requests"),
+        "failed_eval_rate": (report.quality.failed / evaluated if evaluated else None, "no eval records"),
+        "monthly_cost_growth": (_cost_growth(report.cost.by_month), "fewer than two months with a cost per request"),
+    }
+    results = []
+    for key, (measured, why) in measures.items():
+        limit = getattr(config, key)
+        if limit is not None:
+            results.append(_check(key, limit, measured, why, floor=key in FLOORS))
+    steps = {s.name: s for s in report.steps}
+    for name, limits in config.steps.items():
+        step = steps.get(name)
+        for key in ("p50_ms", "p95_ms", "p99_ms", "error_rate"):
+            limit = getattr(limits, key)
+            if limit is not None:
+                measured = getattr(step, key) if step is not None else None
+                results.append(_check(f"steps.{name}.{key}", limit, measured, f"no spans named {name!r}", floor=False))
+    return results
+
+
+def _check(name: str, limit: float, measured: float | None, why: str, *, floor: bool) -> GateResult:
+    kind = "floor" if floor else "ceiling"
+    if measured is None:
+        return GateResult(name=name, limit=limit, kind=kind, measured=None, passed=False, reason=why)
+    passed = measured >= limit if floor else measured <= limit
+    return GateResult(name=name, limit=limit, kind=kind, measured=measured, passed=passed)
