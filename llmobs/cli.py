@@ -393,6 +393,101 @@ def trace(
         })
 
 
+class OtlpProtocol(str, Enum):
+    json = "http/json"
+    protobuf = "http/protobuf"
+
+
+@app.command()
+def export(
+    paths: Paths,
+    otlp: Annotated[Optional[str], typer.Option("--otlp", help="Write OTLP/JSON here, one ExportTraceServiceRequest per line (- for stdout).")] = None,
+    endpoint: Annotated[Optional[str], typer.Option("--endpoint", help="Send to an OTLP/HTTP collector, e.g. http://localhost:4318 (/v1/traces is added).")] = None,
+    protocol: Annotated[OtlpProtocol, typer.Option("--protocol", help="OTLP/HTTP encoding; protobuf needs llmobs[otel].")] = OtlpProtocol.json,
+    header: Annotated[Optional[list[str]], typer.Option("--header", help="Extra HTTP header NAME=VALUE for the collector (repeatable).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Spans per OTLP document / request.")] = 512,
+    service_name: Annotated[str, typer.Option("--service-name", help="resource service.name of the exported spans.")] = "llmobs",
+    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per HTTP request.")] = 10.0,
+    strict: StrictOpt = False,
+) -> None:
+    """Export logs as OpenTelemetry traces: OTLP/JSON to a file, or OTLP/HTTP to a collector.
+
+    Usage becomes gen_ai.usage.* attributes of the calling span, evals become span events, retries
+    become links; reading the export back gives the same records.
+    """
+    with _user_errors():
+        from llmobs.errors import ConfigError
+        from llmobs.otlp.encode import documents, otlp_spans, split_records
+        from llmobs.read import load_records
+
+        if otlp is None and endpoint is None:
+            raise ConfigError("nothing to do: give --otlp FILE and/or --endpoint URL")
+        headers = {}
+        for item in header or []:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise ConfigError(f"--header {item!r}: expected NAME=VALUE")
+            headers[key.strip()] = value.strip()
+        records, stats = load_records(paths, strict=strict)
+        if stats.bad_lines:
+            _stderr(f"llmobs: skipped {stats.bad_lines:,} bad line(s); use --strict to make them fatal:")
+            for sample in stats.bad_line_samples[:BAD_LINES_SHOWN]:
+                _stderr(f"  {sample}")
+        spans, homeless = otlp_spans(*split_records(records))
+        if homeless:
+            _stderr(f"llmobs: warning: {homeless:,} usage/eval record(s) belong to traces without any span and cannot be expressed in OTLP; they were not exported")
+        docs = list(documents(spans, batch_size, service_name))
+        if otlp is not None:
+            lines = "".join(json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n" for doc in docs)
+            if otlp == "-":
+                sys.stdout.write(lines)
+            else:
+                _write_atomically(otlp, lines)
+        if endpoint is not None:
+            from llmobs.otlp.send import send
+
+            sent = send(docs, endpoint, protocol=protocol.value, headers=headers, timeout=timeout)
+            _stderr(f"llmobs: sent {len(spans):,} spans in {sent:,} request(s) to {endpoint}")
+
+
+def _write_atomically(path: str, text: str) -> None:
+    """Write via a temporary file and rename, so readers (a textfile collector) never see half."""
+    from llmobs.errors import InputError
+
+    temporary = f"{path}.tmp{os.getpid()}"
+    try:
+        with open(temporary, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+@app.command()
+def metrics(
+    paths: Paths,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write here (atomically, for node_exporter's textfile collector) instead of stdout.")] = None,
+    strict: StrictOpt = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    name: NameOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Prometheus text exposition: request and step duration histograms (GenAI operation-duration
+    buckets), token and cost counters by model, error counters by type."""
+    with _user_errors():
+        from llmobs.analysis.metrics import build_metrics
+        from llmobs.render.prometheus import render_metrics
+
+        columns, _, pricer = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config)
+        text = render_metrics(build_metrics(columns, pricer.price(columns)))
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            _write_atomically(output, text)
+
+
 @app.command()
 def schema() -> None:
     """Print the JSON Schema of one record line (FORMAT.md v1), generated from the pydantic models."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gc
 import gzip
+import json
 from dataclasses import dataclass, field
 from typing import BinaryIO, Callable, Sequence
 
@@ -20,7 +21,7 @@ import numpy as np
 
 from llmobs.errors import InputError
 from llmobs.read.columns import ColumnBuilder, Columns, merge_columns, to_micros
-from llmobs.read.decode import UnknownType, decode_line
+from llmobs.read.decode import UnknownType, decode_line, decode_otlp, is_otlp
 from llmobs.read.fast import LINE_DECODER, DecodeError, FastEval, FastSpan, FastUsage, parse_times
 from llmobs.read.sources import Source, expand, open_binary
 from llmobs.records import Eval, Span, Usage
@@ -222,6 +223,15 @@ class BlockReader:
         by_type: dict[type, list[Span | Usage | Eval]] = {Span: [], Usage: [], Eval: []}
         for index in indexes:
             line = lines[index]
+            if is_otlp(line):
+                records, problem = decode_otlp(line)
+                for record in records:
+                    if record.v != 1:
+                        stats.newer_versions.add(record.v)
+                    by_type[type(record)].append(record)
+                if problem is not None:
+                    stats.bad_line(name, first_line + index, problem)
+                continue
             result = decode_line(line)
             if isinstance(result, str):
                 if torn:
@@ -276,12 +286,95 @@ class _BlockSource:
 
 
 def read_source(source: Source, builder: ColumnBuilder, stats: InputStats, on_progress: ProgressCallback | None) -> None:
-    """Stream one whole source (file, gzip or stdin) into `builder`."""
+    """Stream one whole source (file, gzip or stdin) into `builder`; a multi-line JSON document
+    (an OTLP/JSON file as the spec shows them, pretty-printed) is read whole, as line 1."""
     stream, close = open_binary(source)
     try:
-        BlockReader(builder, stats).read_stream(source.name, stream, on_progress=on_progress)
+        reader = BlockReader(builder, stats)
+        head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
+        if _is_multiline_document(head):
+            document = stream.read()
+            if on_progress is not None:
+                on_progress(len(document))
+            reader._judge_by_models(source.name, [document], [0], 1, torn=False)
+            stats.lines += 1
+            return
+        reader.read_stream(source.name, stream, on_progress=on_progress)
     finally:
         close()
 
 
-__all__ = ["Dataset", "InputStats", "load"]
+def _is_multiline_document(head: bytes) -> bool:
+    """True for a JSON document spread over lines: it starts with `{` or `[` and its first line is
+    not a JSON value on its own."""
+    stripped = head.lstrip()
+    if stripped[:1] not in (b"{", b"[") or not is_otlp(head) or b"\n" not in stripped:
+        return False  # no newline in sight: one long line, read line by line
+    first_line = stripped.split(b"\n", 1)[0]
+    try:
+        json.loads(first_line)
+    except ValueError:
+        return True
+    return False
+
+
+def load_records(paths: Sequence[str], *, strict: bool = False) -> tuple[list[Span | Usage | Eval], InputStats]:
+    """Every record as a validated model, with the same accounting as `load`: for commands that
+    need whole records (export) rather than columns. Holds them all in memory."""
+    from llmobs.read.sources import iter_lines
+
+    sources, ignored = expand(list(paths))
+    stats = InputStats(files=len(sources), ignored_files=ignored)
+    records: list[Span | Usage | Eval] = []
+
+    counter = {"span": "spans", "usage": "usage", "eval": "evals"}
+
+    def take(found: list[Span | Usage | Eval]) -> None:
+        for record in found:
+            if record.v != 1:
+                stats.newer_versions.add(record.v)
+            setattr(stats, counter[record.type], getattr(stats, counter[record.type]) + 1)
+        stats.records += len(found)
+        records.extend(found)
+
+    for source in sources:
+        stream, close = open_binary(source)
+        try:
+            head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
+            if _is_multiline_document(head):
+                found, problem = decode_otlp(stream.read())
+                take(found)
+                stats.lines += 1
+                if problem:
+                    stats.bad_line(source.name, 1, problem)
+                continue
+        finally:
+            close()
+        line_no = 0
+        try:
+            for line in iter_lines(source):
+                line_no += 1
+                if is_otlp(line):
+                    found, problem = decode_otlp(line)
+                    take(found)
+                    if problem:
+                        stats.bad_line(source.name, line_no, problem)
+                    continue
+                result = decode_line(line)
+                if isinstance(result, str):
+                    stats.bad_line(source.name, line_no, result if line.endswith(b"\n") else f"torn last line (no newline): {result}")
+                elif isinstance(result, UnknownType):
+                    stats.skipped_unknown += 1
+                    stats.unknown_types[result.type] = stats.unknown_types.get(result.type, 0) + 1
+                else:
+                    take([result])
+        except (OSError, EOFError) as exc:
+            stats.bad_line(source.name, line_no, f"stream broken after this line, rest of file unreadable ({exc})")
+        stats.lines += line_no
+    if strict and stats.first_bad is not None:
+        source_name, line, reason = stats.first_bad
+        raise InputError(f"{source_name}:{line}: {reason} (--strict)")
+    return records, stats
+
+
+__all__ = ["Dataset", "InputStats", "load", "load_records"]

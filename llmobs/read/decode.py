@@ -54,3 +54,37 @@ def _explain(line: bytes, exc: ValidationError) -> UnknownType | str:
         parts.append(f"{loc}: {error['msg']}")
     more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
     return f"invalid {first['loc'][0]} record: " + "; ".join(parts) + more
+
+
+OTLP_MARKERS = (b'"resourceSpans"', b'"resource_spans"')
+
+
+def is_otlp(text: bytes) -> bool:
+    """Whether a line or document looks like OTLP/JSON trace data rather than llmobs records."""
+    return any(marker in text for marker in OTLP_MARKERS)
+
+
+def decode_otlp(text: bytes) -> tuple[list[AnyRecord], str | None]:
+    """The records of one OTLP/JSON document, and a reason when some or all of it was rejected.
+
+    Each converted record is validated by the models; a span that fails is left out and counted in
+    the reason, so one bad span does not cost the rest of the document.
+    """
+    from llmobs.otlp.decode import OtlpError, records_from_otlp
+
+    try:
+        document = json.loads(text)
+        candidates = records_from_otlp(document)
+    except (ValueError, OtlpError, AttributeError, TypeError) as exc:
+        return [], f"not valid OTLP/JSON: {exc}"
+    records: list[AnyRecord] = []
+    rejected: list[str] = []
+    for candidate in candidates:
+        try:
+            records.append(RECORD_ADAPTER.validate_python(candidate, strict=False))
+        except ValidationError as exc:
+            first = exc.errors(include_input=False)[0]
+            rejected.append(f"{'.'.join(str(p) for p in first['loc'][1:])}: {first['msg']}")
+    if rejected:
+        return records, f"OTLP document: {len(rejected)} of {len(candidates)} records rejected (first: {rejected[0]})"
+    return records, None

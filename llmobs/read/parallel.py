@@ -14,7 +14,7 @@ import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 
-from llmobs.read import BlockReader, InputStats, ProgressCallback, read_source
+from llmobs.read import BlockReader, InputStats, ProgressCallback, _is_multiline_document, read_source
 from llmobs.read.columns import ColumnBuilder, Columns
 from llmobs.read.sources import GZIP_MAGIC, Source
 
@@ -26,9 +26,10 @@ def _splittable(source: Source) -> bool:
         return False
     try:
         with open(source.name, "rb") as handle:
-            return handle.read(2) != GZIP_MAGIC and os.path.getsize(source.name) >= PARALLEL_MIN_BYTES
+            head = handle.read(1 << 16)
     except OSError:
         return False
+    return head[:2] != GZIP_MAGIC and not _is_multiline_document(head) and os.path.getsize(source.name) >= PARALLEL_MIN_BYTES
 
 
 def line_ranges(path: str, parts: int) -> list[tuple[int, int]]:

@@ -1,0 +1,1 @@
+"""OpenTelemetry both ways: OTLP/JSON in (`decode`), OTLP/JSON and OTLP/HTTP out (`encode`, `send`)."""

@@ -1,0 +1,287 @@
+"""OTLP/JSON traces into llmobs records (FORMAT.md v1): spans, usage and evals as plain dicts.
+
+Follows the OTLP/JSON encoding (hex trace and span ids, nanosecond times as strings or numbers,
+typed attribute values with `intValue` as a string, enums as integers or names) and maps the
+OpenTelemetry GenAI and OpenInference conventions. The table in the README lists every mapping.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+ERROR_STATUS = {2, "STATUS_CODE_ERROR", "ERROR"}
+
+OPENINFERENCE_KINDS = {
+    "LLM": "llm", "EMBEDDING": "embedding", "RETRIEVER": "retrieval", "RERANKER": "reranker",
+    "TOOL": "tool", "AGENT": "agent", "CHAIN": "chain", "GUARDRAIL": "guardrail", "EVALUATOR": "evaluator",
+}
+GENAI_OPERATION_KINDS = {
+    "chat": "llm", "text_completion": "llm", "generate_content": "llm", "embeddings": "embedding",
+    "execute_tool": "tool", "invoke_agent": "agent", "create_agent": "agent",
+}
+MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name")
+PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
+INPUT_TOKEN_KEYS = ("gen_ai.usage.input_tokens", "llm.token_count.prompt")
+OUTPUT_TOKEN_KEYS = ("gen_ai.usage.output_tokens", "llm.token_count.completion")
+CACHE_READ_KEYS = ("gen_ai.usage.cache_read.input_tokens", "llm.token_count.prompt_details.cache_read")
+CACHE_WRITE_KEYS = ("gen_ai.usage.cache_creation.input_tokens", "llm.token_count.prompt_details.cache_write")
+REASONING_KEYS = ("llmobs.usage.reasoning_tokens", "llm.token_count.completion_details.reasoning")
+# Attributes that carry llmobs's own fields through OTLP (written by `llmobs export`).
+LLMOBS_KIND = "llmobs.kind"
+LLMOBS_ATTEMPT = "llmobs.attempt"
+LLMOBS_RETRY_OF = "llmobs.retry_of"
+LLMOBS_COST = "llmobs.usage.cost_usd"
+LLMOBS_USAGE_TIME = "llmobs.usage.time"
+LLMOBS_ADDED = "llmobs.usage.added"  # span attributes export added only to carry usage
+USAGE_EVENT = "llmobs.usage"
+EVAL_EVENT = "llmobs.eval"
+CONSUMED = {
+    LLMOBS_KIND, LLMOBS_ATTEMPT, LLMOBS_RETRY_OF, LLMOBS_COST, LLMOBS_USAGE_TIME, LLMOBS_ADDED, "error.type",
+    *INPUT_TOKEN_KEYS, *OUTPUT_TOKEN_KEYS, *CACHE_READ_KEYS, *CACHE_WRITE_KEYS, *REASONING_KEYS,
+}
+
+
+class OtlpError(ValueError):
+    """A document that is not OTLP/JSON trace data as the spec describes it."""
+
+
+def _field(obj: dict[str, Any], camel: str, snake: str | None = None) -> Any:
+    value = obj.get(camel)
+    if value is None and snake is not None:
+        value = obj.get(snake)
+    return value
+
+
+def any_value(value: Any) -> Any:
+    """A Python value from an OTLP AnyValue (`{}` is null; `intValue` may be a string)."""
+    if not isinstance(value, dict):
+        raise OtlpError("attribute value must be an object like {\"stringValue\": ...}")
+    if "stringValue" in value:
+        return str(value["stringValue"])
+    if "boolValue" in value:
+        return bool(value["boolValue"])
+    if "intValue" in value:
+        try:
+            return int(value["intValue"])
+        except (TypeError, ValueError):
+            raise OtlpError(f"intValue {value['intValue']!r} is not an integer") from None
+    if "doubleValue" in value:
+        number = value["doubleValue"]
+        if isinstance(number, str):  # the JSON mapping allows "NaN", "Infinity"
+            return number
+        return float(number)
+    if "arrayValue" in value:
+        return [any_value(v) for v in (value["arrayValue"] or {}).get("values", [])]
+    if "kvlistValue" in value:
+        return {kv["key"]: any_value(kv.get("value", {})) for kv in (value["kvlistValue"] or {}).get("values", [])}
+    if "bytesValue" in value:
+        return str(value["bytesValue"])
+    return None
+
+
+def attributes(items: Any) -> dict[str, Any]:
+    if items is None:
+        return {}
+    if not isinstance(items, list):
+        raise OtlpError("attributes must be a list of {key, value}")
+    out = {}
+    for item in items:
+        if not isinstance(item, dict) or "key" not in item:
+            raise OtlpError("attribute without a key")
+        out[str(item["key"])] = any_value(item.get("value", {}))
+    return out
+
+
+def _scalarish(value: Any) -> Any:
+    """FORMAT.md attrs hold scalars or lists of scalars; maps and nested lists become JSON text."""
+    import json
+
+    if isinstance(value, dict):
+        return json.dumps(value, sort_keys=True)
+    if isinstance(value, list):
+        return [json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v for v in value]
+    return value
+
+
+def nanos(value: Any, what: str) -> int:
+    if isinstance(value, bool) or value is None:
+        raise OtlpError(f"{what} is missing")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise OtlpError(f"{what} {value!r} is not a number of nanoseconds") from None
+
+
+def rfc3339(epoch_ns: int) -> str:
+    seconds, rest = divmod(epoch_ns, 1_000_000_000)
+    moment = datetime.fromtimestamp(seconds, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{rest // 1000:06d}Z"
+
+
+def _hex_id(value: Any, length: int, what: str) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise OtlpError(f"{what} must be a hex string")
+    text = value.lower()
+    if len(text) != length or any(c not in "0123456789abcdef" for c in text):
+        raise OtlpError(f"{what} {value!r} is not {length} hex digits (OTLP/JSON uses hex, not base64)")
+    return text
+
+
+def _first(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if attrs.get(key) is not None:
+            return attrs[key]
+    return None
+
+
+def _count(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return value if isinstance(value, int) and value >= 0 else None
+
+
+def iter_spans(document: Any) -> Iterator[dict[str, Any]]:
+    """Every span object in an ExportTraceServiceRequest (or a list of them)."""
+    documents = document if isinstance(document, list) else [document]
+    for doc in documents:
+        if not isinstance(doc, dict):
+            raise OtlpError("an OTLP document must be a JSON object with resourceSpans")
+        resource_spans = _field(doc, "resourceSpans", "resource_spans")
+        if not isinstance(resource_spans, list):
+            raise OtlpError("resourceSpans must be a list")
+        for resource in resource_spans:
+            for scope in _field(resource, "scopeSpans", "scope_spans") or []:
+                for span in scope.get("spans") or []:
+                    if not isinstance(span, dict):
+                        raise OtlpError("a span must be an object")
+                    yield span
+
+
+def records_from_otlp(document: Any) -> list[dict[str, Any]]:
+    """The llmobs records of one OTLP/JSON trace document; OtlpError when it is malformed."""
+    records: list[dict[str, Any]] = []
+    for span in iter_spans(document):
+        records.extend(_records_of_span(span))
+    return records
+
+
+def _records_of_span(span: dict[str, Any]) -> list[dict[str, Any]]:
+    trace_id = _hex_id(_field(span, "traceId", "trace_id"), 32, "traceId")
+    span_id = _hex_id(_field(span, "spanId", "span_id"), 16, "spanId")
+    if trace_id is None or span_id is None:
+        raise OtlpError("a span needs traceId and spanId")
+    parent_id = _hex_id(_field(span, "parentSpanId", "parent_span_id"), 16, "parentSpanId")
+    start_ns = nanos(_field(span, "startTimeUnixNano", "start_time_unix_nano"), "startTimeUnixNano")
+    end_ns = nanos(_field(span, "endTimeUnixNano", "end_time_unix_nano"), "endTimeUnixNano")
+    attrs = attributes(span.get("attributes"))
+    events = span.get("events") or []
+    status = span.get("status") or {}
+    failed = status.get("code") in ERROR_STATUS
+
+    error = None
+    exception = next((e for e in events if e.get("name") == "exception"), None)
+    exception_attrs = attributes(exception.get("attributes")) if exception else {}
+    if failed:
+        error_type = attrs.get("error.type") or exception_attrs.get("exception.type") or "unspecified"
+        message = status.get("message") or exception_attrs.get("exception.message")
+        error = {"type": str(error_type), "message": None if message is None else str(message)}
+
+    kind = attrs.get(LLMOBS_KIND)
+    if kind is None and attrs.get("openinference.span.kind") is not None:
+        kind = OPENINFERENCE_KINDS.get(str(attrs["openinference.span.kind"]).upper(), str(attrs["openinference.span.kind"]).lower())
+    if kind is None and attrs.get("gen_ai.operation.name") is not None:
+        kind = GENAI_OPERATION_KINDS.get(str(attrs["gen_ai.operation.name"]))
+
+    added = attrs.get(LLMOBS_ADDED) or []
+    kept = {k: _scalarish(v) for k, v in attrs.items() if k not in CONSUMED and k not in added}
+    if parent_id is None and "input" not in kept and isinstance(attrs.get("input.value"), str):
+        kept["input"] = attrs["input.value"]
+    record: dict[str, Any] = {
+        "v": 1,
+        "type": "span",
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "parent_id": parent_id,
+        "name": span.get("name") or "unnamed",
+        "start": rfc3339(start_ns),
+        "duration_ms": max(end_ns - start_ns, 0) / 1e6,
+        "status": "error" if failed else "ok",
+    }
+    if kind is not None:
+        record["kind"] = str(kind)
+    if error is not None:
+        record["error"] = error
+    attempt = attrs.get(LLMOBS_ATTEMPT)
+    retry_of = attrs.get(LLMOBS_RETRY_OF)
+    if isinstance(attempt, int) and attempt > 1:
+        record["attempt"] = attempt
+        record["retry_of"] = retry_of
+    if kept:
+        record["attrs"] = kept
+    out = [record]
+
+    tokens_in = _first(attrs, INPUT_TOKEN_KEYS)
+    tokens_out = _first(attrs, OUTPUT_TOKEN_KEYS)
+    if tokens_in is not None or tokens_out is not None or attrs.get(LLMOBS_COST) is not None:
+        out.append(
+            _usage(trace_id, span_id, attrs, attrs.get(LLMOBS_USAGE_TIME) or rfc3339(start_ns), tokens_in, tokens_out)
+        )
+    for event in events:
+        name = event.get("name")
+        if name == USAGE_EVENT:
+            event_attrs = attributes(event.get("attributes"))
+            out.append(
+                _usage(
+                    trace_id,
+                    event_attrs.get("llmobs.span_id", span_id) or None,
+                    event_attrs,
+                    rfc3339(nanos(_field(event, "timeUnixNano", "time_unix_nano"), "timeUnixNano")),
+                    _first(event_attrs, INPUT_TOKEN_KEYS),
+                    _first(event_attrs, OUTPUT_TOKEN_KEYS),
+                )
+            )
+        elif name == EVAL_EVENT:
+            event_attrs = attributes(event.get("attributes"))
+            out.append(
+                {
+                    "v": 1,
+                    "type": "eval",
+                    "trace_id": trace_id,
+                    "time": rfc3339(nanos(_field(event, "timeUnixNano", "time_unix_nano"), "timeUnixNano")),
+                    "name": event_attrs.get("llmobs.eval.name") or "unnamed",
+                    "passed": event_attrs.get("llmobs.eval.passed"),
+                    "score": event_attrs.get("llmobs.eval.score"),
+                    "query": event_attrs.get("llmobs.eval.query"),
+                    "comment": event_attrs.get("llmobs.eval.comment"),
+                    **({"span_id": event_attrs["llmobs.span_id"]} if event_attrs.get("llmobs.span_id") else {}),
+                }
+            )
+    return out
+
+
+def _usage(trace_id: str, span_id: str | None, attrs: dict[str, Any], time: str, tokens_in: Any, tokens_out: Any) -> dict[str, Any]:
+    model = _first(attrs, MODEL_KEYS)
+    provider = _first(attrs, PROVIDER_KEYS)
+    cost = attrs.get(LLMOBS_COST)
+    return {
+        "v": 1,
+        "type": "usage",
+        "trace_id": trace_id,
+        "span_id": span_id,
+        "time": time,
+        "provider": None if provider is None else str(provider),
+        "model": str(model) if model else "unknown",
+        "input_tokens": _count(tokens_in),
+        "output_tokens": _count(tokens_out),
+        "cache_read_tokens": _count(_first(attrs, CACHE_READ_KEYS)) or 0,
+        "cache_write_tokens": _count(_first(attrs, CACHE_WRITE_KEYS)) or 0,
+        "reasoning_tokens": _count(_first(attrs, REASONING_KEYS)) or 0,
+        "cost_usd": float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None,
+    }
