@@ -408,6 +408,7 @@ def export(
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Spans per OTLP document / request.")] = 512,
     service_name: Annotated[str, typer.Option("--service-name", help="resource service.name of the exported spans.")] = "llmobs",
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per HTTP request.")] = 10.0,
+    retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of a request the collector could not take (429, 502-504, no connection), with exponential backoff.")] = 5,
     strict: StrictOpt = False,
 ) -> None:
     """Export logs as OpenTelemetry traces: OTLP/JSON to a file, or OTLP/HTTP to a collector.
@@ -446,7 +447,7 @@ def export(
         if endpoint is not None:
             from llmobs.otlp.send import send
 
-            sent = send(docs, endpoint, protocol=protocol.value, headers=headers, timeout=timeout)
+            sent = send(docs, endpoint, protocol=protocol.value, headers=headers, timeout=timeout, retries=retries)
             _stderr(f"llmobs: sent {len(spans):,} spans in {sent:,} request(s) to {endpoint}")
 
 

@@ -20,6 +20,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     raise ImportError("llmobs.otel needs the OpenTelemetry SDK: pip install 'llmobs[otel]'") from exc
 
 from llmobs._config import DEFAULT_PATH
+from llmobs._internal import warn_once
 from llmobs.otlp.decode import OtlpError, records_from_otlp
 from llmobs.otlp.encode import key_values
 from llmobs.records import RECORD_ADAPTER
@@ -63,9 +64,11 @@ class LlmobsSpanExporter(SpanExporter):
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
         document = {"resourceSpans": [{"scopeSpans": [{"spans": [otlp_json_span(span) for span in spans]}]}]}
         try:
-            records = records_from_otlp(document)
+            records, problems = records_from_otlp(document)
         except OtlpError:
             return SpanExportResult.FAILURE
+        if problems:
+            warn_once("otel:problems", f"{len(problems)} span(s) could not be converted to llmobs records: {problems[0]}")
         for record in records:
             RECORD_ADAPTER.validate_python(record, strict=False)  # the public contract, checked
             self.sink.write(record)

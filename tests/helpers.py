@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from llmobs.records import RECORD_ADAPTER
+
 
 def span(trace: str, span_id: str, name: str, duration: float, *, parent: str | None = "root", status: str = "ok",
          start: str = "2026-03-01T10:00:00Z", error: str | None = None, attempt: int = 1, retry_of: str | None = None,
@@ -46,3 +48,12 @@ def write_jsonl(path: Path, records: list[dict], extra_lines: list[str] = ()) ->
     lines = [json.dumps(r) for r in records] + list(extra_lines)
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def read_jsonl(path: Path) -> list[dict[str, object]]:
+    """Every line of a JSONL file, each checked against the record models."""
+    records = []
+    for line in path.read_bytes().splitlines():
+        RECORD_ADAPTER.validate_json(line)
+        records.append(json.loads(line))
+    return records

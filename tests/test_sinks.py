@@ -10,7 +10,7 @@ from pathlib import Path
 import llmobs
 from llmobs.sinks import JsonlFileSink
 
-from conftest import read_jsonl
+from helpers import read_jsonl
 
 PROCESSES, THREADS, TASKS, STEPS = 3, 4, 5, 6
 

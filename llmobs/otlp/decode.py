@@ -164,12 +164,20 @@ def iter_spans(document: Any) -> Iterator[dict[str, Any]]:
                     yield span
 
 
-def records_from_otlp(document: Any) -> list[dict[str, Any]]:
-    """The llmobs records of one OTLP/JSON trace document; OtlpError when it is malformed."""
+def records_from_otlp(document: Any) -> tuple[list[dict[str, Any]], list[str]]:
+    """The llmobs records of one OTLP/JSON trace document, and why any span was left out.
+
+    A document whose structure is not OTLP raises OtlpError; a single malformed span costs only
+    itself (its reason is returned), not the rest of the document.
+    """
     records: list[dict[str, Any]] = []
+    problems: list[str] = []
     for span in iter_spans(document):
-        records.extend(_records_of_span(span))
-    return records
+        try:
+            records.extend(_records_of_span(span))
+        except (OtlpError, ValueError, OverflowError) as exc:
+            problems.append(f"span {span.get('spanId', '?')!s:.16}: {exc}")
+    return records, problems
 
 
 def _records_of_span(span: dict[str, Any]) -> list[dict[str, Any]]:

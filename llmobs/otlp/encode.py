@@ -79,12 +79,12 @@ def _fits_as_attributes(span_attrs: dict[str, Any], usage: Usage) -> list[str] |
 
 def otlp_spans(spans: list[Span], usage: list[Usage], evals: list[Eval]) -> tuple[list[dict[str, Any]], int]:
     """OTLP span objects for the records, and how many usage/eval records had no span to go on."""
-    by_id: dict[tuple[str, str], dict[str, Any]] = {}
-    attrs_of: dict[tuple[str, str], dict[str, Any]] = {}
-    first_of_trace: dict[str, tuple[str, str]] = {}
-    root_of_trace: dict[str, tuple[str, str]] = {}
+    by_id: dict[tuple[str, str], int] = {}  # first span with that id; a duplicate id is exported too
+    attrs_of: list[dict[str, Any]] = []
+    first_of_trace: dict[str, int] = {}
+    root_of_trace: dict[str, int] = {}
     out: list[dict[str, Any]] = []
-    for span in spans:
+    for index, span in enumerate(spans):
         key = (span.trace_id, span.span_id)
         attrs: dict[str, Any] = dict(span.attrs or {})
         if span.kind is not None:
@@ -115,38 +115,39 @@ def otlp_spans(spans: list[Span], usage: list[Usage], evals: list[Eval]) -> tupl
             attrs[d.LLMOBS_ATTEMPT] = span.attempt
             attrs[d.LLMOBS_RETRY_OF] = span.retry_of
             otlp["links"] = [{"traceId": span.trace_id, "spanId": span.retry_of, "attributes": key_values({"llmobs.link": "retry_of"})}]
-        by_id[key] = otlp
-        attrs_of[key] = attrs
-        first_of_trace.setdefault(span.trace_id, key)
+        by_id.setdefault(key, index)
+        attrs_of.append(attrs)
+        first_of_trace.setdefault(span.trace_id, index)
         if span.parent_id is None:
-            root_of_trace.setdefault(span.trace_id, key)
+            root_of_trace.setdefault(span.trace_id, index)
         out.append(otlp)
 
     homeless = 0
-    with_usage_attrs: set[tuple[str, str]] = set()
+    with_usage_attrs: set[int] = set()
     for record in usage:
-        key = (record.trace_id, record.span_id) if record.span_id is not None else None
-        if key in by_id and key not in with_usage_attrs:
-            added = _fits_as_attributes(attrs_of[key], record)
+        target = by_id.get((record.trace_id, record.span_id)) if record.span_id is not None else None
+        if target is not None and target not in with_usage_attrs:
+            added = _fits_as_attributes(attrs_of[target], record)
             if added is not None:
-                attrs_of[key].update(_usage_attributes(record))
+                attrs = attrs_of[target]
+                attrs.update(_usage_attributes(record))
                 if "gen_ai.response.model" in added:
-                    attrs_of[key]["gen_ai.response.model"] = record.model
+                    attrs["gen_ai.response.model"] = record.model
                 if "gen_ai.provider.name" in added:
-                    attrs_of[key]["gen_ai.provider.name"] = record.provider
+                    attrs["gen_ai.provider.name"] = record.provider
                 if added:
-                    attrs_of[key][d.LLMOBS_ADDED] = added
-                with_usage_attrs.add(key)
+                    attrs[d.LLMOBS_ADDED] = added
+                with_usage_attrs.add(target)
                 continue
-        carrier = key if key in by_id else root_of_trace.get(record.trace_id) or first_of_trace.get(record.trace_id)
+        carrier = target if target is not None else root_of_trace.get(record.trace_id, first_of_trace.get(record.trace_id))
         if carrier is None:
             homeless += 1
             continue
         event_attrs = _usage_attributes(record)
         event_attrs.update({"gen_ai.response.model": record.model, "gen_ai.provider.name": record.provider, "llmobs.span_id": record.span_id or ""})
-        by_id[carrier]["events"].append({"timeUnixNano": str(_ns(to_micros(record.time))), "name": d.USAGE_EVENT, "attributes": key_values(event_attrs)})
+        out[carrier]["events"].append({"timeUnixNano": str(_ns(to_micros(record.time))), "name": d.USAGE_EVENT, "attributes": key_values(event_attrs)})
     for ev in evals:
-        carrier = root_of_trace.get(ev.trace_id) or first_of_trace.get(ev.trace_id)
+        carrier = root_of_trace.get(ev.trace_id, first_of_trace.get(ev.trace_id))
         if carrier is None:
             homeless += 1
             continue
@@ -154,9 +155,9 @@ def otlp_spans(spans: list[Span], usage: list[Usage], evals: list[Eval]) -> tupl
             "llmobs.eval.name": ev.name, "llmobs.eval.passed": ev.passed, "llmobs.eval.score": ev.score,
             "llmobs.eval.query": ev.query, "llmobs.eval.comment": ev.comment, "llmobs.span_id": ev.span_id or "",
         }
-        by_id[carrier]["events"].append({"timeUnixNano": str(_ns(to_micros(ev.time))), "name": d.EVAL_EVENT, "attributes": key_values(event_attrs)})
-    for key, otlp in by_id.items():
-        otlp["attributes"] = key_values(attrs_of[key])
+        out[carrier]["events"].append({"timeUnixNano": str(_ns(to_micros(ev.time))), "name": d.EVAL_EVENT, "attributes": key_values(event_attrs)})
+    for otlp, attrs in zip(out, attrs_of):
+        otlp["attributes"] = key_values(attrs)
         if not otlp["events"]:
             del otlp["events"]
     return out, homeless

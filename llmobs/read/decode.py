@@ -74,11 +74,11 @@ def decode_otlp(text: bytes) -> tuple[list[AnyRecord], str | None]:
 
     try:
         document = json.loads(text)
-        candidates = records_from_otlp(document)
+        candidates, rejected = records_from_otlp(document)
     except (ValueError, OtlpError, AttributeError, TypeError) as exc:
         return [], f"not valid OTLP/JSON: {exc}"
     records: list[AnyRecord] = []
-    rejected: list[str] = []
+    total = len(candidates) + len(rejected)
     for candidate in candidates:
         try:
             records.append(RECORD_ADAPTER.validate_python(candidate, strict=False))
@@ -86,5 +86,5 @@ def decode_otlp(text: bytes) -> tuple[list[AnyRecord], str | None]:
             first = exc.errors(include_input=False)[0]
             rejected.append(f"{'.'.join(str(p) for p in first['loc'][1:])}: {first['msg']}")
     if rejected:
-        return records, f"OTLP document: {len(rejected)} of {len(candidates)} records rejected (first: {rejected[0]})"
+        return records, f"OTLP document: {len(rejected)} of {total} spans or records rejected (first: {rejected[0]})"
     return records, None

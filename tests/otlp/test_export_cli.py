@@ -1,0 +1,70 @@
+"""`llmobs export`: OTLP/JSON files and OTLP/HTTP to a real receiver on loopback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from llmobs.cli import app
+from llmobs.otlp.proto import otlp_json_from_protobuf
+from llmobs.otlp.send import send
+
+runner = CliRunner()
+SAMPLE = "sample_traces/agent_traces.jsonl"
+
+
+def report(*paths: str) -> dict:
+    result = runner.invoke(app, ["report", *paths, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    doc.pop("input")
+    return doc
+
+
+def test_export_file_reads_back_to_the_same_report(tmp_path: Path):
+    out = tmp_path / "sample.otlp.jsonl"
+    result = runner.invoke(app, ["export", SAMPLE, "--otlp", str(out), "--batch-size", "1000"])
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert len(lines) == 4  # 3,636 spans in documents of 1,000
+    first = json.loads(lines[0])["resourceSpans"][0]["scopeSpans"][0]["spans"][0]
+    assert len(first["traceId"]) == 32 and isinstance(first["startTimeUnixNano"], str)
+    assert report(str(out)) == report(SAMPLE)
+
+
+def test_endpoint_json_and_protobuf(receiver, tmp_path: Path):
+    result = runner.invoke(app, ["export", SAMPLE, "--endpoint", receiver.url, "--batch-size", "2000"])
+    assert result.exit_code == 0, result.output
+    assert "sent 3,636 spans in 2 request(s)" in result.stderr
+    assert [(path, kind) for path, kind, _ in receiver.requests] == [("/v1/traces", "application/json")] * 2
+    received = tmp_path / "received.jsonl"
+    received.write_text("".join(body.decode() + "\n" for _, _, body in receiver.requests))
+    assert report(str(received)) == report(SAMPLE)
+
+    receiver.requests.clear()
+    result = runner.invoke(app, ["export", SAMPLE, "--endpoint", receiver.url + "/v1/traces", "--protocol", "http/protobuf"])
+    assert result.exit_code == 0, result.output
+    assert all(kind == "application/x-protobuf" for _, kind, _ in receiver.requests)
+    received.write_text("".join(json.dumps(otlp_json_from_protobuf(body)) + "\n" for _, _, body in receiver.requests))
+    assert report(str(received)) == report(SAMPLE)
+
+
+def test_refusal_is_a_clear_error_and_busy_is_retried(receiver):
+    receiver.statuses = [400]
+    result = runner.invoke(app, ["export", SAMPLE, "--endpoint", receiver.url])
+    assert result.exit_code == 2
+    assert f"{receiver.url}/v1/traces refused the traces: HTTP 400" in result.stderr and "bad payload" in result.stderr
+    receiver.requests.clear()
+    receiver.statuses = [503, 503]
+    document = {"resourceSpans": []}
+    assert send([document], receiver.url, sleep=lambda s: None) == 1
+    assert len(receiver.requests) == 3
+
+
+def test_unreachable_endpoint_and_bad_arguments():
+    result = runner.invoke(app, ["export", SAMPLE, "--endpoint", "http://127.0.0.1:9", "--timeout", "1", "--retries", "1"])
+    assert result.exit_code == 2 and "cannot reach http://127.0.0.1:9/v1/traces" in result.stderr and "after 2 attempts" in result.stderr
+    assert runner.invoke(app, ["export", SAMPLE]).exit_code == 2
+    assert "not an http(s) URL" in runner.invoke(app, ["export", SAMPLE, "--endpoint", "localhost:4318"]).stderr
