@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
 import multiprocessing
 import subprocess
 import sys
@@ -97,6 +98,7 @@ def test_unwritable_file_warns_once_and_the_app_keeps_running(tmp_path: Path, ca
     assert err.count("llmobs: cannot write trace records to") == 1
     assert str(blocker / "traces.jsonl") in err
     assert sink.dropped == 6
+    atexit.unregister(sink._report_dropped)  # already checked; keep the test run's output clean
 
 
 def test_lines_are_appended_never_truncated(tmp_path: Path):
@@ -124,3 +126,20 @@ def test_import_llmobs_stays_light():
     code = "import sys, llmobs, llmobs.testing; print(sorted(m for m in ('typer','rich','numpy','pydantic','genai_prices') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_dropped_records_are_counted_at_exit(tmp_path: Path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code = (
+        "import llmobs\n"
+        f"llmobs.configure({str(blocker / 'x.jsonl')!r})\n"
+        "for _ in range(4):\n"
+        "    with llmobs.trace_span('step'):\n"
+        "        pass\n"
+        "print('app finished')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout == "app finished\n"
+    assert result.stderr.count("cannot write trace records") == 1
+    assert "llmobs: 4 trace records could not be written to" in result.stderr
