@@ -43,36 +43,43 @@ def id64(identifier: str) -> int:
 
 
 class Strings:
-    """An interning table: each distinct string gets the next integer code."""
+    """An interning table: each distinct string gets the next integer code (None is -1).
+
+    The dict alone holds the table: it keeps insertion order, so the list of values is its keys.
+    """
 
     def __init__(self) -> None:
-        self.codes: dict[str, int] = {}
-        self.values: list[str] = []
+        self.codes: dict[str | None, int] = {None: NONE_CODE}
+        self._values: list[str] = []
 
     def code(self, value: str | None) -> int:
-        if value is None:
-            return NONE_CODE
-        code = self.codes.get(value)
-        if code is None:
-            code = self.codes[value] = len(self.values)
-            self.values.append(value)
-        return code
+        codes = self.codes
+        return codes.setdefault(value, len(codes) - 1)
 
     def code_all(self, values: Sequence[str | None]) -> np.ndarray:
-        """Codes of many values at once (-1 for None)."""
+        """Codes of many values at once."""
         codes = self.codes
-        out: list[Any] = [codes.get(v) for v in values]  # type: ignore[arg-type]
-        if None in out:
-            for index, code in enumerate(out):
-                if code is None:
-                    out[index] = self.code(values[index])
-        return np.array(out, dtype=np.int32)
+        intern = codes.setdefault
+        return np.array([intern(v, len(codes) - 1) for v in values], dtype=np.int32)
+
+    @property
+    def values(self) -> list[str]:
+        if len(self._values) != len(self.codes) - 1:
+            self._values = [value for value in self.codes if value is not None]  # type: ignore[misc]
+        return self._values
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self.codes) - 1
 
     def lookup(self, code: int) -> str | None:
         return None if code < 0 else self.values[code]
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"values": self.values}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self._values = list(state["values"])  # type: ignore[call-overload]
+        self.codes = {None: NONE_CODE, **{value: code for code, value in enumerate(self._values)}}
 
 
 @dataclass

@@ -89,24 +89,20 @@ def _canonical_micros(group: list[str], length: int) -> np.ndarray | None:
     except UnicodeEncodeError:
         return None
     chars = raw.view(np.uint8).reshape(len(group), length)
-    if chars.shape[1] != length or (chars[:, -1] != ord("Z")).any():
+    if (chars[:, -1] != ord("Z")).any():
         return None
-    digits = _DIGIT_POSITIONS + list(range(20, length - 1))
-    d = chars[:, digits]
-    if ((d < ord("0")) | (d > ord("9"))).any():
+    offsets = np.subtract(chars[:, : length - 1], ord("0"), dtype=np.uint8)  # a non-digit wraps above 9
+    digit_columns = _DIGIT_POSITIONS + list(range(20, length - 1))
+    if (offsets[:, digit_columns] > 9).any():
         return None
     for position, separator in _SEPARATORS.items():
         if (chars[:, position] != separator).any():
             return None
     if length > 20 and (chars[:, 19] != ord(".")).any():
         return None
-    values = chars.astype(np.int64) - ord("0")
-    hours = values[:, 11] * 10 + values[:, 12]
-    minutes = values[:, 14] * 10 + values[:, 15]
-    seconds = values[:, 17] * 10 + values[:, 18]
-    years = values[:, 0] * 1000 + values[:, 1] * 100 + values[:, 2] * 10 + values[:, 3]
-    if (hours > 23).any() or (minutes > 59).any() or (seconds > 59).any() or (years < 1).any():
-        return None
+    two = offsets[:, [11, 14, 17]].astype(np.int16) * 10 + offsets[:, [12, 15, 18]]
+    if (two[:, 0] > 23).any() or (two[:, 1] > 59).any() or (two[:, 2] > 59).any() or not offsets[:, :4].any(axis=1).all():
+        return None  # hour 24, minute or second 60, year 0000: the models refuse them
     try:
         parsed = raw.astype(f"S{length - 1}").astype("datetime64[us]")  # the Z dropped; numpy checks the date
     except ValueError:
@@ -114,23 +110,28 @@ def _canonical_micros(group: list[str], length: int) -> np.ndarray | None:
     return parsed.astype(np.int64)
 
 
+CANONICAL_LENGTHS = frozenset({20, 22, 23, 24, 25, 26, 27})
+
+
 def parse_times(strings: list[str]) -> tuple[np.ndarray, list[int]]:
     """Microseconds since the epoch for each RFC 3339 string, and the indexes the models reject.
 
-    Canonical UTC strings are parsed in bulk; any other shape goes through the models' own
-    datetime validator, so values and verdicts are theirs by construction.
+    Canonical UTC strings are parsed in bulk, a group of equal length at a time; any other shape
+    goes through the models' own datetime validator, so values and verdicts are theirs by
+    construction.
     """
     result = np.zeros(len(strings), dtype=np.int64)
     rejected: list[int] = []
-    by_length: dict[int, list[int]] = {}
-    for index, text in enumerate(strings):
-        length = len(text)
-        if length == 20 or 22 <= length <= 27:
-            by_length.setdefault(length, []).append(index)
+    if not strings:
+        return result, rejected
+    lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+    for length in np.unique(lengths):
+        if lengths[0] == length and (lengths == length).all():
+            indexes, group = np.arange(len(strings)), strings  # the usual case: one shape throughout
         else:
-            by_length.setdefault(-1, []).append(index)
-    for length, indexes in by_length.items():
-        micros = _canonical_micros([strings[i] for i in indexes], length) if length > 0 else None
+            indexes = np.flatnonzero(lengths == length)
+            group = [strings[i] for i in indexes]
+        micros = _canonical_micros(group, int(length)) if int(length) in CANONICAL_LENGTHS else None
         if micros is not None:
             result[indexes] = micros
             continue
@@ -138,5 +139,5 @@ def parse_times(strings: list[str]) -> tuple[np.ndarray, list[int]]:
             try:
                 result[i] = to_micros(_DATETIME.validate_json(json.dumps(strings[i]), strict=True))
             except ValidationError:
-                rejected.append(i)
-    return result, rejected
+                rejected.append(int(i))
+    return result, sorted(rejected)
