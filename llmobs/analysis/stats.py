@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 QUANTILES = (0.50, 0.95, 0.99)
+MANY_GROUPS = 256
 
 
 def percentiles(values: np.ndarray, quantiles: tuple[float, ...] = QUANTILES) -> list[float] | None:
@@ -26,11 +27,16 @@ def grouped_percentiles(
     """
     if len(values) == 0:
         return np.empty(0, dtype=codes.dtype), np.empty(0, dtype=np.int64), np.empty((0, len(quantiles)))
-    order = np.lexsort((values, codes))
+    order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
-    sorted_values = values[order]
     starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-    sizes = np.diff(np.r_[starts, len(sorted_values)])
+    sizes = np.diff(np.r_[starts, len(values)])
+    if len(starts) <= MANY_GROUPS:  # a few large groups: sorting each run is faster than one lexsort
+        sorted_values = values[order]
+        for start, size in zip(starts, sizes):
+            sorted_values[start : start + size].sort()
+    else:
+        sorted_values = values[np.lexsort((values, codes))]
     result = np.empty((len(starts), len(quantiles)))
     for column, q in enumerate(quantiles):
         position = (sizes - 1) * q

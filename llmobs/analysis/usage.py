@@ -10,8 +10,22 @@ from llmobs.read.columns import Columns
 
 
 def months_of(micros: np.ndarray) -> np.ndarray:
-    """UTC calendar month (`YYYY-MM`) of each timestamp."""
-    return micros.astype("datetime64[us]").astype("datetime64[M]").astype(str)
+    """UTC calendar month of each timestamp, as months since 1970-01 (see `month_name`)."""
+    return micros.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
+
+
+def month_name(month: int) -> str:
+    """`YYYY-MM` of a month counted from 1970-01."""
+    return str(np.datetime64(int(month), "M"))
+
+
+def sum_by_month(micros: np.ndarray, weights: np.ndarray | None) -> dict[str, float]:
+    """Per `YYYY-MM`: the sum of `weights` (or the count) of the timestamps in that month."""
+    if len(micros) == 0:
+        return {}
+    months, inverse = np.unique(months_of(micros), return_inverse=True)
+    sums = np.bincount(inverse, weights=weights)
+    return {month_name(m): float(total) for m, total in zip(months, sums)}
 
 
 def analyze_tokens(columns: Columns, requests: int) -> TokensSummary:
@@ -39,21 +53,10 @@ def analyze_cost(columns: Columns, priced: PricedUsage) -> CostSummary:
     requests = int(roots.sum())
     total = float(priced.cost_usd[known].sum()) if known.any() else None
 
-    cost_by_month: dict[str, float] = {}
-    if known.any():
-        months, inverse = np.unique(months_of(usage.time_us[known]), return_inverse=True)
-        sums = np.bincount(inverse, weights=priced.cost_usd[known])
-        cost_by_month = {str(m): float(s) for m, s in zip(months, sums)}
-    tokens_by_month: dict[str, float] = {}
+    cost_by_month = sum_by_month(usage.time_us[known], priced.cost_usd[known])
     reported = (usage.input_tokens >= 0) & (usage.output_tokens >= 0)
-    if reported.any():
-        months, inverse = np.unique(months_of(usage.time_us[reported]), return_inverse=True)
-        sums = np.bincount(inverse, weights=(usage.input_tokens[reported] + usage.output_tokens[reported]).astype(np.float64))
-        tokens_by_month = {str(m): float(s) for m, s in zip(months, sums)}
-    request_months: dict[str, int] = {}
-    if requests:
-        months, counts = np.unique(months_of(columns.spans.start_us[roots]), return_counts=True)
-        request_months = {str(m): int(c) for m, c in zip(months, counts)}
+    tokens_by_month = sum_by_month(usage.time_us[reported], (usage.input_tokens[reported] + usage.output_tokens[reported]).astype(np.float64))
+    request_months = {month: int(count) for month, count in sum_by_month(columns.spans.start_us[roots], None).items()}
     by_month = []
     for month in sorted(set(cost_by_month) | set(request_months) | set(tokens_by_month)):
         cost = cost_by_month.get(month)

@@ -28,6 +28,16 @@ def test_grouped_percentiles_match_numpy_per_group(pairs):
         assert np.allclose(row, np.percentile(members, [50, 95, 99]), rtol=1e-12, atol=1e-9)
 
 
+@settings(max_examples=50)
+@given(st.lists(st.tuples(st.integers(0, 2000), durations), min_size=300, max_size=600))
+def test_grouped_percentiles_with_many_groups(pairs):
+    codes = np.array([c for c, _ in pairs], dtype=np.int64)
+    values = np.array([v for _, v in pairs])
+    groups, sizes, result = grouped_percentiles(codes, values)
+    for group, row in zip(groups, result):
+        assert np.allclose(row, np.percentile(values[codes == group], [50, 95, 99]), rtol=1e-12, atol=1e-9)
+
+
 def test_no_values_means_no_answer():
     assert percentiles(np.array([])) is None
     groups, sizes, result = grouped_percentiles(np.array([], dtype=np.int64), np.array([]))
