@@ -65,7 +65,8 @@ def main() -> None:
         for round_ in range(args.repeat):
             ours.append(time_llmobs(os.path.join(tmp, f"llmobs{round_}.jsonl"), args.spans))
             theirs.append(time_opentelemetry(os.path.join(tmp, f"otel{round_}.jsonl"), args.spans))
-        lines = sum(1 for _ in open(os.path.join(tmp, "llmobs0.jsonl")))
+        with open(os.path.join(tmp, "llmobs0.jsonl"), "rb") as written:
+            lines = sum(1 for _ in written)
         assert lines == args.spans // SPANS_PER_REQUEST * SPANS_PER_REQUEST, "every span must be on disk"
     ours_us, theirs_us = statistics.median(ours) * 1e6, statistics.median(theirs) * 1e6
     print(f"spans per run       {args.spans:,} in requests of {SPANS_PER_REQUEST} (median of {args.repeat} runs)")

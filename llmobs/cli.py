@@ -119,12 +119,9 @@ def _load(
     """Read, filter and price-configure: what every analysis command starts from."""
     from llmobs.analysis.filters import Filters, parse_moment, select
     from llmobs.analysis.steps import BUILTIN_GROUPS
-    from llmobs.pricing import Pricer, parse_overrides
     from llmobs.read import load
 
-    tool = _tool_config(config)
-    prices = tool.table.get("prices", {})
-    pricer = Pricer(parse_overrides(prices, str(tool.path)) if prices else None)
+    pricer = _pricer(_tool_config(config))
     filters = Filters(
         since=parse_moment(since) if since else None,
         until=parse_moment(until, end=True) if until else None,
@@ -150,14 +147,17 @@ def _load(
     return select(data.columns, filters), stats, pricer
 
 
-def _print(fmt: Enum, result, renderers: dict) -> None:  # type: ignore[type-arg]
+def _print(fmt: Enum, what: str, result: object) -> None:
+    """Render `result` (a `what`: report, slowest, …) in the chosen form on stdout."""
+    from llmobs.render import renderer
+
+    rendered = renderer(fmt.value, what)(result)
     if fmt.value == "table":
         from llmobs.render.table import make_console
 
-        make_console().print(renderers[fmt](result))
+        make_console().print(rendered)
     else:
-        text = renderers[fmt](result)
-        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+        sys.stdout.write(rendered if rendered.endswith("\n") else rendered + "\n")
 
 
 @app.command()
@@ -175,16 +175,10 @@ def report(
     """One screen answering the production checklist: latency, errors, retries, tokens, cost, quality."""
     with _user_errors():
         from llmobs.analysis.report import build_report
-        from llmobs.render import csvout, jsonout, markdown, table
 
         columns, stats, pricer = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by=by, config=config)
         result = build_report(columns, stats, pricer, by)
-        _print(format, result, {
-            OutputFormat.table: table.report_renderable,
-            OutputFormat.markdown: markdown.render_report,
-            OutputFormat.json: jsonout.render_json,
-            OutputFormat.csv: csvout.render_report,
-        })
+        _print(format, "report", result)
 
 
 @app.command()
@@ -203,16 +197,10 @@ def slowest(
     """Steps ranked by p95 (count, percentiles, total, share of request time, errors), then the slowest requests."""
     with _user_errors():
         from llmobs.analysis.slowest import slowest as find_slowest
-        from llmobs.render import csvout, jsonout, markdown, table
 
         columns, _, _ = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by=by, config=config)
         result = find_slowest(columns, top, by)
-        _print(format, result, {
-            OutputFormat.table: table.slowest_renderable,
-            OutputFormat.markdown: markdown.render_slowest,
-            OutputFormat.json: jsonout.render_json,
-            OutputFormat.csv: csvout.render_slowest,
-        })
+        _print(format, "slowest", result)
 
 
 BaselineOpt = Annotated[Optional[list[str]], typer.Option("--baseline", "-b", help="Baseline log (file, directory or glob; repeatable) to compare against.")]
@@ -230,6 +218,14 @@ def _tool_config(config: str | None):
     if unknown:
         raise ConfigError(f"{tool.path}: unknown section(s) {', '.join(unknown)} in the llmobs settings (known: {', '.join(TOOL_SECTIONS)})")
     return tool
+
+
+def _pricer(tool):  # type: ignore[no-untyped-def]
+    """Prices from genai-prices, with the `[tool.llmobs.prices]` overrides of `tool`."""
+    from llmobs.pricing import Pricer, parse_overrides
+
+    prices = tool.table.get("prices", {})
+    return Pricer(parse_overrides(prices, str(tool.path)) if prices else None)
 
 
 def _step_limits(values: list[str]) -> dict[str, dict[str, float]]:
@@ -285,7 +281,6 @@ def checklist(
         from llmobs.analysis.compare import compare
         from llmobs.analysis.gates import evaluate_gates, parse_checklist_config
         from llmobs.analysis.report import build_report
-        from llmobs.render import csvout, jsonout, junit, markdown, table
 
         tool = _tool_config(config)
         settings = dict(tool.table.get("checklist", {}))
@@ -312,22 +307,19 @@ def checklist(
             base_columns, _, _ = _load(baseline, strict=strict, since=None, until=None, names=name, models=model, by="name", config=config)
             comparison = compare(base_columns, columns, gate_config.baseline)
         result = build_checklist(report_result, evaluate_gates(report_result, gate_config), comparison, gate_config.require_all)
-        _print(format, result, {
-            ChecklistFormat.table: table.checklist_renderable,
-            ChecklistFormat.markdown: markdown.render_checklist,
-            ChecklistFormat.json: jsonout.render_json,
-            ChecklistFormat.csv: csvout.render_checklist,
-            ChecklistFormat.junit: junit.render_checklist,
-        })
-        _append_step_summary(markdown.render_checklist(result))
+        _print(format, "checklist", result)
+        _append_step_summary(result)
     raise typer.Exit(EXIT_OK if result.passed else EXIT_GATE_FAILED)
 
 
-def _append_step_summary(text: str) -> None:
+def _append_step_summary(result: object) -> None:
     """Add the markdown checklist to a GitHub Actions job summary when running there."""
     target = os.environ.get("GITHUB_STEP_SUMMARY")
     if not target:
         return
+    from llmobs.render.markdown import render_checklist
+
+    text = render_checklist(result)  # type: ignore[arg-type]
     try:
         with open(target, "a", encoding="utf-8") as handle:
             handle.write(text + "\n")
@@ -351,7 +343,6 @@ def diff(
     with _user_errors():
         from llmobs.analysis.compare import compare
         from llmobs.analysis.gates import parse_checklist_config
-        from llmobs.render import csvout, jsonout, markdown, table
 
         tool = _tool_config(config)
         settings = dict(tool.table.get("checklist", {}))
@@ -361,12 +352,7 @@ def diff(
         base_columns, _, _ = _load(baseline, strict=strict, since=None, until=None, names=name, models=model, by="name", config=config)
         new_columns, _, _ = _load(paths, strict=strict, since=None, until=None, names=name, models=model, by="name", config=config)
         result = compare(base_columns, new_columns, gate_config.baseline)
-        _print(format, result, {
-            OutputFormat.table: table.comparison_renderable,
-            OutputFormat.markdown: markdown.render_comparison,
-            OutputFormat.json: jsonout.render_json,
-            OutputFormat.csv: csvout.render_comparison,
-        })
+        _print(format, "comparison", result)
 
 
 @app.command()
@@ -379,18 +365,9 @@ def trace(
     """One request as an indented tree with durations, status, tokens and cost per span."""
     with _user_errors():
         from llmobs.analysis.trace import build_trace_view
-        from llmobs.pricing import Pricer, parse_overrides
-        from llmobs.render import csvout, jsonout, markdown, table
 
-        tool = _tool_config(config)
-        prices = tool.table.get("prices", {})
-        view = build_trace_view(paths, trace_id, Pricer(parse_overrides(prices, str(tool.path)) if prices else None))
-        _print(format, view, {
-            OutputFormat.table: table.trace_renderable,
-            OutputFormat.markdown: markdown.render_trace,
-            OutputFormat.json: jsonout.render_json,
-            OutputFormat.csv: csvout.render_trace,
-        })
+        view = build_trace_view(paths, trace_id, _pricer(_tool_config(config)))
+        _print(format, "trace", view)
 
 
 class OtlpProtocol(str, Enum):

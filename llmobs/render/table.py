@@ -43,7 +43,7 @@ def _steps_table(title: str, steps: list[StepSummary], label: str = "step", shar
     return table
 
 
-def report_renderable(report: Report) -> RenderableType:
+def render_report(report: Report) -> RenderableType:
     r = report
     parts: list[RenderableType] = []
     inp = r.input
@@ -115,7 +115,7 @@ def report_renderable(report: Report) -> RenderableType:
     return Group(*parts)
 
 
-def slowest_renderable(result: SlowestResult) -> RenderableType:
+def render_slowest(result: SlowestResult) -> RenderableType:
     parts: list[RenderableType] = []
     label = safe(result.group_by)
     parts.append(_steps_table(f"Slowest steps by p95 (grouped by {label})", result.steps, label, share=True) if result.steps else _unanswered("Slowest steps", "no step spans"))
@@ -129,7 +129,7 @@ def slowest_renderable(result: SlowestResult) -> RenderableType:
     return Group(*parts)
 
 
-def checklist_renderable(checklist: Checklist) -> RenderableType:
+def render_checklist(checklist: Checklist) -> RenderableType:
     parts: list[RenderableType] = []
     for item in checklist.items:
         if item.answered:
@@ -145,7 +145,7 @@ def checklist_renderable(checklist: Checklist) -> RenderableType:
             table.add_row(cell(gate.name), measured, f"{sign} {gate.limit:,.4g}", Text("ok", style="green") if gate.passed else Text("FAIL", style="bold red"))
         parts.append(table)
     if checklist.comparison is not None:
-        parts.append(comparison_renderable(checklist.comparison))
+        parts.append(render_comparison(checklist.comparison))
     if checklist.passed:
         parts.append(Text("checklist passed", style="bold green"))
     else:
@@ -159,7 +159,7 @@ def _change(metric: str, value: float) -> str:
     return f"{value * 100:+.1f} pp" if metric == "error_rate" else f"{value * 100:+.1f}%"
 
 
-def comparison_renderable(comparison: Comparison) -> RenderableType:
+def render_comparison(comparison: Comparison) -> RenderableType:
     level = f"{comparison.confidence:.0%}"
     table = _table(
         f"Against the baseline (regression: > {comparison.tolerance:.0%} slower or > {comparison.error_rate_tolerance * 100:g} pp more errors, {level} interval above zero)",
@@ -180,7 +180,7 @@ def comparison_renderable(comparison: Comparison) -> RenderableType:
     return Group(*parts)
 
 
-def trace_renderable(view: TraceView) -> RenderableType:
+def render_trace(view: TraceView) -> RenderableType:
     title = Text.assemble(("trace ", "bold"), safe(view.trace_id))
     if view.request_id:
         title.append(f"  request {safe(view.request_id)}", style="dim")
