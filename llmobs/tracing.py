@@ -146,7 +146,7 @@ class SpanHandle:
                 record["status"] = "error"
                 record["error"] = {
                     "type": type(exc).__name__,
-                    "message": clean_string("error.message", str(exc), trace.settings),
+                    "message": clean_string("error.message", _message_of(exc), trace.settings),
                 }
             if self.attempt != 1:
                 record["attempt"] = self.attempt
@@ -158,6 +158,14 @@ class SpanHandle:
                 trace.end()
         except Exception as internal:
             internal_error("span finish", internal)
+
+
+def _message_of(exc: BaseException) -> str:
+    """`str(exc)`, or a stand-in when the exception's own `__str__` fails: the span is still written."""
+    try:
+        return str(exc)
+    except Exception:
+        return f"<{type(exc).__name__} whose message could not be read>"
 
 
 _current_span: contextvars.ContextVar[SpanHandle | None] = contextvars.ContextVar("llmobs_current_span", default=None)
@@ -483,6 +491,16 @@ def record_usage(
     )
 
 
+def _finite_score(score: float | None) -> float | None:
+    if score is None:
+        return None
+    value = float(score)
+    if value != value or value in (float("inf"), float("-inf")):
+        warn_once("eval:score", f"score={score!r} is not a finite number; recorded as no score")
+        return None
+    return value
+
+
 def record_eval(
     name: str,
     *,
@@ -513,7 +531,7 @@ def record_eval(
             "time": rfc3339_from_ns(settings.wall_ns()),
             "name": name,
             "passed": bool(passed) if passed is not None else None,
-            "score": float(score) if score is not None else None,
+            "score": _finite_score(score),
             "query": clean_string("query", query, settings),
             "comment": clean_string("comment", comment, settings),
         }

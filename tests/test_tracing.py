@@ -235,3 +235,17 @@ def test_configure_rejects_bad_values():
         llmobs.configure(sample_rate=1.5)
     with pytest.raises(ValueError, match="either path or sink"):
         llmobs.configure("x.jsonl", sink=llmobs.sinks.MemorySink())
+
+
+def test_an_exception_with_a_broken_message_still_gives_a_span(capsys):
+    class Weird(Exception):
+        def __str__(self) -> str:
+            raise RuntimeError("no")
+
+    with llmobs.testing.capture() as records:
+        with pytest.raises(Weird):
+            with llmobs.trace_span("step"):
+                raise Weird()
+        llmobs.record_eval("judge", score=float("nan"), trace_id="t")
+    assert records[0]["error"] == {"type": "Weird", "message": "<Weird whose message could not be read>"}
+    assert records[1]["score"] is None and "score=nan is not a finite number" in capsys.readouterr().err
