@@ -302,9 +302,14 @@ EVAL_DTYPES: dict[str, Any] = {"trace": np.int32, "time_us": np.int64, "name": n
 
 
 def _concat(chunks: list[dict[str, np.ndarray]], names: list[str], dtypes: dict[str, Any]) -> dict[str, np.ndarray]:
-    if not chunks:
-        return {name: np.empty(0, dtype=dtypes[name]) for name in names}
-    return {name: np.concatenate([chunk[name] for chunk in chunks]).astype(dtypes[name], copy=False) for name in names}
+    """Each column joined from the chunks, a column at a time, each chunk's piece released as soon
+    as it is copied: memory peaks at the columns plus one column's chunks, not twice the columns."""
+    out = {}
+    for name in names:
+        pieces = [chunk.pop(name) for chunk in chunks]
+        out[name] = np.concatenate(pieces).astype(dtypes[name], copy=False) if pieces else np.empty(0, dtype=dtypes[name])
+        del pieces
+    return out
 
 
 def _remap(codes: np.ndarray, mapping: np.ndarray) -> np.ndarray:
@@ -313,11 +318,14 @@ def _remap(codes: np.ndarray, mapping: np.ndarray) -> np.ndarray:
 
 
 def merge_columns(parts: list[Columns]) -> Columns:
-    """One `Columns` from several built independently (e.g. by worker processes), codes unified."""
+    """One `Columns` from several built independently (e.g. by worker processes), codes unified.
+
+    Consumes `parts` (the list is emptied), so each part's arrays can be freed once merged."""
     if len(parts) == 1:
-        return parts[0]
+        return parts.pop()
     builder = ColumnBuilder(tuple(parts[0].spans.group))
-    for part in parts:
+    while parts:
+        part = parts.pop(0)
         maps = {name: np.array([getattr(builder, name).code(v) for v in getattr(part, name).values], dtype=np.int32) for name in STRING_TABLES}
         s, u, e = part.spans, part.usage, part.evals
         span_chunk = {f.name: getattr(s, f.name) for f in fields(SpanColumns) if f.name != "group"}

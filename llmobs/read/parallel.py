@@ -80,9 +80,11 @@ def read_sources(
                 # This process reads the first range; progress counts it for all ranges alike.
                 scaled = (lambda n: on_progress(n * len(ranges))) if on_progress else None
                 results = [_read_range(source.name, *ranges[0], group_attrs, scaled)]
-                results += [future.result() for future in futures]
+                while futures:
+                    results.append(futures.pop(0).result())
                 offset = 0
-                for columns, part_stats in results:
+                while results:
+                    columns, part_stats = results.pop(0)
                     stats.absorb(part_stats, offset)
                     offset += part_stats.lines
                     parts.append(columns)
