@@ -26,7 +26,8 @@ def analyze_errors(columns: Columns, top: int = TOP_ERRORS) -> ErrorsSummary:
 
 def analyze_retries(columns: Columns) -> RetriesSummary:
     """An operation is an attempt-1 span plus the spans whose `retry_of` names it; one with ≥ 2
-    attempts succeeded when its highest attempt is `ok`."""
+    attempts succeeded when its highest attempt is `ok` (of two spans claiming the same highest
+    attempt number, the one read later counts)."""
     spans = columns.spans
     retried = spans.retry_of != 0
     if not retried.any():
