@@ -32,6 +32,18 @@ ProgressCallback = Callable[[int], None]
 
 
 @dataclass
+class BadLine:
+    """Where a rejected line is and why."""
+
+    source: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.reason}"
+
+
+@dataclass
 class InputStats:
     """What was read, FORMAT.md's `input` block plus the details behind it."""
 
@@ -43,40 +55,35 @@ class InputStats:
     spans: int = 0
     usage: int = 0
     evals: int = 0
-    bad_line_samples: list[str] = field(default_factory=list)
+    bad_samples: list[BadLine] = field(default_factory=list)  # the first MAX_BAD_LINE_SAMPLES, in order
     unknown_types: dict[str, int] = field(default_factory=dict)
     ignored_files: list[str] = field(default_factory=list)
     newer_versions: set[int] = field(default_factory=set)
-    first_bad: tuple[str, int, str] | None = None  # (source, line, reason): what --strict reports
+
+    @property
+    def bad_line_samples(self) -> list[str]:
+        """The kept bad lines as `file:line: reason`."""
+        return [str(bad) for bad in self.bad_samples]
+
+    @property
+    def first_bad(self) -> BadLine | None:
+        """The first bad line read: what `--strict` reports."""
+        return self.bad_samples[0] if self.bad_samples else None
 
     def bad_line(self, source: str, line: int, reason: str) -> None:
         self.bad_lines += 1
-        if self.first_bad is None:
-            self.first_bad = (source, line, reason)
-        if len(self.bad_line_samples) < MAX_BAD_LINE_SAMPLES:
-            self.bad_line_samples.append(f"{source}:{line}: {reason}")
+        if len(self.bad_samples) < MAX_BAD_LINE_SAMPLES:
+            self.bad_samples.append(BadLine(source, line, reason))
 
     def absorb(self, other: InputStats, line_offset: int = 0) -> None:
         """Add another part's counts; its line numbers are shifted by `line_offset` (a later range)."""
         for name in ("lines", "records", "bad_lines", "skipped_unknown", "spans", "usage", "evals"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
-        for sample in other.bad_line_samples:
-            if len(self.bad_line_samples) < MAX_BAD_LINE_SAMPLES:
-                self.bad_line_samples.append(_shift(sample, line_offset))
-        if self.first_bad is None and other.first_bad is not None:
-            source, line, reason = other.first_bad
-            self.first_bad = (source, line + line_offset, reason)
+        for bad in other.bad_samples[: MAX_BAD_LINE_SAMPLES - len(self.bad_samples)]:
+            self.bad_samples.append(BadLine(bad.source, bad.line + line_offset, bad.reason))
         for kind, count in other.unknown_types.items():
             self.unknown_types[kind] = self.unknown_types.get(kind, 0) + count
         self.newer_versions |= other.newer_versions
-
-
-def _shift(sample: str, offset: int) -> str:
-    if not offset:
-        return sample
-    head, reason = sample.split(": ", 1)
-    source, line = head.rsplit(":", 1)
-    return f"{source}:{int(line) + offset}: {reason}"
 
 
 @dataclass
@@ -106,8 +113,7 @@ def load(
     stats = InputStats(files=len(sources), ignored_files=ignored)
     parts = read_sources(sources, stats, group_attrs, on_progress, workers)
     if strict and stats.first_bad is not None:
-        source, line, reason = stats.first_bad
-        raise InputError(f"{source}:{line}: {reason} (--strict)")
+        raise InputError(f"{stats.first_bad} (--strict)")
     return Dataset(columns=merge_columns(parts), stats=stats, sources=[s.name for s in sources])
 
 
@@ -372,8 +378,7 @@ def load_records(paths: Sequence[str], *, strict: bool = False) -> tuple[list[Sp
             stats.bad_line(source.name, line_no, f"stream broken after this line, rest of file unreadable ({exc})")
         stats.lines += line_no
     if strict and stats.first_bad is not None:
-        source_name, line, reason = stats.first_bad
-        raise InputError(f"{source_name}:{line}: {reason} (--strict)")
+        raise InputError(f"{stats.first_bad} (--strict)")
     return records, stats
 
 

@@ -152,3 +152,30 @@ def test_model_schema_round_trips_what_it_accepts():
         parsed = RECORD_ADAPTER.validate_json(json.dumps(record))
         again = RECORD_ADAPTER.validate_json(parsed.model_dump_json())
         assert again == parsed
+
+
+def test_parallel_ranges_give_the_same_data_and_line_numbers(tmp_path: Path, monkeypatch):
+    import threading
+
+    from llmobs.read import parallel
+
+    records = [root(f"t{i}", i) for i in range(3000)]
+    lines = [json.dumps(r) for r in records]
+    lines[100] = "broken one"
+    lines[2900] = "broken two"
+    path = tmp_path / "big.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    ranges = parallel.line_ranges(str(path), 2)
+    assert len(ranges) == 2 and ranges[0][0] == 0 and ranges[0][1] == ranges[1][0] and ranges[1][1] == path.stat().st_size
+    assert path.read_bytes()[ranges[1][0] - 1 : ranges[1][0]] == b"\n"
+
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+    assert threading.active_count() == 1, "workers are only forked from a single-threaded process"
+    split = load([str(path)], workers=2)
+    whole = load([str(path)], workers=1)
+    assert split.stats.bad_line_samples == whole.stats.bad_line_samples == [f"{path}:101: not valid JSON", f"{path}:2901: not valid JSON"]
+    assert (split.stats.lines, split.stats.records) == (whole.stats.lines, whole.stats.records) == (3000, 2998)
+    assert sorted(split.columns.spans.duration_ms.tolist()) == sorted(whole.columns.spans.duration_ms.tolist())
+    assert sorted(split.columns.trace_ids.values) == sorted(whole.columns.trace_ids.values)
+    with pytest.raises(InputError, match=r"big.jsonl:101: not valid JSON \(--strict\)"):
+        load([str(path)], workers=2, strict=True)
