@@ -29,6 +29,7 @@ def render_report(report: Report) -> str:
         f"Read {inp.files} file(s), {inp.lines:,} lines: {inp.records:,} records "
         f"({inp.spans:,} spans, {inp.usage:,} usage, {inp.evals:,} evals), {inp.bad_lines:,} bad lines, "
         f"{inp.skipped_unknown:,} of unknown type."
+        + (f" {inp.ignored_files:,} file(s) in the directories were not logs and were skipped." if inp.ignored_files else "")
     )
     out += ["", "## Requests", ""]
     req = r.requests

@@ -50,7 +50,8 @@ def render_report(report: Report) -> RenderableType:
     parts.append(
         Text(
             f"Read {inp.files} file(s), {inp.lines:,} lines: {inp.records:,} records ({inp.spans:,} spans, "
-            f"{inp.usage:,} usage, {inp.evals:,} evals); {inp.bad_lines:,} bad lines, {inp.skipped_unknown:,} of unknown type.",
+            f"{inp.usage:,} usage, {inp.evals:,} evals); {inp.bad_lines:,} bad lines, {inp.skipped_unknown:,} of unknown type."
+            + (f" {inp.ignored_files:,} file(s) in the directories were not logs (not .jsonl/.ndjson/.json/.log) and were skipped." if inp.ignored_files else ""),
             style="dim",
         )
     )
