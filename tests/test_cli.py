@@ -171,7 +171,7 @@ def test_schema_command_and_console_script():
 
 
 def test_every_command_has_help():
-    for command in ("report", "slowest", "checklist", "trace", "schema"):
+    for command in ("report", "slowest", "checklist", "diff", "trace", "export", "metrics", "schema"):
         result = run(command, "--help")
         assert result.exit_code == 0 and len(result.stdout) > 100
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from llmobs.analysis.results import StepSummary
@@ -22,6 +24,14 @@ def group_codes(columns: Columns, by: str) -> tuple[np.ndarray, Strings]:
     if by == "kind":
         return spans.kind, columns.kinds
     return spans.group[by], columns.attr_values
+
+
+def _share(part: float, whole: float) -> float | None:
+    """part / whole, or None when it has no finite value (no request time, or a vanishing one)."""
+    if whole <= 0:
+        return None
+    share = part / whole  # Python floats: an overflow is inf, not a warning
+    return share if math.isfinite(share) else None
 
 
 def analyze_steps(columns: Columns, by: str = "name") -> list[StepSummary]:
@@ -48,7 +58,7 @@ def analyze_steps(columns: Columns, by: str = "name") -> list[StepSummary]:
             p99_ms=float(q[2]),
             total_ms=float(total),
             error_rate=float(errs / size),
-            share_of_request_time=float(total / request_total) if request_total > 0 else None,
+            share_of_request_time=_share(float(total), request_total),
         )
         for code, size, q, total, errs in zip(group, sizes, quantiles, totals, error_counts)
     ]

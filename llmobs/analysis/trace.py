@@ -14,26 +14,15 @@ import numpy as np
 from llmobs.analysis.results import TraceSpanView, TraceView
 from llmobs.errors import InputError
 from llmobs.pricing import Pricer
+from llmobs.read import InputStats, iter_records
 from llmobs.read.columns import ColumnBuilder
-from llmobs.read.decode import decode_line
-from llmobs.read.sources import expand, iter_lines
+from llmobs.read.sources import expand
 from llmobs.records import Eval, Span, Usage
 
 
 def _records_mentioning(paths: Sequence[str], needle: str) -> list[Span | Usage | Eval]:
-    raw = needle.encode()
-    found: list[Span | Usage | Eval] = []
     sources, _ = expand(list(paths))
-    for source in sources:
-        try:
-            for line in iter_lines(source):
-                if raw in line:
-                    record = decode_line(line)
-                    if isinstance(record, (Span, Usage, Eval)):
-                        found.append(record)
-        except (OSError, EOFError):
-            continue  # the report command accounts for broken streams; here we show what was readable
-    return found
+    return list(iter_records(sources, InputStats(), mentioning=needle.encode()))
 
 
 def build_trace_view(paths: Sequence[str], wanted: str, pricer: Pricer) -> TraceView:

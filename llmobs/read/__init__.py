@@ -15,7 +15,7 @@ import gc
 import gzip
 import json
 from dataclasses import dataclass, field
-from typing import BinaryIO, Callable, Sequence
+from typing import BinaryIO, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -324,47 +324,49 @@ def _is_multiline_document(head: bytes) -> bool:
     return False
 
 
-def load_records(paths: Sequence[str], *, strict: bool = False) -> tuple[list[Span | Usage | Eval], InputStats]:
-    """Every record as a validated model, with the same accounting as `load`: for commands that
-    need whole records (export) rather than columns. Holds them all in memory."""
-    from llmobs.read.sources import iter_lines
+def iter_records(sources: list[Source], stats: InputStats, mentioning: bytes | None = None) -> Iterator[Span | Usage | Eval]:
+    """Every record of the sources as a validated model, accounting in `stats` as `load` does.
 
-    sources, ignored = expand(list(paths))
-    stats = InputStats(files=len(sources), ignored_files=ignored)
-    records: list[Span | Usage | Eval] = []
+    With `mentioning`, lines that do not contain those bytes are counted but not decoded: a fast
+    scan for one trace. A multi-line OTLP/JSON document is always decoded whole.
+    """
+    from llmobs.read.sources import iter_lines
 
     counter = {"span": "spans", "usage": "usage", "eval": "evals"}
 
-    def take(found: list[Span | Usage | Eval]) -> None:
+    def counted(found: list[Span | Usage | Eval]) -> list[Span | Usage | Eval]:
         for record in found:
             if record.v != 1:
                 stats.newer_versions.add(record.v)
             setattr(stats, counter[record.type], getattr(stats, counter[record.type]) + 1)
         stats.records += len(found)
-        records.extend(found)
+        return found
 
     for source in sources:
         stream, close = open_binary(source)
         try:
             head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
-            if _is_multiline_document(head):
-                found, problem = decode_otlp(stream.read())
-                take(found)
-                stats.lines += 1
-                if problem:
-                    stats.bad_line(source.name, 1, problem)
-                continue
+            document = stream.read() if _is_multiline_document(head) else None
         finally:
             close()
+        if document is not None:
+            found, problem = decode_otlp(document)
+            stats.lines += 1
+            if problem:
+                stats.bad_line(source.name, 1, problem)
+            yield from counted(found)
+            continue
         line_no = 0
         try:
             for line in iter_lines(source):
                 line_no += 1
+                if mentioning is not None and mentioning not in line:
+                    continue
                 if is_otlp(line):
                     found, problem = decode_otlp(line)
-                    take(found)
                     if problem:
                         stats.bad_line(source.name, line_no, problem)
+                    yield from counted(found)
                     continue
                 result = decode_line(line)
                 if isinstance(result, str):
@@ -373,13 +375,21 @@ def load_records(paths: Sequence[str], *, strict: bool = False) -> tuple[list[Sp
                     stats.skipped_unknown += 1
                     stats.unknown_types[result.type] = stats.unknown_types.get(result.type, 0) + 1
                 else:
-                    take([result])
+                    yield from counted([result])
         except (OSError, EOFError) as exc:
             stats.bad_line(source.name, line_no, f"stream broken after this line, rest of file unreadable ({exc})")
         stats.lines += line_no
+
+
+def load_records(paths: Sequence[str], *, strict: bool = False) -> tuple[list[Span | Usage | Eval], InputStats]:
+    """Every record as a validated model, with the same accounting as `load`: for commands that
+    need whole records (export) rather than columns. Holds them all in memory."""
+    sources, ignored = expand(list(paths))
+    stats = InputStats(files=len(sources), ignored_files=ignored)
+    records = list(iter_records(sources, stats))
     if strict and stats.first_bad is not None:
         raise InputError(f"{stats.first_bad} (--strict)")
     return records, stats
 
 
-__all__ = ["Dataset", "InputStats", "load", "load_records"]
+__all__ = ["Dataset", "InputStats", "iter_records", "load", "load_records"]
