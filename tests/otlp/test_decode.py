@@ -161,3 +161,16 @@ def test_a_bad_span_costs_only_itself(tmp_path: Path):
     data = load([str(path)])
     assert data.stats.spans == 2 and data.stats.bad_lines == 1
     assert "OTLP document: 1 of 3 spans or records rejected" in data.stats.bad_line_samples[0]
+
+
+def test_trace_command_reads_otlp_documents(tmp_path: Path):
+    from typer.testing import CliRunner
+
+    from llmobs.cli import app
+
+    (tmp_path / "pretty.json").write_text(json.dumps(genai_document(), indent=2))
+    result = CliRunner().invoke(app, ["trace", str(tmp_path / "pretty.json"), TRACE, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    view = json.loads(result.stdout)
+    assert [(s["name"], s["depth"]) for s in view["spans"]] == [("invoke_agent support", 0), ("chat claude", 1), ("orders_api", 1)]
+    assert view["spans"][1]["input_tokens"] == 1200 and view["spans"][1]["cost_usd"] > 0
