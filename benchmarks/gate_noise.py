@@ -18,10 +18,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from analysis.test_compare import simulated  # noqa: E402  (the tests' own simulation)
+from analysis.test_compare import simulated
 
-from llmobs.analysis.compare import compare  # noqa: E402
-from llmobs.analysis.gates import BaselineSettings  # noqa: E402
+from llmobs.analysis.compare import compare
+from llmobs.analysis.gates import BaselineSettings
 
 
 def main() -> None:

@@ -17,7 +17,6 @@ import statistics
 import tempfile
 import time
 
-
 SPANS_PER_REQUEST = 10  # a request's root plus nine steps, a typical agent run
 
 

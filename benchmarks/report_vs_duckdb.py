@@ -114,9 +114,9 @@ def main() -> None:
 
     report = json.loads(ours[2])
     duck = json.loads(theirs[2].strip().splitlines()[-1])
-    count, quantiles, error_rate = duck["requests"]
+    count, quantiles, _error_rate = duck["requests"]
     assert report["requests"]["count"] == count
-    for ours_q, theirs_q in zip(report["requests"]["latency_ms"].values(), quantiles):
+    for ours_q, theirs_q in zip(report["requests"]["latency_ms"].values(), quantiles, strict=True):
         assert abs(ours_q - theirs_q) <= 1e-6 * max(1.0, abs(theirs_q)), (ours_q, theirs_q)
     assert [s["name"] for s in report["steps"]] == [row[0] for row in duck["steps"]]
     assert [(e["type"], e["count"]) for e in report["errors"]["top"]] == [tuple(row) for row in duck["errors"]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+
 from llmobs._config import Settings
 
 TRUNCATION_MARK = "…[truncated]"

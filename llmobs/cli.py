@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import Annotated, Callable, Iterator, Optional
+from typing import Annotated
 
 import typer
 
@@ -49,12 +50,12 @@ class ChecklistFormat(str, Enum):
 Paths = Annotated[list[str], typer.Argument(help="JSONL files (.gz too), directories, globs, or - for stdin.", show_default=False)]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output form.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail (exit 2) on the first bad line instead of skipping it.")]
-SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Only requests starting at or after this date (YYYY-MM[-DD] or RFC 3339, UTC).")]
-UntilOpt = Annotated[Optional[str], typer.Option("--until", help="Only requests starting before the end of this date (YYYY-MM[-DD]) or before this time.")]
-NameOpt = Annotated[Optional[list[str]], typer.Option("--name", help="Only requests with a span of this name (glob; repeatable).")]
-ModelOpt = Annotated[Optional[list[str]], typer.Option("--model", help="Only requests that used this model (glob; repeatable).")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="Only requests starting at or after this date (YYYY-MM[-DD] or RFC 3339, UTC).")]
+UntilOpt = Annotated[str | None, typer.Option("--until", help="Only requests starting before the end of this date (YYYY-MM[-DD]) or before this time.")]
+NameOpt = Annotated[list[str] | None, typer.Option("--name", help="Only requests with a span of this name (glob; repeatable).")]
+ModelOpt = Annotated[list[str] | None, typer.Option("--model", help="Only requests that used this model (glob; repeatable).")]
 ByOpt = Annotated[str, typer.Option("--by", help="Group steps by name, model, kind, or any span attribute.")]
-ConfigOpt = Annotated[Optional[str], typer.Option("--config", help="Config file (pyproject.toml or llmobs.toml); default: nearest one upward.")]
+ConfigOpt = Annotated[str | None, typer.Option("--config", help="Config file (pyproject.toml or llmobs.toml); default: nearest one upward.")]
 
 
 def _stderr(message: str) -> None:
@@ -203,8 +204,8 @@ def slowest(
         _print(format, "slowest", result)
 
 
-BaselineOpt = Annotated[Optional[list[str]], typer.Option("--baseline", "-b", help="Baseline log (file, directory or glob; repeatable) to compare against.")]
-ToleranceOpt = Annotated[Optional[float], typer.Option("--tolerance", min=0, help="Relative latency change allowed before a significant change is a regression (default 0.10).")]
+BaselineOpt = Annotated[list[str] | None, typer.Option("--baseline", "-b", help="Baseline log (file, directory or glob; repeatable) to compare against.")]
+ToleranceOpt = Annotated[float | None, typer.Option("--tolerance", min=0, help="Relative latency change allowed before a significant change is a regression (default 0.10).")]
 TOOL_SECTIONS = ("prices", "checklist")
 
 
@@ -255,16 +256,16 @@ def checklist(
     name: NameOpt = None,
     model: ModelOpt = None,
     config: ConfigOpt = None,
-    p50_ms: Annotated[Optional[float], typer.Option("--p50-ms", help="Ceiling on request p50 latency.")] = None,
-    p95_ms: Annotated[Optional[float], typer.Option("--p95-ms", help="Ceiling on request p95 latency.")] = None,
-    p99_ms: Annotated[Optional[float], typer.Option("--p99-ms", help="Ceiling on request p99 latency.")] = None,
-    error_rate: Annotated[Optional[float], typer.Option("--error-rate", help="Ceiling on the span error rate (0..1).")] = None,
-    retry_success_rate: Annotated[Optional[float], typer.Option("--retry-success-rate", help="Floor on the retry success rate (0..1).")] = None,
-    tokens_per_request: Annotated[Optional[float], typer.Option("--tokens-per-request", help="Ceiling on tokens per request, latest month.")] = None,
-    cost_per_request_usd: Annotated[Optional[float], typer.Option("--cost-per-request-usd", help="Ceiling on $ per request, latest month.")] = None,
-    failed_eval_rate: Annotated[Optional[float], typer.Option("--failed-eval-rate", help="Ceiling on the share of failed evals (0..1).")] = None,
-    monthly_cost_growth: Annotated[Optional[float], typer.Option("--monthly-cost-growth", help="Ceiling on month-over-month growth of $ per request (0.2 = +20%).")] = None,
-    step: Annotated[Optional[list[str]], typer.Option("--step", help="Per-step ceiling NAME.KEY=VALUE, KEY one of p50_ms, p95_ms, p99_ms, error_rate (repeatable).")] = None,
+    p50_ms: Annotated[float | None, typer.Option("--p50-ms", help="Ceiling on request p50 latency.")] = None,
+    p95_ms: Annotated[float | None, typer.Option("--p95-ms", help="Ceiling on request p95 latency.")] = None,
+    p99_ms: Annotated[float | None, typer.Option("--p99-ms", help="Ceiling on request p99 latency.")] = None,
+    error_rate: Annotated[float | None, typer.Option("--error-rate", help="Ceiling on the span error rate (0..1).")] = None,
+    retry_success_rate: Annotated[float | None, typer.Option("--retry-success-rate", help="Floor on the retry success rate (0..1).")] = None,
+    tokens_per_request: Annotated[float | None, typer.Option("--tokens-per-request", help="Ceiling on tokens per request, latest month.")] = None,
+    cost_per_request_usd: Annotated[float | None, typer.Option("--cost-per-request-usd", help="Ceiling on $ per request, latest month.")] = None,
+    failed_eval_rate: Annotated[float | None, typer.Option("--failed-eval-rate", help="Ceiling on the share of failed evals (0..1).")] = None,
+    monthly_cost_growth: Annotated[float | None, typer.Option("--monthly-cost-growth", help="Ceiling on month-over-month growth of $ per request (0.2 = +20%).")] = None,
+    step: Annotated[list[str] | None, typer.Option("--step", help="Per-step ceiling NAME.KEY=VALUE, KEY one of p50_ms, p95_ms, p99_ms, error_rate (repeatable).")] = None,
     require_all: Annotated[bool, typer.Option("--require-all", help="Fail when any checklist question cannot be answered.")] = False,
     baseline: BaselineOpt = None,
     tolerance: ToleranceOpt = None,
@@ -378,10 +379,10 @@ class OtlpProtocol(str, Enum):
 @app.command()
 def export(
     paths: Paths,
-    otlp: Annotated[Optional[str], typer.Option("--otlp", help="Write OTLP/JSON here, one ExportTraceServiceRequest per line (- for stdout).")] = None,
-    endpoint: Annotated[Optional[str], typer.Option("--endpoint", help="Send to an OTLP/HTTP collector, e.g. http://localhost:4318 (/v1/traces is added).")] = None,
+    otlp: Annotated[str | None, typer.Option("--otlp", help="Write OTLP/JSON here, one ExportTraceServiceRequest per line (- for stdout).")] = None,
+    endpoint: Annotated[str | None, typer.Option("--endpoint", help="Send to an OTLP/HTTP collector, e.g. http://localhost:4318 (/v1/traces is added).")] = None,
     protocol: Annotated[OtlpProtocol, typer.Option("--protocol", help="OTLP/HTTP encoding; protobuf needs llmobs[otel].")] = OtlpProtocol.json,
-    header: Annotated[Optional[list[str]], typer.Option("--header", help="Extra HTTP header NAME=VALUE for the collector (repeatable).")] = None,
+    header: Annotated[list[str] | None, typer.Option("--header", help="Extra HTTP header NAME=VALUE for the collector (repeatable).")] = None,
     batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Spans per OTLP document / request.")] = 512,
     service_name: Annotated[str, typer.Option("--service-name", help="resource service.name of the exported spans.")] = "llmobs",
     timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per HTTP request.")] = 10.0,
@@ -444,7 +445,7 @@ def _write_atomically(path: str, text: str) -> None:
 @app.command()
 def metrics(
     paths: Paths,
-    output: Annotated[Optional[str], typer.Option("--output", "-o", help="Write here (atomically, for node_exporter's textfile collector) instead of stdout.")] = None,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write here (atomically, for node_exporter's textfile collector) instead of stdout.")] = None,
     strict: StrictOpt = False,
     since: SinceOpt = None,
     until: UntilOpt = None,

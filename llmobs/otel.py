@@ -11,7 +11,8 @@ span processor and gets llmobs logs, with the same GenAI/OpenInference mapping a
 from __future__ import annotations
 
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 try:
     from opentelemetry.sdk.trace import ReadableSpan

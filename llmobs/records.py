@@ -110,7 +110,7 @@ class Eval(_Record):
     _check_score = field_validator("score")(_finite)
 
 
-Record = Annotated[Union[Span, Usage, Eval], Field(discriminator="type")]
+Record = Annotated[Span | Usage | Eval, Field(discriminator="type")]
 RECORD_ADAPTER: TypeAdapter[Span | Usage | Eval] = TypeAdapter(Record)
 RECORD_TYPES = frozenset({"span", "usage", "eval"})
 

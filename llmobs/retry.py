@@ -16,7 +16,8 @@ import functools
 import inspect
 import random
 import time
-from typing import Any, AsyncIterator, Callable, Iterator, Mapping, TypeVar
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+from typing import Any, TypeVar
 
 from llmobs.tracing import SpanHandle, _current_span, _start_span
 

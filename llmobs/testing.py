@@ -7,8 +7,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Iterator
 
 from llmobs import _config, _internal
 from llmobs.sinks import MemorySink

@@ -12,7 +12,8 @@ import functools
 import inspect
 import random
 import threading
-from typing import Any, Callable, Mapping, TypeVar
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from llmobs import _config
 from llmobs._clean import clean_attrs, clean_string
@@ -37,7 +38,7 @@ def new_span_id() -> str:
 class _Trace:
     """One request in flight: its id, the records waiting for a sampling decision, its timeline."""
 
-    __slots__ = ("trace_id", "settings", "pending", "had_error", "timeline", "timeline_dropped", "keep_timeline", "lock")
+    __slots__ = ("had_error", "keep_timeline", "lock", "pending", "settings", "timeline", "timeline_dropped", "trace_id")
 
     def __init__(self, trace_id: str, keep_timeline: bool) -> None:
         self.trace_id = trace_id
@@ -88,7 +89,7 @@ class SpanHandle:
     """A span between its start and its end; what `with trace_span(...) as span` gives, to read its
     ids and add attributes while the step runs."""
 
-    __slots__ = ("trace", "span_id", "parent_id", "name", "kind", "attrs", "start_ns", "t0", "attempt", "retry_of")
+    __slots__ = ("attempt", "attrs", "kind", "name", "parent_id", "retry_of", "span_id", "start_ns", "t0", "trace")
 
     def __init__(
         self,
@@ -181,9 +182,8 @@ def _start_span(
     keep_timeline: bool = False,
 ) -> SpanHandle:
     parent = _current_span.get()
-    if explicit is not None and explicit._root is not None:
-        if parent is None or parent.trace is not explicit._root.trace:
-            parent = explicit._root
+    if explicit is not None and explicit._root is not None and (parent is None or parent.trace is not explicit._root.trace):
+        parent = explicit._root
     if parent is None:
         return SpanHandle(_Trace(new_trace_id(), keep_timeline), None, name, kind, attrs, attempt, retry_of)
     return SpanHandle(parent.trace, parent.span_id, name, kind, attrs, attempt, retry_of)

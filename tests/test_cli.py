@@ -6,9 +6,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from helpers import evaluation, root, span, usage, write_jsonl
 from typer.testing import CliRunner
 
-from helpers import evaluation, root, span, usage, write_jsonl
 from llmobs.cli import app
 
 runner = CliRunner()
@@ -27,7 +27,7 @@ def test_report_json_on_sample_traces_matches_contract_and_numpy():
     doc = json.loads(result.stdout)
     assert doc["schema"] == "llmobs.report/1"
     assert doc["input"]["lines"] == doc["input"]["records"] == 5110
-    roots = [json.loads(l) for l in Path(SAMPLE).read_text().splitlines()]
+    roots = [json.loads(line) for line in Path(SAMPLE).read_text().splitlines()]
     durations = [r["duration_ms"] for r in roots if r["type"] == "span" and r["parent_id"] is None]
     assert doc["requests"]["count"] == len(durations) == 600
     assert doc["requests"]["latency_ms"]["p95"] == pytest.approx(float(np.percentile(durations, 95)))

@@ -46,7 +46,7 @@ row_strategy = st.builds(
 @given(st.lists(row_strategy, min_size=1, max_size=12))
 def test_group_pricing_equals_genai_prices_per_call(rows):
     priced = Pricer().price(columns_of(rows))
-    for row, cost in zip(rows, priced.cost_usd):
+    for row, cost in zip(rows, priced.cost_usd, strict=True):
         expected = calc_price(
             Usage(input_tokens=row["input_tokens"], output_tokens=row["output_tokens"],
                   cache_read_tokens=row["cache_read_tokens"], cache_write_tokens=row["cache_write_tokens"]),

@@ -62,6 +62,6 @@ def test_record_usage_from_writes_the_normalised_record():
     with llmobs.testing.capture() as records:
         with llmobs.TraceContext():
             llmobs.record_usage_from({"model": "llama3.1", "done": True}, provider="ollama-local")
-    usage = [r for r in records if r["type"] == "usage"][0]
+    usage = next(r for r in records if r["type"] == "usage")
     assert usage["provider"] == "ollama-local"
     assert usage["input_tokens"] is None and usage["output_tokens"] is None

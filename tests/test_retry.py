@@ -23,7 +23,7 @@ def test_retry_until_success_links_attempts():
                     if error:
                         raise error
     attempts = spans(records)
-    assert [a["attempt"] if "attempt" in a else 1 for a in attempts] == [1, 2, 3]
+    assert [a.get("attempt", 1) for a in attempts] == [1, 2, 3]
     assert [a["status"] for a in attempts] == ["error", "error", "ok"]
     assert attempts[1]["retry_of"] == attempts[0]["span_id"] == attempts[2]["retry_of"]
     assert delays == [1.0, 2.0]

@@ -8,10 +8,10 @@ import sys
 import threading
 from pathlib import Path
 
+from helpers import read_jsonl
+
 import llmobs
 from llmobs.sinks import JsonlFileSink
-
-from helpers import read_jsonl
 
 PROCESSES, THREADS, TASKS, STEPS = 3, 4, 5, 6
 

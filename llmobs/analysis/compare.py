@@ -15,6 +15,7 @@ absolute change, each replicate a binomial draw. Seeds are fixed per metric, so 
 from __future__ import annotations
 
 import zlib
+from itertools import pairwise
 
 import numpy as np
 
@@ -36,7 +37,7 @@ def _samples(columns: Columns) -> dict[tuple[str, str], tuple[np.ndarray, np.nda
     order = np.argsort(names, kind="stable")
     names, durations, errors = names[order], durations[order], errors[order]
     bounds = np.flatnonzero(np.r_[True, names[1:] != names[:-1], True])
-    for start, end in zip(bounds[:-1], bounds[1:]):
+    for start, end in pairwise(bounds):
         if end > start:
             out[("step", columns.names.values[names[start]])] = (durations[start:end], errors[start:end])
     return out

@@ -92,6 +92,6 @@ def _take(columns: Columns, keep_trace: np.ndarray) -> Columns:
     usage = UsageColumns(**{k: v[um] for k, v in vars(u).items()})
     evals = EvalColumns(
         **{k: v[em] for k, v in vars(e).items() if k != "query"},
-        query=[q for q, kept in zip(e.query, em) if kept],
+        query=[q for q, kept in zip(e.query, em, strict=True) if kept],
     )
     return replace(columns, spans=spans, usage=usage, evals=evals)

@@ -6,7 +6,8 @@ off. A gate whose metric the data cannot measure fails: it has not been shown to
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 

@@ -53,7 +53,7 @@ def _grouped(codes: np.ndarray, weights: np.ndarray | None = None) -> list[tuple
         return []
     unique, inverse = np.unique(codes, return_inverse=True)
     sums = np.bincount(inverse, weights=weights) if weights is not None else np.bincount(inverse)
-    return [(int(code), float(total)) for code, total in zip(unique, sums)]
+    return [(int(code), float(total)) for code, total in zip(unique, sums, strict=True)]
 
 
 def build_metrics(columns: Columns, priced: PricedUsage) -> MetricsResult:

@@ -33,7 +33,7 @@ def grouped_percentiles(
     sizes = np.diff(np.r_[starts, len(values)])
     if len(starts) <= MANY_GROUPS:  # a few large groups: sorting each run is faster than one lexsort
         sorted_values = values[order]
-        for start, size in zip(starts, sizes):
+        for start, size in zip(starts, sizes, strict=True):
             sorted_values[start : start + size].sort()
     else:
         sorted_values = values[np.lexsort((values, codes))]

@@ -60,6 +60,6 @@ def analyze_steps(columns: Columns, by: str = "name") -> list[StepSummary]:
             error_rate=float(errs / size),
             share_of_request_time=_share(float(total), request_total),
         )
-        for code, size, q, total, errs in zip(group, sizes, quantiles, totals, error_counts)
+        for code, size, q, total, errs in zip(group, sizes, quantiles, totals, error_counts, strict=True)
     ]
     return sorted(steps, key=lambda s: (-s.p95_ms, s.name))

@@ -6,8 +6,8 @@ large log costs one fast scan and no columns.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Sequence
 
 import numpy as np
 
@@ -49,7 +49,7 @@ def build_trace_view(paths: Sequence[str], wanted: str, pricer: Pricer) -> Trace
     costs = pricer.price(columns).cost_usd if usage else np.empty(0)
     tokens: dict[str | None, list[int | None]] = {}
     cost_by_span: dict[str | None, float] = {}
-    for u, cost in zip(usage, costs):
+    for u, cost in zip(usage, costs, strict=True):
         entry = tokens.setdefault(u.span_id, [None, None])
         for slot, value in enumerate((u.input_tokens, u.output_tokens)):
             if value is not None:

@@ -25,7 +25,7 @@ def sum_by_month(micros: np.ndarray, weights: np.ndarray | None) -> dict[str, fl
         return {}
     months, inverse = np.unique(months_of(micros), return_inverse=True)
     sums = np.bincount(inverse, weights=weights)
-    return {month_name(m): float(total) for m, total in zip(months, sums)}
+    return {month_name(m): float(total) for m, total in zip(months, sums, strict=True)}
 
 
 def analyze_tokens(columns: Columns, requests: int) -> TokensSummary:

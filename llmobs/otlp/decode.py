@@ -7,8 +7,9 @@ OpenTelemetry GenAI and OpenInference conventions. The table in the README lists
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any
 
 ERROR_STATUS = {2, "STATUS_CODE_ERROR", "ERROR"}
 

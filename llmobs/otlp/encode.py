@@ -9,7 +9,8 @@ also a span link to its first attempt, so `import(export(x))` gives `x` back.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from llmobs.otlp import decode as d
 from llmobs.read.columns import to_micros
@@ -156,7 +157,7 @@ def otlp_spans(spans: list[Span], usage: list[Usage], evals: list[Eval]) -> tupl
             "llmobs.eval.query": ev.query, "llmobs.eval.comment": ev.comment, "llmobs.span_id": ev.span_id or "",
         }
         out[carrier]["events"].append({"timeUnixNano": str(_ns(to_micros(ev.time))), "name": d.EVAL_EVENT, "attributes": key_values(event_attrs)})
-    for otlp, attrs in zip(out, attrs_of):
+    for otlp, attrs in zip(out, attrs_of, strict=True):
         otlp["attributes"] = key_values(attrs)
         if not otlp["events"]:
             del otlp["events"]

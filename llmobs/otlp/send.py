@@ -11,7 +11,8 @@ import json
 import time
 import urllib.error
 import urllib.request
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from llmobs.errors import LlmobsError
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import gc
 import gzip
 import json
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO, Callable, Iterator, Sequence
+from typing import BinaryIO
 
 import numpy as np
 
@@ -222,7 +223,7 @@ class BlockReader:
             return records, micros, []
         keep = np.ones(len(records), dtype=bool)
         keep[rejected] = False
-        return [r for r, k in zip(records, keep) if k], micros[keep], [line_indexes[i] for i in rejected]
+        return [r for r, k in zip(records, keep, strict=True) if k], micros[keep], [line_indexes[i] for i in rejected]
 
     def _judge_by_models(self, name: str, lines: list[bytes], indexes: list[int], first_line: int, torn: bool) -> None:
         stats = self.stats

@@ -9,10 +9,10 @@ chunks at once; `merge_columns` joins the columns built by several worker proces
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
-
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -27,7 +27,7 @@ Scalar = Union[str, int, float, bool, None]
 
 class FastError(msgspec.Struct, gc=False):
     type: NonEmpty
-    message: Union[str, None] = None
+    message: str | None = None
 
 
 class FastSpan(msgspec.Struct, tag="span", tag_field="type", gc=False):
@@ -37,12 +37,12 @@ class FastSpan(msgspec.Struct, tag="span", tag_field="type", gc=False):
     start: str
     duration_ms: Annotated[float, msgspec.Meta(ge=0)]
     status: Literal["ok", "error"]
-    parent_id: Union[NonEmpty, None] = None
-    kind: Union[str, None] = None
-    error: Union[FastError, None] = None
+    parent_id: NonEmpty | None = None
+    kind: str | None = None
+    error: FastError | None = None
     attempt: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)] = 1
-    retry_of: Union[NonEmpty, None] = None
-    attrs: Union[dict[str, Union[Scalar, list[Scalar]]], None] = None
+    retry_of: NonEmpty | None = None
+    attrs: dict[str, Scalar | list[Scalar]] | None = None
     v: Version = 1
 
 
@@ -50,14 +50,14 @@ class FastUsage(msgspec.Struct, tag="usage", tag_field="type", gc=False):
     trace_id: NonEmpty
     time: str
     model: NonEmpty
-    span_id: Union[str, None] = None
-    provider: Union[str, None] = None
-    input_tokens: Union[Count, None] = None
-    output_tokens: Union[Count, None] = None
+    span_id: str | None = None
+    provider: str | None = None
+    input_tokens: Count | None = None
+    output_tokens: Count | None = None
     cache_read_tokens: Count = 0
     cache_write_tokens: Count = 0
     reasoning_tokens: Count = 0
-    cost_usd: Union[Annotated[float, msgspec.Meta(ge=0)], None] = None
+    cost_usd: Annotated[float, msgspec.Meta(ge=0)] | None = None
     v: Version = 1
 
 
@@ -65,11 +65,11 @@ class FastEval(msgspec.Struct, tag="eval", tag_field="type", gc=False):
     trace_id: NonEmpty
     time: str
     name: NonEmpty
-    span_id: Union[str, None] = None
-    passed: Union[bool, None] = None
-    score: Union[float, None] = None
-    query: Union[str, None] = None
-    comment: Union[str, None] = None
+    span_id: str | None = None
+    passed: bool | None = None
+    score: float | None = None
+    query: str | None = None
+    comment: str | None = None
     v: Version = 1
 
 

@@ -13,6 +13,7 @@ import multiprocessing
 import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import pairwise
 
 from llmobs.read import BlockReader, InputStats, ProgressCallback, _is_multiline_document, read_source
 from llmobs.read.columns import ColumnBuilder, Columns
@@ -42,7 +43,7 @@ def line_ranges(path: str, parts: int) -> list[tuple[int, int]]:
             handle.readline()
             bounds.append(min(handle.tell(), size))
     bounds.append(size)
-    return [(a, b) for a, b in zip(bounds, bounds[1:]) if b > a]
+    return [(a, b) for a, b in pairwise(bounds) if b > a]
 
 
 def _read_range(path: str, start: int, end: int, group_attrs: tuple[str, ...],
@@ -53,6 +54,13 @@ def _read_range(path: str, start: int, end: int, group_attrs: tuple[str, ...],
         handle.seek(start)
         BlockReader(builder, stats).read_stream(path, handle, limit=end - start, on_progress=on_progress)
     return builder.finish(), stats
+
+
+def _scaled(on_progress: ProgressCallback, factor: int) -> ProgressCallback:
+    def report(n: int) -> None:
+        on_progress(n * factor)
+
+    return report
 
 
 def read_sources(
@@ -78,7 +86,7 @@ def read_sources(
                     pool.submit(_read_range, source.name, start, end, group_attrs) for start, end in ranges[1:]
                 ]
                 # This process reads the first range; progress counts it for all ranges alike.
-                scaled = (lambda n: on_progress(n * len(ranges))) if on_progress else None
+                scaled = _scaled(on_progress, len(ranges)) if on_progress else None
                 results = [_read_range(source.name, *ranges[0], group_attrs, scaled)]
                 while futures:
                     results.append(futures.pop(0).result())

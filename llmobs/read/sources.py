@@ -7,8 +7,9 @@ import gzip
 import io
 import os
 import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
 
 from llmobs.errors import InputError
 

@@ -7,7 +7,8 @@ the command line picks one by form and result alone; JSON renders any result the
 from __future__ import annotations
 
 import importlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 MODULES = {"table": "table", "markdown": "markdown", "csv": "csvout", "junit": "junit", "json": "jsonout"}
 

@@ -54,7 +54,7 @@ def render_report(report: Report) -> str:
     else:
         out.append(f"{r.errors.count:,} failed spans ({pct(r.errors.rate)} of all spans).")
         if r.errors.top:
-            out += [""] + _table(["error type", "count"], [[md(e.type), f"{e.count:,}"] for e in r.errors.top])
+            out += ["", *_table(["error type", "count"], [[md(e.type), f"{e.count:,}"] for e in r.errors.top])]
     out += ["", "## Retries", ""]
     ret = r.retries
     out.append(
@@ -86,7 +86,7 @@ def render_report(report: Report) -> str:
     else:
         out.append(f"{q.failed:,} of {q.evaluated:,} evaluated answers failed.")
         if q.failed_queries:
-            out += [""] + _table(["trace", "evaluator", "query"], [[f"`{safe(f.trace_id)}`", md(f.evaluator), md(f.query or "—")] for f in q.failed_queries])
+            out += ["", *_table(["trace", "evaluator", "query"], [[f"`{safe(f.trace_id)}`", md(f.evaluator), md(f.query or "—")] for f in q.failed_queries])]
     return "\n".join(out) + "\n"
 
 
@@ -125,7 +125,7 @@ def render_checklist(checklist: Checklist) -> str:
             measured = f"cannot be measured ({md(gate.reason)})" if gate.measured is None else f"{gate.measured:,.4g}"
             out.append(f"- [{mark}] `{md(gate.name)}` {sign} {gate.limit:,.4g}: {measured}")
     if checklist.comparison is not None:
-        out += ["", "### Against the baseline", ""] + render_comparison(checklist.comparison).splitlines()
+        out += ["", "### Against the baseline", "", *render_comparison(checklist.comparison).splitlines()]
     return "\n".join(out) + "\n"
 
 

@@ -3,7 +3,7 @@ textfile collector: no timestamps, one family per name, HELP and TYPE for each).
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
@@ -14,7 +14,7 @@ from llmobs.analysis.metrics import DURATION_BUCKETS_S, Counter, Histogram, Metr
 def _histogram_family(name: str, documentation: str, label: str, histograms: list[Histogram]) -> HistogramMetricFamily:
     family = HistogramMetricFamily(name, documentation, labels=[label], unit="seconds")
     for h in histograms:
-        buckets = [(repr(le), count) for le, count in zip(DURATION_BUCKETS_S, h.cumulative_counts)] + [("+Inf", h.cumulative_counts[-1])]
+        buckets = [(repr(le), count) for le, count in zip(DURATION_BUCKETS_S, h.cumulative_counts[:-1], strict=True)] + [("+Inf", h.cumulative_counts[-1])]
         family.add_metric([h.labels[label]], buckets, h.sum)
     return family
 

@@ -98,7 +98,7 @@ def render_report(report: Report) -> RenderableType:
         table = _table(f"Cost per request by month  {sparkline(per_request)}", "month", "requests", "cost", "per request", "")
         top = max((v for v in per_request if v is not None), default=0) or 1
         for m in cost.by_month:
-            bar = "█" * int(round((m.cost_per_request_usd or 0) / top * 20))
+            bar = "█" * round((m.cost_per_request_usd or 0) / top * 20)
             table.add_row(m.month, f"{m.requests:,}", usd(m.cost_usd, 2), usd(m.cost_per_request_usd), Text(bar, style="green"))
         parts.append(table)
     elif tok.input_per_request is None:

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from helpers import evaluation, root, span, usage, write_jsonl
+
 from llmobs.analysis.checklist import build_checklist
 from llmobs.analysis.filters import Filters, parse_moment, select
 from llmobs.analysis.report import build_report

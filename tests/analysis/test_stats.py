@@ -22,7 +22,7 @@ def test_grouped_percentiles_match_numpy_per_group(pairs):
     values = np.array([v for _, v in pairs])
     groups, sizes, result = grouped_percentiles(codes, values)
     assert list(groups) == sorted(set(codes.tolist()))
-    for group, size, row in zip(groups, sizes, result):
+    for group, size, row in zip(groups, sizes, result, strict=True):
         members = values[codes == group]
         assert size == len(members)
         assert np.allclose(row, np.percentile(members, [50, 95, 99]), rtol=1e-12, atol=1e-9)
@@ -33,12 +33,12 @@ def test_grouped_percentiles_match_numpy_per_group(pairs):
 def test_grouped_percentiles_with_many_groups(pairs):
     codes = np.array([c for c, _ in pairs], dtype=np.int64)
     values = np.array([v for _, v in pairs])
-    groups, sizes, result = grouped_percentiles(codes, values)
-    for group, row in zip(groups, result):
+    groups, _, result = grouped_percentiles(codes, values)
+    for group, row in zip(groups, result, strict=True):
         assert np.allclose(row, np.percentile(values[codes == group], [50, 95, 99]), rtol=1e-12, atol=1e-9)
 
 
 def test_no_values_means_no_answer():
     assert percentiles(np.array([])) is None
     groups, sizes, result = grouped_percentiles(np.array([], dtype=np.int64), np.array([]))
-    assert len(groups) == 0 and result.shape == (0, 3)
+    assert len(groups) == 0 and len(sizes) == 0 and result.shape == (0, 3)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from helpers import read_jsonl
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -13,7 +14,6 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 from typer.testing import CliRunner
 
-from helpers import read_jsonl
 from llmobs.cli import app
 from llmobs.otel import LlmobsSpanExporter
 from llmobs.otlp.proto import otlp_json_from_protobuf

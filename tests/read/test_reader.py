@@ -5,8 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
-
 from helpers import root, span, usage, write_jsonl
+
 from llmobs.errors import InputError
 from llmobs.read import load
 from llmobs.read.decode import UnknownType, decode_line
