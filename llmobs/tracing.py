@@ -258,6 +258,10 @@ class trace_span:
         return trace_span(self._name, kind=self._kind, attrs=self._attrs)
 
     def __call__(self, func: F) -> F:
+        if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
+            # A span around a generator would time only its creation, or leak into the consumer's
+            # context between items; say so rather than log a misleading duration.
+            raise TypeError(f"trace_span cannot decorate the generator {func.__qualname__}; use `with trace_span(...)` inside it")
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)

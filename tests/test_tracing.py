@@ -249,3 +249,17 @@ def test_an_exception_with_a_broken_message_still_gives_a_span(capsys):
         llmobs.record_eval("judge", score=float("nan"), trace_id="t")
     assert records[0]["error"] == {"type": "Weird", "message": "<Weird whose message could not be read>"}
     assert records[1]["score"] is None and "score=nan is not a finite number" in capsys.readouterr().err
+
+
+def test_decorating_a_generator_is_refused_not_mistimed():
+    with pytest.raises(TypeError, match="cannot decorate the generator"):
+
+        @llmobs.trace_span("stream")
+        def stream():
+            yield 1
+
+    with pytest.raises(TypeError, match="cannot decorate the generator"):
+
+        @llmobs.trace_span("astream")
+        async def astream():
+            yield 1
