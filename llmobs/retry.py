@@ -134,6 +134,8 @@ def retry(name: str, attempts: int = 3, **options: Any) -> Callable[[F], F]:
     """Decorator form of `retrying`: each call of the function is one retried operation."""
 
     def decorate(func: F) -> F:
+        if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
+            raise TypeError(f"retry cannot decorate the generator {func.__qualname__}: it would retry only its creation")
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)

@@ -80,3 +80,11 @@ def test_backoff_is_capped_and_jittered_within_bounds():
     op = llmobs.retrying("x", attempts=10, backoff=1.0, multiplier=3.0, max_backoff=5.0, jitter=0.2)
     assert op.delay_before(2) >= 1.0 and op.delay_before(2) <= 1.2
     assert 5.0 <= op.delay_before(9) <= 6.0
+
+
+def test_retry_refuses_generators():
+    with pytest.raises(TypeError, match="retry cannot decorate the generator"):
+
+        @llmobs.retry("stream")
+        def stream():
+            yield 1
