@@ -413,15 +413,19 @@ def export(
             for sample in stats.bad_line_samples[:BAD_LINES_SHOWN]:
                 _stderr(f"  {sample}")
         spans, homeless = otlp_spans(*split_records(records))
+        del records  # the OTLP spans now hold everything; let the models go before encoding
         if homeless:
             _stderr(f"llmobs: warning: {homeless:,} usage/eval record(s) belong to traces without any span and cannot be expressed in OTLP; they were not exported")
         docs = list(documents(spans, batch_size, service_name))
         if otlp is not None:
-            lines = "".join(json.dumps(doc, separators=(",", ":"), ensure_ascii=False) + "\n" for doc in docs)
+            import orjson
+
+            lines = b"".join(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE) for doc in docs)
             if otlp == "-":
-                sys.stdout.write(lines)
+                sys.stdout.buffer.write(lines)
+                sys.stdout.flush()
             else:
-                _write_atomically(otlp, lines)
+                _write_atomically(otlp, lines.decode("utf-8"))
         if endpoint is not None:
             from llmobs.otlp.send import send
 

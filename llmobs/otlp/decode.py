@@ -69,8 +69,10 @@ def any_value(value: Any) -> Any:
             raise OtlpError(f"intValue {value['intValue']!r} is not an integer") from None
     if "doubleValue" in value:
         number = value["doubleValue"]
-        if isinstance(number, str):  # the JSON mapping allows "NaN", "Infinity"
-            return number
+        if isinstance(number, str) and number in ("NaN", "Infinity", "-Infinity"):  # the JSON mapping's spelling
+            return float(number)
+        if isinstance(number, bool) or not isinstance(number, (int, float)):
+            raise OtlpError(f"doubleValue {number!r} is not a number")
         return float(number)
     if "arrayValue" in value:
         return [any_value(v) for v in (value["arrayValue"] or {}).get("values", [])]

@@ -9,6 +9,7 @@ also a span link to its first attempt, so `import(export(x))` gives `x` back.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -30,6 +31,8 @@ def any_value(value: Any) -> dict[str, Any]:
     if isinstance(value, int):
         return {"intValue": str(value)}
     if isinstance(value, float):
+        if not math.isfinite(value):  # the protobuf JSON mapping spells these as strings
+            return {"doubleValue": "NaN" if value != value else ("Infinity" if value > 0 else "-Infinity")}
         return {"doubleValue": value}
     if isinstance(value, (list, tuple)):
         return {"arrayValue": {"values": [any_value(v) for v in value]}}

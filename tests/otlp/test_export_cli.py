@@ -68,3 +68,21 @@ def test_unreachable_endpoint_and_bad_arguments():
     assert result.exit_code == 2 and "cannot reach http://127.0.0.1:9/v1/traces" in result.stderr and "after 2 attempts" in result.stderr
     assert runner.invoke(app, ["export", SAMPLE]).exit_code == 2
     assert "not an http(s) URL" in runner.invoke(app, ["export", SAMPLE, "--endpoint", "localhost:4318"]).stderr
+
+
+def test_export_to_stdout_with_non_finite_attributes(tmp_path: Path):
+    line = {"type": "span", "trace_id": "a" * 32, "span_id": "b" * 16, "parent_id": None, "name": "r",
+            "start": "2026-01-01T00:00:00Z", "duration_ms": 1.0, "status": "ok", "attrs": {"ratio": float("inf"), "n": 1}}
+    path = tmp_path / "inf.jsonl"
+    path.write_text(json.dumps(line) + "\n")  # the json module writes Infinity, which the models accept
+    result = runner.invoke(app, ["export", str(path), "--otlp", "-"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    attrs = {a["key"]: a["value"] for a in document["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"]}
+    assert attrs["ratio"] == {"doubleValue": "Infinity"} and attrs["n"] == {"intValue": "1"}
+    back = tmp_path / "back.jsonl"
+    back.write_text(result.stdout)
+    from llmobs.read import load_records
+
+    (span,), stats = load_records([str(back)])
+    assert stats.bad_lines == 0 and span.attrs == {"ratio": float("inf"), "n": 1}
