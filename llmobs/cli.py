@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, BinaryIO
 
 import typer
 
@@ -395,42 +395,82 @@ def export(
     become links; reading the export back gives the same records.
     """
     with _user_errors():
+        import orjson
+
         from llmobs.errors import ConfigError
-        from llmobs.otlp.encode import documents, otlp_spans, split_records
-        from llmobs.read import load_records
+        from llmobs.otlp.encode import documents
+        from llmobs.otlp.stream import otlp_span_stream
+        from llmobs.read import InputStats
+        from llmobs.read.sources import expand
 
         if otlp is None and endpoint is None:
             raise ConfigError("nothing to do: give --otlp FILE and/or --endpoint URL")
+        if otlp is not None and endpoint is not None and "-" in paths:
+            raise ConfigError("standard input can be read once: give either --otlp or --endpoint with -")
         headers = {}
         for item in header or []:
             key, sep, value = item.partition("=")
             if not sep or not key:
                 raise ConfigError(f"--header {item!r}: expected NAME=VALUE")
             headers[key.strip()] = value.strip()
-        records, stats = load_records(paths, strict=strict)
+        sources, _ = expand(paths)
+
+        def export_to(write: Callable[[dict], None]) -> tuple[InputStats, int, int]:
+            stats = InputStats()
+            spans, window = otlp_span_stream(sources, stats, strict=strict)
+            count = 0
+
+            def counted() -> Iterator[dict]:
+                nonlocal count
+                for span in spans:
+                    count += 1
+                    yield span
+
+            for document in documents(counted(), batch_size, service_name):
+                write(document)
+            return stats, count, window.homeless
+
+        results = []
+        if otlp is not None:
+            if otlp == "-":
+                results.append(export_to(lambda doc: sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))))
+                sys.stdout.flush()
+            else:
+                with _atomic_output(otlp) as handle:
+                    results.append(export_to(lambda doc: handle.write(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))))
+        if endpoint is not None:
+            from llmobs.otlp.send import Sender
+
+            sender = Sender(endpoint, protocol=protocol.value, headers=headers, timeout=timeout, retries=retries)
+            results.append(export_to(sender.send))
+            _stderr(f"llmobs: sent {results[-1][1]:,} spans in {sender.requests:,} request(s) to {endpoint}")
+        stats, _, homeless = results[0]
         if stats.bad_lines:
             _stderr(f"llmobs: skipped {stats.bad_lines:,} bad line(s); use --strict to make them fatal:")
             for sample in stats.bad_line_samples[:BAD_LINES_SHOWN]:
                 _stderr(f"  {sample}")
-        spans, homeless = otlp_spans(*split_records(records))
-        del records  # the OTLP spans now hold everything; let the models go before encoding
         if homeless:
-            _stderr(f"llmobs: warning: {homeless:,} usage/eval record(s) belong to traces without any span and cannot be expressed in OTLP; they were not exported")
-        docs = list(documents(spans, batch_size, service_name))
-        if otlp is not None:
-            import orjson
+            _stderr(f"llmobs: warning: {homeless:,} usage/eval record(s) have no span of their trace to travel on and cannot be expressed in OTLP; they were not exported")
 
-            lines = b"".join(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE) for doc in docs)
-            if otlp == "-":
-                sys.stdout.buffer.write(lines)
-                sys.stdout.flush()
-            else:
-                _write_atomically(otlp, lines.decode("utf-8"))
-        if endpoint is not None:
-            from llmobs.otlp.send import send
 
-            sent = send(docs, endpoint, protocol=protocol.value, headers=headers, timeout=timeout, retries=retries)
-            _stderr(f"llmobs: sent {len(spans):,} spans in {sent:,} request(s) to {endpoint}")
+@contextmanager
+def _atomic_output(path: str) -> Iterator[BinaryIO]:
+    """A binary file written under a temporary name and renamed into place when complete."""
+    from llmobs.errors import InputError
+
+    temporary = f"{path}.tmp{os.getpid()}"
+    try:
+        handle = open(temporary, "wb")  # noqa: SIM115 (closed below, before the rename)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    try:
+        with handle:
+            yield handle
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
 
 
 def _write_atomically(path: str, text: str) -> None:

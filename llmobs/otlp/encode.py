@@ -167,15 +167,12 @@ def otlp_spans(spans: list[Span], usage: list[Usage], evals: list[Eval]) -> tupl
     return out, homeless
 
 
-def documents(spans: list[dict[str, Any]], batch_size: int, service_name: str = "llmobs") -> Iterator[dict[str, Any]]:
-    """ExportTraceServiceRequest documents of at most `batch_size` spans each."""
+def documents(spans: Iterable[dict[str, Any]], batch_size: int, service_name: str = "llmobs") -> Iterator[dict[str, Any]]:
+    """ExportTraceServiceRequest documents of at most `batch_size` spans each (spans may stream)."""
     from llmobs import __version__
 
-    for start in range(0, max(len(spans), 1), batch_size):
-        batch = spans[start : start + batch_size]
-        if not batch and start:
-            return
-        yield {
+    def document(batch: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
             "resourceSpans": [
                 {
                     "resource": {"attributes": key_values({"service.name": service_name})},
@@ -183,6 +180,15 @@ def documents(spans: list[dict[str, Any]], batch_size: int, service_name: str = 
                 }
             ]
         }
+
+    batch: list[dict[str, Any]] = []
+    for span in spans:
+        batch.append(span)
+        if len(batch) == batch_size:
+            yield document(batch)
+            batch = []
+    if batch:
+        yield document(batch)
 
 
 def split_records(records: Iterable[Span | Usage | Eval]) -> tuple[list[Span], list[Usage], list[Eval]]:

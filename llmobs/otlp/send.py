@@ -43,6 +43,23 @@ def traces_url(endpoint: str) -> str:
     return endpoint if parts.path not in ("", "/") else endpoint.rstrip("/") + "/v1/traces"
 
 
+class Sender:
+    """Sends documents one at a time as they are produced, counting the requests made."""
+
+    def __init__(self, endpoint: str, *, protocol: str = "http/json", headers: dict[str, str] | None = None,
+                 timeout: float = 10.0, retries: int = 5, backoff: float = 0.5, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.url = traces_url(endpoint)
+        self.protocol = protocol
+        self.headers = headers or {}
+        self.timeout, self.retries, self.backoff, self.sleep = timeout, retries, backoff, sleep
+        self.requests = 0
+
+    def send(self, document: dict[str, Any]) -> None:
+        body, content_type = encode_body(document, self.protocol)
+        _post(self.url, body, {"Content-Type": content_type, **self.headers}, self.timeout, self.retries, self.backoff, self.sleep)
+        self.requests += 1
+
+
 def send(
     documents: Iterable[dict[str, Any]],
     endpoint: str,
@@ -55,13 +72,10 @@ def send(
     sleep: Callable[[float], None] = time.sleep,
 ) -> int:
     """POST every document; return how many were accepted. Raises ExportError on refusal."""
-    url = traces_url(endpoint)
-    sent = 0
+    sender = Sender(endpoint, protocol=protocol, headers=headers, timeout=timeout, retries=retries, backoff=backoff, sleep=sleep)
     for document in documents:
-        body, content_type = encode_body(document, protocol)
-        _post(url, body, {"Content-Type": content_type, **(headers or {})}, timeout, retries, backoff, sleep)
-        sent += 1
-    return sent
+        sender.send(document)
+    return sender.requests
 
 
 def _post(url: str, body: bytes, headers: dict[str, str], timeout: float, retries: int, backoff: float, sleep: Callable[[float], None]) -> None:

@@ -86,3 +86,28 @@ def test_export_to_stdout_with_non_finite_attributes(tmp_path: Path):
 
     (span,), stats = load_records([str(back)])
     assert stats.bad_lines == 0 and span.attrs == {"ratio": float("inf"), "n": 1}
+
+
+def test_export_streams_and_keeps_evals_from_another_file(tmp_path: Path, monkeypatch):
+    from llmobs.otlp import stream
+
+    monkeypatch.setattr(stream, "WINDOW_TRACES", 3)  # traces leave the window long before the evals arrive
+    lines = Path(SAMPLE).read_text().splitlines(keepends=True)
+    (tmp_path / "a_traces.jsonl").write_text("".join(line for line in lines if '"type":"eval"' not in line))
+    (tmp_path / "b_evals.jsonl").write_text("".join(line for line in lines if '"type":"eval"' in line))
+    out = tmp_path / "out.otlp.jsonl"
+    result = runner.invoke(app, ["export", str(tmp_path / "a_traces.jsonl"), str(tmp_path / "b_evals.jsonl"), "--otlp", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "not exported" not in result.stderr
+    assert report(str(out)) == report(SAMPLE)
+
+
+def test_export_strict_writes_nothing(tmp_path: Path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(Path(SAMPLE).read_text() + "{broken\n")
+    out = tmp_path / "out.otlp.jsonl"
+    result = runner.invoke(app, ["export", str(bad), "--otlp", str(out), "--strict"])
+    assert result.exit_code == 2 and "bad.jsonl:5111: not valid JSON (--strict)" in result.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == [bad]
+    relaxed = runner.invoke(app, ["export", str(bad), "--otlp", str(out)])
+    assert relaxed.exit_code == 0 and "skipped 1 bad line(s)" in relaxed.stderr and out.exists()
