@@ -1,8 +1,9 @@
 """Spread reading over processes: a large plain file is cut into byte ranges at line boundaries,
 each range becomes columns in its own process, and the parts merge (`merge_columns`).
 
-Gzip files and stdin cannot be split and are read in this process, as are small files, where
-starting a process would cost more than it saves. Workers are forked (no re-import of the caller's
+Gzip files and stdin cannot be split, but whole files (gzip too) are shared out between processes
+by size; stdin is read in this process. Input smaller than PARALLEL_MIN_BYTES in all is read here,
+where starting a process would cost more than it saves. Workers are forked (no re-import of the caller's
 main module, no start-up cost), and only from a single-threaded process, where forking is safe;
 otherwise everything is read here.
 """
@@ -13,6 +14,7 @@ import multiprocessing
 import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from itertools import pairwise
 
 from llmobs.read import BlockReader, InputStats, ProgressCallback, _is_multiline_document, read_source
@@ -23,6 +25,7 @@ PARALLEL_MIN_BYTES = 64 << 20
 
 
 def _splittable(source: Source) -> bool:
+    """A plain file large enough to be worth cutting into byte ranges."""
     if source.is_stdin:
         return False
     try:
@@ -46,19 +49,62 @@ def line_ranges(path: str, parts: int) -> list[tuple[int, int]]:
     return [(a, b) for a, b in pairwise(bounds) if b > a]
 
 
-def _read_range(path: str, start: int, end: int, group_attrs: tuple[str, ...],
-                on_progress: ProgressCallback | None = None) -> tuple[Columns, InputStats]:
-    stats = InputStats()
-    builder = ColumnBuilder(group_attrs)
-    with open(path, "rb") as handle:
-        handle.seek(start)
-        BlockReader(builder, stats).read_stream(path, handle, limit=end - start, on_progress=on_progress)
-    return builder.finish(), stats
+@dataclass(frozen=True)
+class Task:
+    """One unit of reading: a whole source, or a byte range of a plain file."""
+
+    source: Source
+    start: int | None = None
+    end: int | None = None
+
+    @property
+    def size(self) -> int:
+        if self.start is not None and self.end is not None:
+            return self.end - self.start
+        return self.source.size() or 0
 
 
-def _scaled(on_progress: ProgressCallback, factor: int) -> ProgressCallback:
+def plan(sources: list[Source], workers: int) -> list[Task]:
+    """The sources as tasks, in order: large plain files cut into one range per worker."""
+    tasks: list[Task] = []
+    for source in sources:
+        if workers > 1 and _splittable(source):
+            tasks += [Task(source, start, end) for start, end in line_ranges(source.name, workers)]
+        else:
+            tasks.append(Task(source))
+    return tasks
+
+
+def bins(tasks: list[Task], count: int) -> list[list[int]]:
+    """Task indexes shared out in `count` bins of about equal bytes; stdin stays in bin 0 (this process)."""
+    shares: list[list[int]] = [[] for _ in range(count)]
+    loads = [0] * count
+    for index in sorted(range(len(tasks)), key=lambda i: -tasks[i].size):
+        target = 0 if tasks[index].source.is_stdin else loads.index(min(loads))
+        shares[target].append(index)
+        loads[target] += tasks[index].size
+    return [sorted(share) for share in shares]
+
+
+def run_tasks(tasks: list[Task], group_attrs: tuple[str, ...], on_progress: ProgressCallback | None = None) -> list[tuple[Columns, InputStats]]:
+    """Read the tasks one after another in this process."""
+    results = []
+    for task in tasks:
+        builder = ColumnBuilder(group_attrs)
+        stats = InputStats()
+        if task.start is None:
+            read_source(task.source, builder, stats, on_progress)
+        else:
+            with open(task.source.name, "rb") as handle:
+                handle.seek(task.start)
+                BlockReader(builder, stats).read_stream(task.source.name, handle, limit=(task.end or 0) - task.start, on_progress=on_progress)
+        results.append((builder.finish(), stats))
+    return results
+
+
+def _scaled(on_progress: ProgressCallback, factor: float) -> ProgressCallback:
     def report(n: int) -> None:
-        on_progress(n * factor)
+        on_progress(round(n * factor))
 
     return report
 
@@ -70,41 +116,49 @@ def read_sources(
     on_progress: ProgressCallback | None,
     workers: int | None,
 ) -> list[Columns]:
-    """Columns of every source, in order, with `stats` accumulating the accounting."""
+    """Columns of every source, in order, with `stats` accumulating the accounting.
+
+    With several workers the tasks are shared out by bytes: this process reads its share while
+    forked workers read theirs, and the parts are put back in the order of the sources.
+    """
     workers = workers or os.cpu_count() or 1
     if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
         workers = 1
-    parts: list[Columns] = []
-    pool: ProcessPoolExecutor | None = None
-    try:
-        for source in sources:
-            if workers > 1 and _splittable(source):
-                if pool is None:
-                    pool = ProcessPoolExecutor(workers - 1, mp_context=multiprocessing.get_context("fork"))
-                ranges = line_ranges(source.name, workers)
-                futures: list[Future[tuple[Columns, InputStats]]] = [
-                    pool.submit(_read_range, source.name, start, end, group_attrs) for start, end in ranges[1:]
-                ]
-                # This process reads the first range; progress counts it for all ranges alike.
-                scaled = _scaled(on_progress, len(ranges)) if on_progress else None
-                results = [_read_range(source.name, *ranges[0], group_attrs, scaled)]
-                while futures:
-                    results.append(futures.pop(0).result())
-                offset = 0
-                while results:
-                    columns, part_stats = results.pop(0)
-                    stats.absorb(part_stats, offset)
-                    offset += part_stats.lines
-                    parts.append(columns)
-            else:
-                builder = ColumnBuilder(group_attrs)
-                part_stats = InputStats()
-                read_source(source, builder, part_stats, on_progress)
-                stats.absorb(part_stats)
-                parts.append(builder.finish())
-    finally:
-        if pool is not None:
+    tasks = plan(sources, workers)
+    total = sum(task.size for task in tasks)
+    results: list[tuple[Columns, InputStats] | None] = [None] * len(tasks)
+    if workers == 1 or len(tasks) == 1 or total < PARALLEL_MIN_BYTES:
+        results = list(run_tasks(tasks, group_attrs, on_progress))
+    else:
+        shares = [share for share in bins(tasks, workers) if share] or [[]]
+        own, others = shares[0], shares[1:]
+        pool = ProcessPoolExecutor(max(1, len(others)), mp_context=multiprocessing.get_context("fork"))
+        try:
+            futures: list[tuple[list[int], Future[list[tuple[Columns, InputStats]]]]] = [
+                (share, pool.submit(run_tasks, [tasks[i] for i in share], group_attrs)) for share in others
+            ]
+            own_bytes = sum(tasks[i].size for i in own) or 1
+            # Progress is counted on this process's share, scaled to stand for all of them.
+            scaled = _scaled(on_progress, total / own_bytes) if on_progress else None
+            for index, result in zip(own, run_tasks([tasks[i] for i in own], group_attrs, scaled), strict=True):
+                results[index] = result
+            while futures:
+                share, future = futures.pop(0)
+                for index, result in zip(share, future.result(), strict=True):
+                    results[index] = result
+        finally:
             pool.shutdown(cancel_futures=True)
+    parts: list[Columns] = []
+    offsets: dict[str, int] = {}
+    for index, task in enumerate(tasks):
+        result = results[index]
+        results[index] = None
+        assert result is not None
+        columns, part_stats = result
+        offset = offsets.get(task.source.name, 0)  # line numbers of a later range follow the earlier ones
+        stats.absorb(part_stats, offset)
+        offsets[task.source.name] = offset + part_stats.lines
+        parts.append(columns)
     if not parts:
         parts.append(ColumnBuilder(group_attrs).finish())
     return parts

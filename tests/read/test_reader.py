@@ -179,3 +179,33 @@ def test_parallel_ranges_give_the_same_data_and_line_numbers(tmp_path: Path, mon
     assert sorted(split.columns.trace_ids.values) == sorted(whole.columns.trace_ids.values)
     with pytest.raises(InputError, match=r"big.jsonl:101: not valid JSON \(--strict\)"):
         load([str(path)], workers=2, strict=True)
+
+
+def test_many_files_are_shared_between_processes(tmp_path: Path, monkeypatch):
+    import threading
+
+    from llmobs.read import parallel
+
+    for n in range(5):
+        lines = [json.dumps(root(f"f{n}t{i}", i + n)) for i in range(200 * (n + 1))]
+        lines[7] = "not json"
+        body = ("\n".join(lines) + "\n").encode()
+        if n % 2:
+            (tmp_path / f"part{n}.jsonl.gz").write_bytes(gzip.compress(body))
+        else:
+            (tmp_path / f"part{n}.jsonl").write_bytes(body)
+    from llmobs.read.sources import expand
+
+    tasks = parallel.plan(expand([str(tmp_path)])[0], 2)
+    shares = parallel.bins(tasks, 2)
+    assert sorted(i for share in shares for i in share) == list(range(5)) and all(shares)
+
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+    assert threading.active_count() == 1
+    split = load([str(tmp_path)], workers=2)
+    whole = load([str(tmp_path)], workers=1)
+    assert split.stats.bad_line_samples == whole.stats.bad_line_samples
+    assert [s.split(":")[-2] for s in split.stats.bad_line_samples] == ["8"] * 5
+    assert split.stats.records == whole.stats.records == 200 * 15 - 5
+    assert sorted(split.columns.trace_ids.values) == sorted(whole.columns.trace_ids.values)
+    assert sorted(split.columns.spans.duration_ms.tolist()) == sorted(whole.columns.spans.duration_ms.tolist())
