@@ -405,46 +405,46 @@ def export(
 
         if otlp is None and endpoint is None:
             raise ConfigError("nothing to do: give --otlp FILE and/or --endpoint URL")
-        if otlp is not None and endpoint is not None and "-" in paths:
-            raise ConfigError("standard input can be read once: give either --otlp or --endpoint with -")
         headers = {}
         for item in header or []:
             key, sep, value = item.partition("=")
             if not sep or not key:
                 raise ConfigError(f"--header {item!r}: expected NAME=VALUE")
             headers[key.strip()] = value.strip()
-        sources, _ = expand(paths)
-
-        def export_to(write: Callable[[dict], None]) -> tuple[InputStats, int, int]:
-            stats = InputStats()
-            spans, window = otlp_span_stream(sources, stats, strict=strict)
-            count = 0
-
-            def counted() -> Iterator[dict]:
-                nonlocal count
-                for span in spans:
-                    count += 1
-                    yield span
-
-            for document in documents(counted(), batch_size, service_name):
-                write(document)
-            return stats, count, window.homeless
-
-        results = []
-        if otlp is not None:
-            if otlp == "-":
-                results.append(export_to(lambda doc: sys.stdout.buffer.write(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))))
-                sys.stdout.flush()
-            else:
-                with _atomic_output(otlp) as handle:
-                    results.append(export_to(lambda doc: handle.write(orjson.dumps(doc, option=orjson.OPT_APPEND_NEWLINE))))
+        sender = None
         if endpoint is not None:
             from llmobs.otlp.send import Sender
 
             sender = Sender(endpoint, protocol=protocol.value, headers=headers, timeout=timeout, retries=retries)
-            results.append(export_to(sender.send))
-            _stderr(f"llmobs: sent {results[-1][1]:,} spans in {sender.requests:,} request(s) to {endpoint}")
-        stats, _, homeless = results[0]
+        stats = InputStats()
+        spans, window = otlp_span_stream(expand(paths)[0], stats, strict=strict)
+        span_count = 0
+
+        def counted() -> Iterator[dict]:
+            nonlocal span_count
+            for span in spans:
+                span_count += 1
+                yield span
+
+        def export_to(file: BinaryIO | None) -> None:
+            """Encode once; each document goes to the file and to the collector as it is made."""
+            for document in documents(counted(), batch_size, service_name):
+                if file is not None:
+                    file.write(orjson.dumps(document, option=orjson.OPT_APPEND_NEWLINE))
+                if sender is not None:
+                    sender.send(document)
+
+        if otlp is None:
+            export_to(None)
+        elif otlp == "-":
+            export_to(sys.stdout.buffer)
+            sys.stdout.flush()
+        else:
+            with _atomic_output(otlp) as handle:
+                export_to(handle)
+        if sender is not None:
+            _stderr(f"llmobs: sent {span_count:,} spans in {sender.requests:,} request(s) to {endpoint}")
+        homeless = window.homeless
         if stats.bad_lines:
             _stderr(f"llmobs: skipped {stats.bad_lines:,} bad line(s); use --strict to make them fatal:")
             for sample in stats.bad_line_samples[:BAD_LINES_SHOWN]:

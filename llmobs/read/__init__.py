@@ -331,8 +331,6 @@ def iter_records(sources: list[Source], stats: InputStats, mentioning: bytes | N
     With `mentioning`, lines that do not contain those bytes are counted but not decoded: a fast
     scan for one trace. A multi-line OTLP/JSON document is always decoded whole.
     """
-    from llmobs.read.sources import iter_lines
-
     counter = {"span": "spans", "usage": "usage", "eval": "evals"}
 
     def counted(found: list[Span | Usage | Eval]) -> list[Span | Usage | Eval]:
@@ -344,42 +342,51 @@ def iter_records(sources: list[Source], stats: InputStats, mentioning: bytes | N
         return found
 
     for source in sources:
-        stream, close = open_binary(source)
+        stream, close = open_binary(source)  # one stream per source: stdin cannot be opened twice
         try:
-            head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
-            document = stream.read() if _is_multiline_document(head) else None
+            yield from _records_of_stream(source.name, stream, stats, counted, mentioning)
         finally:
             close()
-        if document is not None:
-            found, problem = decode_otlp(document)
-            stats.lines += 1
-            if problem:
-                stats.bad_line(source.name, 1, problem)
-            yield from counted(found)
-            continue
-        line_no = 0
-        try:
-            for line in iter_lines(source):
-                line_no += 1
-                if mentioning is not None and mentioning not in line:
-                    continue
-                if is_otlp(line):
-                    found, problem = decode_otlp(line)
-                    if problem:
-                        stats.bad_line(source.name, line_no, problem)
-                    yield from counted(found)
-                    continue
-                result = decode_line(line)
-                if isinstance(result, str):
-                    stats.bad_line(source.name, line_no, result if line.endswith(b"\n") else f"torn last line (no newline): {result}")
-                elif isinstance(result, UnknownType):
-                    stats.skipped_unknown += 1
-                    stats.unknown_types[result.type] = stats.unknown_types.get(result.type, 0) + 1
-                else:
-                    yield from counted([result])
-        except (OSError, EOFError) as exc:
-            stats.bad_line(source.name, line_no, f"stream broken after this line, rest of file unreadable ({exc})")
-        stats.lines += line_no
+
+
+def _records_of_stream(
+    name: str,
+    stream: BinaryIO,
+    stats: InputStats,
+    counted: Callable[[list[Span | Usage | Eval]], list[Span | Usage | Eval]],
+    mentioning: bytes | None,
+) -> Iterator[Span | Usage | Eval]:
+    head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
+    if _is_multiline_document(head):
+        found, problem = decode_otlp(stream.read())
+        stats.lines += 1
+        if problem:
+            stats.bad_line(name, 1, problem)
+        yield from counted(found)
+        return
+    line_no = 0
+    try:
+        for line in stream:
+            line_no += 1
+            if mentioning is not None and mentioning not in line:
+                continue
+            if is_otlp(line):
+                found, problem = decode_otlp(line)
+                if problem:
+                    stats.bad_line(name, line_no, problem)
+                yield from counted(found)
+                continue
+            result = decode_line(line)
+            if isinstance(result, str):
+                stats.bad_line(name, line_no, result if line.endswith(b"\n") else f"torn last line (no newline): {result}")
+            elif isinstance(result, UnknownType):
+                stats.skipped_unknown += 1
+                stats.unknown_types[result.type] = stats.unknown_types.get(result.type, 0) + 1
+            else:
+                yield from counted([result])
+    except (OSError, EOFError) as exc:
+        stats.bad_line(name, line_no, f"stream broken after this line, rest of file unreadable ({exc})")
+    stats.lines += line_no
 
 
 def load_records(paths: Sequence[str], *, strict: bool = False) -> tuple[list[Span | Usage | Eval], InputStats]:

@@ -7,7 +7,7 @@ import gzip
 import io
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -99,16 +99,3 @@ def open_binary(source: Source) -> tuple[BinaryIO, Callable[[], None]]:
 
         return unzipped, close  # type: ignore[return-value]
     return buffered, close_raw
-
-
-def iter_lines(source: Source) -> Iterator[bytes]:
-    """The source's lines, each with its newline if it had one (a torn last line has none).
-
-    A stream that breaks part way (a truncated gzip member) raises OSError or EOFError after the
-    lines before the break; the loader records that as a bad line and keeps what it read.
-    """
-    stream, close = open_binary(source)
-    try:
-        yield from stream
-    finally:
-        close()

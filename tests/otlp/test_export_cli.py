@@ -111,3 +111,13 @@ def test_export_strict_writes_nothing(tmp_path: Path):
     assert not out.exists() and list(tmp_path.iterdir()) == [bad]
     relaxed = runner.invoke(app, ["export", str(bad), "--otlp", str(out)])
     assert relaxed.exit_code == 0 and "skipped 1 bad line(s)" in relaxed.stderr and out.exists()
+
+
+def test_file_and_endpoint_in_one_pass_from_stdin(receiver, tmp_path: Path):
+    out = tmp_path / "both.otlp.jsonl"
+    result = runner.invoke(app, ["export", "-", "--otlp", str(out), "--endpoint", receiver.url], input=Path(SAMPLE).read_text())
+    assert result.exit_code == 0, result.output
+    lines = out.read_text().splitlines()
+    assert [json.loads(line) for line in lines] == [json.loads(body) for _, _, body in receiver.requests]
+    assert "sent 3,636 spans in 8 request(s)" in result.stderr
+    assert report(str(out)) == report(SAMPLE)
