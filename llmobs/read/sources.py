@@ -74,6 +74,11 @@ def expand(paths: list[str]) -> tuple[list[Source], list[str]]:
         else:
             raise InputError(f"{path}: no such file or directory")
     if not sources:
+        if ignored:
+            raise InputError(
+                f"no log files among the inputs: {len(ignored)} file(s) in the directories (e.g. {ignored[0]}) do not end in "
+                ".jsonl, .ndjson, .json or .log (optionally .gz); name such files directly to read them"
+            )
         raise InputError("no input files: give JSONL files, directories, globs or - for stdin")
     return sources, ignored
 

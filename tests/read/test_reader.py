@@ -209,3 +209,12 @@ def test_many_files_are_shared_between_processes(tmp_path: Path, monkeypatch):
     assert split.stats.records == whole.stats.records == 200 * 15 - 5
     assert sorted(split.columns.trace_ids.values) == sorted(whole.columns.trace_ids.values)
     assert sorted(split.columns.spans.duration_ms.tolist()) == sorted(whole.columns.spans.duration_ms.tolist())
+
+
+def test_directory_without_logs_says_what_it_skipped(tmp_path: Path):
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(InputError, match=r"no log files among the inputs: 1 file\(s\) in the directories \(e\.g\. .*notes\.txt\)"):
+        load([str(tmp_path)])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no input files"):
+        load([str(tmp_path / "empty")])
