@@ -119,7 +119,7 @@ class EvalColumns:
     name: np.ndarray  # int32 code into Columns.eval_names
     passed: np.ndarray  # int8: 1 passed, 0 failed, -1 null
     score: np.ndarray  # float64, NaN when null
-    query: list[str | None]
+    query: list[str | None]  # kept for failed evals only (the answers that need their question shown)
 
 
 STRING_TABLES = ("trace_ids", "names", "kinds", "error_types", "models", "providers", "eval_names", "attr_values")
@@ -266,7 +266,7 @@ class ColumnBuilder:
                 "score": _float_or_nan([e.score for e in evals]),
             }
         )
-        self.eval_queries.extend(e.query for e in evals)
+        self.eval_queries.extend(e.query if e.passed is False else None for e in evals)
 
     def finish(self) -> Columns:
         span_fields = [f.name for f in fields(SpanColumns) if f.name != "group"]
