@@ -229,28 +229,8 @@ class BlockReader:
         stats = self.stats
         by_type: dict[type, list[Span | Usage | Eval]] = {Span: [], Usage: [], Eval: []}
         for index in indexes:
-            line = lines[index]
-            if is_otlp(line):
-                records, problem = decode_otlp(line)
-                for record in records:
-                    if record.v != 1:
-                        stats.newer_versions.add(record.v)
-                    by_type[type(record)].append(record)
-                if problem is not None:
-                    stats.bad_line(name, first_line + index, problem)
-                continue
-            result = decode_line(line)
-            if isinstance(result, str):
-                if torn:
-                    result = f"torn last line (no newline): {result}"
-                stats.bad_line(name, first_line + index, result)
-            elif isinstance(result, UnknownType):
-                stats.skipped_unknown += 1
-                stats.unknown_types[result.type] = stats.unknown_types.get(result.type, 0) + 1
-            else:
-                if result.v != 1:
-                    stats.newer_versions.add(result.v)
-                by_type[type(result)].append(result)
+            for record in judge_line(lines[index], name, first_line + index, stats, torn=torn):
+                by_type[type(record)].append(record)
         spans, usage, evals = by_type[Span], by_type[Usage], by_type[Eval]
         self.builder.add_spans(spans, np.array([to_micros(s.start) for s in spans], dtype=np.int64))  # type: ignore[union-attr]
         self.builder.add_usage(usage, np.array([to_micros(u.time) for u in usage], dtype=np.int64))  # type: ignore[union-attr]
@@ -259,6 +239,29 @@ class BlockReader:
         stats.usage += len(usage)
         stats.evals += len(evals)
         stats.records += len(spans) + len(usage) + len(evals)
+
+
+def judge_line(line: bytes, name: str, line_no: int, stats: InputStats, *, torn: bool) -> list[Span | Usage | Eval]:
+    """The models' verdict on one line (or one whole OTLP/JSON document): its valid records, with
+    bad lines, unknown types and newer format versions accounted in `stats` (records are not)."""
+    if is_otlp(line):
+        records, problem = decode_otlp(line)
+        if problem is not None:
+            stats.bad_line(name, line_no, problem)
+    else:
+        result = decode_line(line)
+        if isinstance(result, str):
+            stats.bad_line(name, line_no, f"torn last line (no newline): {result}" if torn else result)
+            return []
+        if isinstance(result, UnknownType):
+            stats.skipped_unknown += 1
+            stats.unknown_types[result.type] = stats.unknown_types.get(result.type, 0) + 1
+            return []
+        records = [result]
+    for record in records:
+        if record.v != 1:
+            stats.newer_versions.add(record.v)
+    return records
 
 
 class _BlockSource:
@@ -335,8 +338,6 @@ def iter_records(sources: list[Source], stats: InputStats, mentioning: bytes | N
 
     def counted(found: list[Span | Usage | Eval]) -> list[Span | Usage | Eval]:
         for record in found:
-            if record.v != 1:
-                stats.newer_versions.add(record.v)
             setattr(stats, counter[record.type], getattr(stats, counter[record.type]) + 1)
         stats.records += len(found)
         return found
@@ -358,32 +359,15 @@ def _records_of_stream(
 ) -> Iterator[Span | Usage | Eval]:
     head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
     if _is_multiline_document(head):
-        found, problem = decode_otlp(stream.read())
         stats.lines += 1
-        if problem:
-            stats.bad_line(name, 1, problem)
-        yield from counted(found)
+        yield from counted(judge_line(stream.read(), name, 1, stats, torn=False))
         return
     line_no = 0
     try:
         for line in stream:
             line_no += 1
-            if mentioning is not None and mentioning not in line:
-                continue
-            if is_otlp(line):
-                found, problem = decode_otlp(line)
-                if problem:
-                    stats.bad_line(name, line_no, problem)
-                yield from counted(found)
-                continue
-            result = decode_line(line)
-            if isinstance(result, str):
-                stats.bad_line(name, line_no, result if line.endswith(b"\n") else f"torn last line (no newline): {result}")
-            elif isinstance(result, UnknownType):
-                stats.skipped_unknown += 1
-                stats.unknown_types[result.type] = stats.unknown_types.get(result.type, 0) + 1
-            else:
-                yield from counted([result])
+            if mentioning is None or mentioning in line:
+                yield from counted(judge_line(line, name, line_no, stats, torn=not line.endswith(b"\n")))
     except (OSError, EOFError) as exc:
         stats.bad_line(name, line_no, f"stream broken after this line, rest of file unreadable ({exc})")
     stats.lines += line_no
