@@ -135,7 +135,12 @@ def _load(
         data = load(paths, strict=strict, group_attrs=group_attrs, on_progress=on_progress)
     finally:
         stop()
-    stats = data.stats
+    _warn_about_input(data.stats)
+    return select(data.columns, filters), data.stats, pricer
+
+
+def _warn_about_input(stats) -> None:  # type: ignore[no-untyped-def]
+    """What was skipped while reading, on stderr: bad lines (the first few), unknown types, newer versions."""
     if stats.bad_lines:
         _stderr(f"llmobs: skipped {stats.bad_lines:,} bad line(s); use --strict to make them fatal:")
         for sample in stats.bad_line_samples[:BAD_LINES_SHOWN]:
@@ -145,7 +150,6 @@ def _load(
         _stderr(f"llmobs: skipped {stats.skipped_unknown:,} record(s) of unknown type: {kinds}")
     if stats.newer_versions:
         _stderr(f"llmobs: warning: records of format version {sorted(stats.newer_versions)} read as version 1; upgrade llmobs")
-    return select(data.columns, filters), stats, pricer
 
 
 def _print(fmt: Enum, what: str, result: object) -> None:
@@ -445,10 +449,7 @@ def export(
         if sender is not None:
             _stderr(f"llmobs: sent {span_count:,} spans in {sender.requests:,} request(s) to {endpoint}")
         homeless = window.homeless
-        if stats.bad_lines:
-            _stderr(f"llmobs: skipped {stats.bad_lines:,} bad line(s); use --strict to make them fatal:")
-            for sample in stats.bad_line_samples[:BAD_LINES_SHOWN]:
-                _stderr(f"  {sample}")
+        _warn_about_input(stats)
         if homeless:
             _stderr(f"llmobs: warning: {homeless:,} usage/eval record(s) have no span of their trace to travel on and cannot be expressed in OTLP; they were not exported")
 
