@@ -474,19 +474,6 @@ def _atomic_output(path: str) -> Iterator[BinaryIO]:
         raise
 
 
-def _write_atomically(path: str, text: str) -> None:
-    """Write via a temporary file and rename, so readers (a textfile collector) never see half."""
-    from llmobs.errors import InputError
-
-    temporary = f"{path}.tmp{os.getpid()}"
-    try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except OSError as exc:
-        raise InputError(f"{path}: cannot write: {exc.strerror or exc}") from None
-
-
 @app.command()
 def metrics(
     paths: Paths,
@@ -509,7 +496,8 @@ def metrics(
         if output is None:
             sys.stdout.write(text)
         else:
-            _write_atomically(output, text)
+            with _atomic_output(output) as handle:
+                handle.write(text.encode("utf-8"))
 
 
 @app.command()

@@ -11,7 +11,7 @@ import json
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
 from llmobs.errors import LlmobsError
@@ -44,7 +44,7 @@ def traces_url(endpoint: str) -> str:
 
 
 class Sender:
-    """Sends documents one at a time as they are produced, counting the requests made."""
+    """Sends documents to a collector one at a time as they are produced, counting the requests made."""
 
     def __init__(self, endpoint: str, *, protocol: str = "http/json", headers: dict[str, str] | None = None,
                  timeout: float = 10.0, retries: int = 5, backoff: float = 0.5, sleep: Callable[[float], None] = time.sleep) -> None:
@@ -58,24 +58,6 @@ class Sender:
         body, content_type = encode_body(document, self.protocol)
         _post(self.url, body, {"Content-Type": content_type, **self.headers}, self.timeout, self.retries, self.backoff, self.sleep)
         self.requests += 1
-
-
-def send(
-    documents: Iterable[dict[str, Any]],
-    endpoint: str,
-    *,
-    protocol: str = "http/json",
-    headers: dict[str, str] | None = None,
-    timeout: float = 10.0,
-    retries: int = 5,
-    backoff: float = 0.5,
-    sleep: Callable[[float], None] = time.sleep,
-) -> int:
-    """POST every document; return how many were accepted. Raises ExportError on refusal."""
-    sender = Sender(endpoint, protocol=protocol, headers=headers, timeout=timeout, retries=retries, backoff=backoff, sleep=sleep)
-    for document in documents:
-        sender.send(document)
-    return sender.requests
 
 
 def _post(url: str, body: bytes, headers: dict[str, str], timeout: float, retries: int, backoff: float, sleep: Callable[[float], None]) -> None:

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from llmobs.cli import app
 from llmobs.otlp.proto import otlp_json_from_protobuf
-from llmobs.otlp.send import send
+from llmobs.otlp.send import Sender
 
 runner = CliRunner()
 SAMPLE = "sample_traces/agent_traces.jsonl"
@@ -59,7 +59,9 @@ def test_refusal_is_a_clear_error_and_busy_is_retried(receiver):
     receiver.requests.clear()
     receiver.statuses = [503, 503]
     document = {"resourceSpans": []}
-    assert send([document], receiver.url, sleep=lambda s: None) == 1
+    sender = Sender(receiver.url, sleep=lambda s: None)
+    sender.send(document)
+    assert sender.requests == 1
     assert len(receiver.requests) == 3
 
 
