@@ -24,11 +24,12 @@ from llmobs.errors import InputError
 from llmobs.read.columns import ColumnBuilder, Columns, merge_columns, to_micros
 from llmobs.read.decode import UnknownType, decode_line, decode_otlp, is_otlp
 from llmobs.read.fast import LINE_DECODER, DecodeError, FastEval, FastSpan, FastUsage, parse_times
+from llmobs.read.heap import release_free_memory
 from llmobs.read.sources import Source, expand, open_binary
 from llmobs.records import Eval, Span, Usage
 
 MAX_BAD_LINE_SAMPLES = 20
-BLOCK_BYTES = 4 << 20
+BLOCK_BYTES = 256 << 10  # ~1,000 lines: their decoded records stay in the CPU cache while columns are built (measured: 30 % faster than 4 MiB)
 ProgressCallback = Callable[[int], None]
 
 
@@ -115,7 +116,9 @@ def load(
     parts = read_sources(sources, stats, group_attrs, on_progress, workers)
     if strict and stats.first_bad is not None:
         raise InputError(f"{stats.first_bad} (--strict)")
-    return Dataset(columns=merge_columns(parts), stats=stats, sources=[s.name for s in sources])
+    columns = merge_columns(parts)
+    release_free_memory()  # the parts just merged
+    return Dataset(columns=columns, stats=stats, sources=[s.name for s in sources])
 
 
 class BlockReader:
@@ -141,7 +144,7 @@ class BlockReader:
                     block = read_block(size) if size > 0 else b""
                 except (OSError, EOFError) as exc:
                     if carry:
-                        line_no = self._decode_block(name, [carry], line_no, torn=True)
+                        line_no = self._decode_block(name, carry, line_no, torn=True)
                         carry = b""
                     self.stats.bad_line(name, line_no - 1, f"stream broken after this line, rest of file unreadable ({exc})")
                     break
@@ -157,53 +160,44 @@ class BlockReader:
                     carry = data
                     continue
                 carry = data[cut + 1 :]
-                line_no = self._decode_block(name, data[:cut].split(b"\n"), line_no, torn=False)
+                line_no = self._decode_block(name, data[:cut], line_no, torn=False)
             if carry:
-                line_no = self._decode_block(name, [carry], line_no, torn=True)
+                line_no = self._decode_block(name, carry, line_no, torn=True)
         finally:
             if gc_was_enabled:
                 gc.enable()
         return line_no - first_line
 
-    def _decode_block(self, name: str, lines: list[bytes], first_line: int, torn: bool) -> int:
+    def _decode_block(self, name: str, block: bytes, first_line: int, torn: bool) -> int:
+        """Decode `block` (whole lines joined by newlines) into the builder; return the next line number."""
         stats = self.stats
+        lines = block.split(b"\n")
         decode = LINE_DECODER.decode
-        spans: list[FastSpan] = []
-        span_lines: list[int] = []
-        usage: list[FastUsage] = []
-        usage_lines: list[int] = []
-        evals: list[FastEval] = []
-        eval_lines: list[int] = []
         slow: list[int] = []
-        for index, line in enumerate(lines):
-            try:
-                record = decode(line)
-            except DecodeError:
-                slow.append(index)
-                continue
-            kind = type(record)
-            if kind is FastSpan:
-                if record.attempt != 1 and record.retry_of is None:  # type: ignore[union-attr]
+        try:
+            records: list = [decode(line) for line in lines]  # the usual case: every line decodes
+        except DecodeError:
+            records = []
+            for index, line in enumerate(lines):
+                try:
+                    records.append(decode(line))
+                except DecodeError:
+                    records.append(None)
                     slow.append(index)
-                    continue
-                spans.append(record)  # type: ignore[arg-type]
-                span_lines.append(index)
-            elif kind is FastUsage:
-                usage.append(record)  # type: ignore[arg-type]
-                usage_lines.append(index)
-            else:
-                evals.append(record)  # type: ignore[arg-type]
-                eval_lines.append(index)
-        spans, span_times, rejected = self._timed(spans, span_lines, [s.start for s in spans])
-        slow += rejected
-        usage, usage_times, rejected = self._timed(usage, usage_lines, [u.time for u in usage])
-        slow += rejected
-        evals, eval_times, rejected = self._timed(evals, eval_lines, [e.time for e in evals])
-        slow += rejected
-        for group in (spans, usage, evals):
-            for record in group:
-                if record.v != 1:
-                    stats.newer_versions.add(record.v)
+        spans = [r for r in records if r.__class__ is FastSpan]
+        usage = [r for r in records if r.__class__ is FastUsage]
+        evals = [r for r in records if r.__class__ is FastEval]
+        attempts = np.array([s.attempt for s in spans], dtype=np.int64)
+        orphan_retries = [int(i) for i in np.flatnonzero(attempts != 1) if spans[i].retry_of is None]
+        micros, rejected = parse_times([s.start for s in spans] + [u.time for u in usage] + [e.time for e in evals])
+        rejected += orphan_retries  # positions in spans, which come first
+        usage_offset, eval_offset = len(spans), len(spans) + len(usage)
+        spans, span_times = _accepted(spans, micros, rejected, 0, records, FastSpan, slow)
+        usage, usage_times = _accepted(usage, micros, rejected, usage_offset, records, FastUsage, slow)
+        evals, eval_times = _accepted(evals, micros, rejected, eval_offset, records, FastEval, slow)
+        line_count = len(records)
+        del records
+        stats.newer_versions.update(v for group in (spans, usage, evals) for v in {r.v for r in group} if v != 1)
         self.builder.add_spans(spans, span_times)
         self.builder.add_usage(usage, usage_times)
         self.builder.add_evals(evals, eval_times)
@@ -213,17 +207,8 @@ class BlockReader:
         stats.records += len(spans) + len(usage) + len(evals)
         if slow:
             self._judge_by_models(name, lines, sorted(slow), first_line, torn)
-        stats.lines += len(lines)
-        return first_line + len(lines)
-
-    @staticmethod
-    def _timed(records: list, line_indexes: list[int], times: list[str]) -> tuple[list, np.ndarray, list[int]]:
-        micros, rejected = parse_times(times)
-        if not rejected:
-            return records, micros, []
-        keep = np.ones(len(records), dtype=bool)
-        keep[rejected] = False
-        return [r for r, k in zip(records, keep, strict=True) if k], micros[keep], [line_indexes[i] for i in rejected]
+        stats.lines += line_count
+        return first_line + line_count
 
     def _judge_by_models(self, name: str, lines: list[bytes], indexes: list[int], first_line: int, torn: bool) -> None:
         stats = self.stats
@@ -239,6 +224,20 @@ class BlockReader:
         stats.usage += len(usage)
         stats.evals += len(evals)
         stats.records += len(spans) + len(usage) + len(evals)
+
+
+def _accepted(group: list, micros: np.ndarray, rejected: list[int], offset: int, records: list, kind: type, slow: list[int]) -> tuple[list, np.ndarray]:
+    """The records of `group` (at `offset` in `micros`) that the fast path accepts, with their
+    times; the line indexes of the others (`rejected` positions) are added to `slow`."""
+    times = micros[offset : offset + len(group)]
+    mine = sorted({position - offset for position in rejected if offset <= position < offset + len(group)})
+    if not mine:
+        return group, times
+    of_kind = [index for index, record in enumerate(records) if record.__class__ is kind]
+    slow.extend(of_kind[position] for position in mine)
+    keep = np.ones(len(group), dtype=bool)
+    keep[mine] = False
+    return [r for r, k in zip(group, keep, strict=True) if k], times[keep]
 
 
 def judge_line(line: bytes, name: str, line_no: int, stats: InputStats, *, torn: bool) -> list[Span | Usage | Eval]:

@@ -82,6 +82,68 @@ class Strings:
         self.codes = {None: NONE_CODE, **{value: code for code, value in enumerate(self._values)}}
 
 
+class TraceTexts:
+    """A text for some traces (the root span's `input`, its `request.id`) kept as one UTF-8 buffer
+    with offsets, not a dict of strings: a string object per request would cost several times the
+    text and scatter long-lived objects across the heap. Few are ever looked up (failed evals, the
+    slowest requests); when a trace has several, the last one added wins, as in a dict."""
+
+    def __init__(self) -> None:
+        self._pieces: list[tuple[np.ndarray, np.ndarray, bytes]] = []  # (trace codes, byte lengths, UTF-8 texts)
+        self._codes = np.empty(0, dtype=np.int32)
+        self._offsets = np.zeros(1, dtype=np.int64)
+        self._buffer = b""
+        self._lookup: tuple[np.ndarray, np.ndarray] | None = None
+
+    def add(self, codes: Sequence[int] | np.ndarray, texts: Sequence[str]) -> None:
+        if len(codes) == 0:
+            return
+        encoded = [text.encode("utf-8", "surrogatepass") for text in texts]
+        self._pieces.append((np.asarray(codes, dtype=np.int32), np.array([len(e) for e in encoded], dtype=np.int64), b"".join(encoded)))
+        self._lookup = None
+
+    def extend(self, other: TraceTexts, code_map: np.ndarray) -> None:
+        """Add every text of `other`, its trace codes translated through `code_map`."""
+        other._consolidate()
+        if len(other._codes):
+            self._pieces.append((code_map[other._codes], np.diff(other._offsets), other._buffer))
+            self._lookup = None
+
+    def _consolidate(self) -> None:
+        if not self._pieces:
+            return
+        pieces = [(self._codes, np.diff(self._offsets), self._buffer), *self._pieces]
+        self._pieces = []
+        self._codes = np.concatenate([codes for codes, _, _ in pieces])
+        self._offsets = np.concatenate([[0], np.cumsum(np.concatenate([lengths for _, lengths, _ in pieces]))]).astype(np.int64)
+        self._buffer = b"".join(texts for _, _, texts in pieces)
+
+    def get(self, code: int) -> str | None:
+        """The text of trace `code`, or None."""
+        self._consolidate()
+        if self._lookup is None:
+            order = np.argsort(self._codes, kind="stable")
+            self._lookup = (order, self._codes[order])
+        order, sorted_codes = self._lookup
+        position = int(np.searchsorted(sorted_codes, code, side="right")) - 1  # the last added for this code
+        if position < 0 or sorted_codes[position] != code:
+            return None
+        index = int(order[position])
+        return self._buffer[self._offsets[index] : self._offsets[index + 1]].decode("utf-8", "surrogatepass")
+
+    def __len__(self) -> int:
+        self._consolidate()
+        return len(self._codes)
+
+    def __getstate__(self) -> dict[str, object]:
+        self._consolidate()
+        return {"codes": self._codes, "offsets": self._offsets, "buffer": self._buffer}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__()  # type: ignore[misc]
+        self._codes, self._offsets, self._buffer = state["codes"], state["offsets"], state["buffer"]
+
+
 @dataclass
 class SpanColumns:
     trace: np.ndarray  # int32 code into Columns.trace_ids
@@ -140,16 +202,27 @@ class Columns:
     providers: Strings
     eval_names: Strings
     attr_values: Strings
-    root_input: dict[int, str]  # trace code -> the root span's `input` attribute (preview)
-    root_request_id: dict[int, str]  # trace code -> the root span's `request.id` attribute
+    root_input: TraceTexts  # trace code -> the root span's `input` attribute (preview)
+    root_request_id: TraceTexts  # trace code -> the root span's `request.id` attribute
 
 
 def _model_of(attrs: dict[str, Any]) -> str | None:
+    """The first of MODEL_ATTRS whose value is a non-empty string."""
     for key in MODEL_ATTRS:
         value = attrs.get(key)
         if isinstance(value, str) and value:
             return value
     return None
+
+
+def _models_of(attrs: list[dict[str, Any] | None]) -> list[str | None]:
+    """`_model_of` of each span's attributes, without a call per span: the first truthy value of
+    MODEL_ATTRS is the answer when it is a string; any other truthy value needs the full search."""
+    first, second, third = MODEL_ATTRS
+    return [
+        ((m if m.__class__ is str else _model_of(a)) if (m := a.get(first) or a.get(second) or a.get(third)) else None) if a else None
+        for a in attrs
+    ]
 
 
 def _float_or_nan(values: list[float | None]) -> np.ndarray:
@@ -174,8 +247,8 @@ class ColumnBuilder:
         self.providers = Strings()
         self.eval_names = Strings()
         self.attr_values = Strings()
-        self.root_input: dict[int, str] = {}
-        self.root_request_id: dict[int, str] = {}
+        self.root_input = TraceTexts()
+        self.root_request_id = TraceTexts()
         self.span_chunks: list[dict[str, np.ndarray]] = []
         self.usage_chunks: list[dict[str, np.ndarray]] = []
         self.eval_chunks: list[dict[str, np.ndarray]] = []
@@ -219,21 +292,28 @@ class ColumnBuilder:
             "error_type": error_type,
             "attempt": attempt,
             "retry_of": retry_of,
-            "model": self.models.code_all([_model_of(a) if a else None for a in attrs]),
+            "model": self.models.code_all(_models_of(attrs)),
         }
         for name in self.group_attrs:
             values = [a.get(name) if a else None for a in attrs]
             chunk["group:" + name] = self.attr_values.code_all([None if v is None else str(v) for v in values])
+        input_codes: list[int] = []
+        inputs: list[str] = []
+        request_codes: list[int] = []
+        request_ids: list[str] = []
         for index in np.flatnonzero(is_root):
             root_attrs = attrs[index]
             if root_attrs:
-                code = int(trace[index])
                 query = root_attrs.get("input")
                 if isinstance(query, str):
-                    self.root_input[code] = query[:INPUT_PREVIEW_CHARS]
+                    input_codes.append(trace[index])
+                    inputs.append(query[:INPUT_PREVIEW_CHARS])
                 request_id = root_attrs.get("request.id")
                 if isinstance(request_id, str):
-                    self.root_request_id[code] = request_id
+                    request_codes.append(trace[index])
+                    request_ids.append(request_id)
+        self.root_input.add(input_codes, inputs)
+        self.root_request_id.add(request_codes, request_ids)
         self.span_chunks.append(chunk)
 
     def add_usage(self, usage: Sequence[Any], time_us: np.ndarray) -> None:
@@ -343,7 +423,6 @@ def merge_columns(parts: list[Columns]) -> Columns:
             eval_chunk[column] = _remap(eval_chunk[column], maps[table])
         builder.eval_chunks.append(eval_chunk)
         builder.eval_queries.extend(e.query)
-        trace_map = maps["trace_ids"]
-        builder.root_input.update({int(trace_map[k]): v for k, v in part.root_input.items()})
-        builder.root_request_id.update({int(trace_map[k]): v for k, v in part.root_request_id.items()})
+        builder.root_input.extend(part.root_input, maps["trace_ids"])
+        builder.root_request_id.extend(part.root_request_id, maps["trace_ids"])
     return builder.finish()

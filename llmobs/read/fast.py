@@ -78,60 +78,88 @@ LINE_DECODER = msgspec.json.Decoder(FastRecord)
 DecodeError = (msgspec.DecodeError, msgspec.ValidationError)
 
 _DATETIME = TypeAdapter(AwareDatetime)
-_DIGIT_POSITIONS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
-_SEPARATORS = {4: ord("-"), 7: ord("-"), 10: ord("T"), 13: ord(":"), 16: ord(":")}
+CANONICAL_LENGTHS = frozenset({20, 22, 23, 24, 25, 26, 27})  # no fraction, or 1 to 6 fraction digits
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)  # index 0: no month 0
+_FIELD_LOW = np.array([1, 1, 0, 0, 0])  # month, day, hour, minute, second
+_FIELD_HIGH = np.array([12, 31, 23, 59, 59])  # hour 24 and second 60 are refused by the models too
+
+
+def _layout(length: int) -> tuple[list[int], np.ndarray, list[int], np.ndarray]:
+    """For timestamps of `length` characters: the positions and bytes of the fixed characters, the
+    positions of the digits, and the weights that turn the fraction's digits into microseconds."""
+    fixed = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":", length - 1: "Z", **({19: "."} if length > 20 else {})}
+    digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, *range(20, length - 1)]
+    fraction_weights = 10 ** np.arange(5, 5 - max(0, length - 21), -1, dtype=np.int64)
+    return list(fixed), np.array([ord(c) for c in fixed.values()], dtype=np.uint8), digits, fraction_weights
+
+
+_LAYOUTS = {length: _layout(length) for length in CANONICAL_LENGTHS}
+
+
+def _days_since_epoch(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Days from 1970-01-01 to each proleptic Gregorian date (years from 1): the civil-calendar
+    day count with March as the first month, so the leap day falls at the end of a year."""
+    shifted_year = year - (month <= 2)
+    era = shifted_year // 400
+    year_of_era = shifted_year - era * 400
+    day_of_year = (153 * ((month + 9) % 12) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - 719468
 
 
 def _canonical_micros(group: list[str], length: int) -> np.ndarray | None:
-    """Vectorised parse of same-length `YYYY-MM-DDTHH:MM:SS[.f…]Z` strings; None if any is not one."""
+    """Vectorised parse of `YYYY-MM-DDTHH:MM:SS[.f…]Z` strings of `length` characters; None if any
+    is not one or names a time the models refuse (year 0, month 13, 30 February, hour 24, second 60 …).
+
+    The strings are joined and cut into rows of `length`; the fixed-position checks below also
+    prove every string had that length (a shorter first string puts its `Z` on a digit or separator
+    position, a longer one puts a digit where `Z` must be, and so on row by row).
+    """
+    if length not in CANONICAL_LENGTHS:
+        return None
     try:
-        raw = np.array(group, dtype=f"S{length}")
+        joined = "".join(group).encode("ascii")
     except UnicodeEncodeError:
         return None
-    chars = raw.view(np.uint8).reshape(len(group), length)
-    if (chars[:, -1] != ord("Z")).any():
+    if len(joined) != len(group) * length:
         return None
-    offsets = np.subtract(chars[:, : length - 1], ord("0"), dtype=np.uint8)  # a non-digit wraps above 9
-    digit_columns = _DIGIT_POSITIONS + list(range(20, length - 1))
-    if (offsets[:, digit_columns] > 9).any():
+    chars = np.frombuffer(joined, dtype=np.uint8).reshape(len(group), length)
+    fixed, expected, digit_positions, fraction_weights = _LAYOUTS[length]
+    if (chars[:, fixed] != expected).any():
         return None
-    for position, separator in _SEPARATORS.items():
-        if (chars[:, position] != separator).any():
-            return None
-    if length > 20 and (chars[:, 19] != ord(".")).any():
+    digits = chars[:, digit_positions] - np.uint8(ord("0"))  # a non-digit wraps above 9
+    if (digits > 9).any():
         return None
-    two = offsets[:, [11, 14, 17]].astype(np.int16) * 10 + offsets[:, [12, 15, 18]]
-    if (two[:, 0] > 23).any() or (two[:, 1] > 59).any() or (two[:, 2] > 59).any() or not offsets[:, :4].any(axis=1).all():
-        return None  # hour 24, minute or second 60, year 0000: the models refuse them
-    try:
-        parsed = raw.astype(f"S{length - 1}").astype("datetime64[us]")  # the Z dropped; numpy checks the date
-    except ValueError:
+    digits = digits.astype(np.int64)
+    pairs = digits[:, 0:14:2] * 10 + digits[:, 1:14:2]  # century, year of century, month, day, hour, minute, second
+    year, month, day = pairs[:, 0] * 100 + pairs[:, 1], pairs[:, 2], pairs[:, 3]
+    if not (((pairs[:, 2:] >= _FIELD_LOW) & (pairs[:, 2:] <= _FIELD_HIGH)).all() and year.all()):
         return None
-    return parsed.astype(np.int64)
-
-
-CANONICAL_LENGTHS = frozenset({20, 22, 23, 24, 25, 26, 27})
+    leap_february = (month == 2) & (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    if (day > _DAYS_IN_MONTH[month] + leap_february).any():
+        return None
+    seconds = ((_days_since_epoch(year, month, day) * 24 + pairs[:, 4]) * 60 + pairs[:, 5]) * 60 + pairs[:, 6]
+    return seconds * 1_000_000 + digits[:, 14:] @ fraction_weights
 
 
 def parse_times(strings: list[str]) -> tuple[np.ndarray, list[int]]:
     """Microseconds since the epoch for each RFC 3339 string, and the indexes the models reject.
 
-    Canonical UTC strings are parsed in bulk, a group of equal length at a time; any other shape
-    goes through the models' own datetime validator, so values and verdicts are theirs by
-    construction.
+    Canonical UTC strings are parsed in bulk (all at once when they share one length, the usual
+    case, else a group of equal length at a time); any other shape goes through the models' own
+    datetime validator, so values and verdicts are theirs by construction.
     """
     result = np.zeros(len(strings), dtype=np.int64)
     rejected: list[int] = []
     if not strings:
         return result, rejected
+    micros = _canonical_micros(strings, len(strings[0]))
+    if micros is not None:
+        return micros, rejected
     lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
     for length in np.unique(lengths):
-        if lengths[0] == length and (lengths == length).all():
-            indexes, group = np.arange(len(strings)), strings  # the usual case: one shape throughout
-        else:
-            indexes = np.flatnonzero(lengths == length)
-            group = [strings[i] for i in indexes]
-        micros = _canonical_micros(group, int(length)) if int(length) in CANONICAL_LENGTHS else None
+        indexes = np.flatnonzero(lengths == length)
+        micros = _canonical_micros([strings[i] for i in indexes], int(length))
         if micros is not None:
             result[indexes] = micros
             continue

@@ -5,20 +5,24 @@ Gzip files and stdin cannot be split, but whole files (gzip too) are shared out 
 by size; stdin is read in this process. Input smaller than PARALLEL_MIN_BYTES in all is read here,
 where starting a process would cost more than it saves. Workers are forked (no re-import of the caller's
 main module, no start-up cost), and only from a single-threaded process, where forking is safe;
-otherwise everything is read here.
+otherwise everything is read here. A worker sends its columns back through a pipe with their arrays
+out of band (pickle protocol 5), so no array is ever copied into a pickle on either side.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import threading
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
+from multiprocessing.connection import Connection
+from typing import Any
 
 from llmobs.read import BlockReader, InputStats, ProgressCallback, _is_multiline_document, read_source
 from llmobs.read.columns import ColumnBuilder, Columns
+from llmobs.read.heap import release_free_memory
 from llmobs.read.sources import GZIP_MAGIC, Source
 
 PARALLEL_MIN_BYTES = 64 << 20
@@ -99,6 +103,7 @@ def run_tasks(tasks: list[Task], group_attrs: tuple[str, ...], on_progress: Prog
                 handle.seek(task.start)
                 BlockReader(builder, stats).read_stream(task.source.name, handle, limit=(task.end or 0) - task.start, on_progress=on_progress)
         results.append((builder.finish(), stats))
+        release_free_memory()  # the chunks just joined into columns
     return results
 
 
@@ -107,6 +112,53 @@ def _scaled(on_progress: ProgressCallback, factor: float) -> ProgressCallback:
         on_progress(round(n * factor))
 
     return report
+
+
+def send(connection: Connection, value: object) -> None:
+    """Send `value` with its large buffers (numpy arrays) apart from its pickle, each written to the
+    pipe from where it lies: nothing is copied into a pickle, which would double the columns."""
+    buffers: list[pickle.PickleBuffer] = []
+    head = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
+    views = [buffer.raw() for buffer in buffers]
+    connection.send((head, [view.nbytes for view in views]))
+    for view in views:
+        connection.send_bytes(view)
+
+
+def receive(connection: Connection) -> Any:
+    """The value `send` sent, its arrays backed by buffers read straight from the pipe."""
+    head, sizes = connection.recv()
+    buffers = []
+    for size in sizes:
+        buffer = bytearray(size)
+        connection.recv_bytes_into(buffer)
+        buffers.append(buffer)
+    return pickle.loads(head, buffers=buffers)
+
+
+def _worker(connection: Connection, tasks: list[Task], group_attrs: tuple[str, ...]) -> None:
+    """A forked worker's whole life: read its tasks, send back the results or the exception."""
+    try:
+        outcome: tuple[str, object] = ("results", run_tasks(tasks, group_attrs))
+    except BaseException as exc:  # handed to the parent, which raises it as if read there
+        outcome = ("error", exc)
+    send(connection, outcome)
+    connection.close()
+
+
+def _collect(connection: Connection, process: multiprocessing.process.BaseProcess) -> list[tuple[Columns, InputStats]]:
+    """A worker's results, or its exception raised here."""
+    try:
+        kind, value = receive(connection)
+    except EOFError:
+        process.join()
+        raise RuntimeError(f"a reading process ended without sending its results (exit code {process.exitcode})") from None
+    finally:
+        connection.close()
+    process.join()
+    if kind == "error":
+        raise value
+    return value
 
 
 def read_sources(
@@ -132,22 +184,29 @@ def read_sources(
     else:
         shares = [share for share in bins(tasks, workers) if share] or [[]]
         own, others = shares[0], shares[1:]
-        pool = ProcessPoolExecutor(max(1, len(others)), mp_context=multiprocessing.get_context("fork"))
+        context = multiprocessing.get_context("fork")
+        started: list[tuple[list[int], Connection, multiprocessing.process.BaseProcess]] = []
         try:
-            futures: list[tuple[list[int], Future[list[tuple[Columns, InputStats]]]]] = [
-                (share, pool.submit(run_tasks, [tasks[i] for i in share], group_attrs)) for share in others
-            ]
+            for share in others:
+                receiving, sending = context.Pipe(duplex=False)
+                process = context.Process(target=_worker, args=(sending, [tasks[i] for i in share], group_attrs), daemon=True)
+                process.start()
+                sending.close()
+                started.append((share, receiving, process))
             own_bytes = sum(tasks[i].size for i in own) or 1
             # Progress is counted on this process's share, scaled to stand for all of them.
             scaled = _scaled(on_progress, total / own_bytes) if on_progress else None
             for index, result in zip(own, run_tasks([tasks[i] for i in own], group_attrs, scaled), strict=True):
                 results[index] = result
-            while futures:
-                share, future = futures.pop(0)
-                for index, result in zip(share, future.result(), strict=True):
+            while started:
+                share, receiving, process = started.pop(0)
+                for index, result in zip(share, _collect(receiving, process), strict=True):
                     results[index] = result
         finally:
-            pool.shutdown(cancel_futures=True)
+            for _, receiving, process in started:  # only after a failure: stop the rest
+                receiving.close()
+                process.terminate()
+                process.join()
     parts: list[Columns] = []
     offsets: dict[str, int] = {}
     for index, task in enumerate(tasks):

@@ -56,7 +56,7 @@ def valid_record(draw) -> dict:
         if draw(st.booleans()):
             out["kind"] = draw(st.sampled_from(["llm", "tool", None]))
         if draw(st.booleans()):
-            out["attrs"] = draw(st.dictionaries(st.sampled_from(["gen_ai.request.model", "input", "request.id", "x"]),
+            out["attrs"] = draw(st.dictionaries(st.sampled_from(["gen_ai.request.model", "gen_ai.response.model", "llm.model_name", "input", "request.id", "x"]),
                                                 st.none() | st.text(max_size=4) | st.integers(-(2**70), 2**70) | st.booleans() | st.lists(st.integers(), max_size=2), max_size=3))
     elif kind == "usage":
         out.update(time=draw(VALID_TIMES), model=draw(st.sampled_from(["gpt-4o", "m"])))
@@ -167,3 +167,35 @@ def test_a_valid_corpus_goes_through_the_fast_path_whole():
         reader.read_stream("sample", handle)
     assert stats.records == 5110 and slow == []
     assert np.isfinite(reader.builder.finish().spans.duration_ms).all()
+
+
+TIME_FIELDS = st.tuples(
+    st.integers(0, 9999), st.integers(0, 13), st.integers(0, 32), st.integers(0, 24), st.integers(0, 60), st.integers(0, 60),
+    st.integers(0, 999_999),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(TIME_FIELDS, min_size=1, max_size=30), st.one_of(st.integers(0, 6), st.none()))
+def test_bulk_timestamps_agree_with_the_models(fields, fraction_digits):
+    """Canonical-looking timestamps, possibly impossible (30 February, hour 24, year 0): the bulk
+    parse gives pydantic's verdict and value for each, whether all share one length or not."""
+    from pydantic import AwareDatetime, TypeAdapter, ValidationError
+
+    from llmobs.read.columns import to_micros
+    from llmobs.read.fast import parse_times
+
+    strings = []
+    for index, (year, month, day, hour, minute, second, fraction) in enumerate(fields):
+        digits = fraction_digits if fraction_digits is not None else index % 7
+        tail = f".{fraction:06d}"[: digits + 1] if digits else ""
+        strings.append(f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}{tail}Z")
+    micros, rejected = parse_times(strings)
+    models = TypeAdapter(AwareDatetime)
+    for index, text in enumerate(strings):
+        try:
+            expected = to_micros(models.validate_json(json.dumps(text), strict=True))
+        except ValidationError:
+            assert index in rejected, text
+            continue
+        assert index not in rejected and int(micros[index]) == expected, text
