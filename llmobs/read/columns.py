@@ -46,11 +46,19 @@ class Strings:
     """An interning table: each distinct string gets the next integer code (None is -1).
 
     The dict alone holds the table: it keeps insertion order, so the list of values is its keys.
+    A table that arrives pickled from a worker holds only its values until a code is asked of it:
+    merging reads values, and a dict of every trace id would cost time and memory for nothing.
     """
 
     def __init__(self) -> None:
-        self.codes: dict[str | None, int] = {None: NONE_CODE}
+        self._codes: dict[str | None, int] | None = {None: NONE_CODE}
         self._values: list[str] = []
+
+    @property
+    def codes(self) -> dict[str | None, int]:
+        if self._codes is None:
+            self._codes = {None: NONE_CODE, **{value: code for code, value in enumerate(self._values)}}
+        return self._codes
 
     def code(self, value: str | None) -> int:
         codes = self.codes
@@ -64,12 +72,12 @@ class Strings:
 
     @property
     def values(self) -> list[str]:
-        if len(self._values) != len(self.codes) - 1:
-            self._values = [value for value in self.codes if value is not None]  # type: ignore[misc]
+        if self._codes is not None and len(self._values) != len(self._codes) - 1:
+            self._values = [value for value in self._codes if value is not None]  # type: ignore[misc]
         return self._values
 
     def __len__(self) -> int:
-        return len(self.codes) - 1
+        return len(self._values) if self._codes is None else len(self._codes) - 1
 
     def lookup(self, code: int) -> str | None:
         return None if code < 0 else self.values[code]
@@ -79,7 +87,7 @@ class Strings:
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self._values = list(state["values"])  # type: ignore[call-overload]
-        self.codes = {None: NONE_CODE, **{value: code for code, value in enumerate(self._values)}}
+        self._codes = None
 
 
 class TraceTexts:
@@ -403,10 +411,16 @@ def merge_columns(parts: list[Columns]) -> Columns:
     Consumes `parts` (the list is emptied), so each part's arrays can be freed once merged."""
     if len(parts) == 1:
         return parts.pop()
-    builder = ColumnBuilder(tuple(parts[0].spans.group))
+    first = parts[0]
+    builder = ColumnBuilder(tuple(first.spans.group))
+    for name in STRING_TABLES:  # the first part's tables grow into the merged ones: its codes stay as they are
+        setattr(builder, name, getattr(first, name))
     while parts:
         part = parts.pop(0)
-        maps = {name: np.array([getattr(builder, name).code(v) for v in getattr(part, name).values], dtype=np.int32) for name in STRING_TABLES}
+        if part is first:
+            maps = {name: np.arange(len(getattr(part, name)), dtype=np.int32) for name in STRING_TABLES}
+        else:
+            maps = {name: getattr(builder, name).code_all(getattr(part, name).values) for name in STRING_TABLES}
         s, u, e = part.spans, part.usage, part.evals
         span_chunk = {f.name: getattr(s, f.name) for f in fields(SpanColumns) if f.name != "group"}
         for column, table in (("trace", "trace_ids"), ("name", "names"), ("kind", "kinds"), ("error_type", "error_types"), ("model", "models")):
