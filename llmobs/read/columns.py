@@ -408,35 +408,40 @@ def _remap(codes: np.ndarray, mapping: np.ndarray) -> np.ndarray:
 def merge_columns(parts: list[Columns]) -> Columns:
     """One `Columns` from several built independently (e.g. by worker processes), codes unified.
 
-    Consumes `parts` (the list is emptied), so each part's arrays can be freed once merged."""
+    Consumes `parts` (the list is emptied) and keeps no other reference to them, so each part's
+    arrays are freed as they are joined."""
     if len(parts) == 1:
         return parts.pop()
-    first = parts[0]
-    builder = ColumnBuilder(tuple(first.spans.group))
+    builder = ColumnBuilder(tuple(parts[0].spans.group))
     for name in STRING_TABLES:  # the first part's tables grow into the merged ones: its codes stay as they are
-        setattr(builder, name, getattr(first, name))
+        setattr(builder, name, getattr(parts[0], name))
+    _add_part(builder, parts.pop(0), first=True)
     while parts:
-        part = parts.pop(0)
-        if part is first:
-            maps = {name: np.arange(len(getattr(part, name)), dtype=np.int32) for name in STRING_TABLES}
-        else:
-            maps = {name: getattr(builder, name).code_all(getattr(part, name).values) for name in STRING_TABLES}
-        s, u, e = part.spans, part.usage, part.evals
-        span_chunk = {f.name: getattr(s, f.name) for f in fields(SpanColumns) if f.name != "group"}
-        for column, table in (("trace", "trace_ids"), ("name", "names"), ("kind", "kinds"), ("error_type", "error_types"), ("model", "models")):
-            span_chunk[column] = _remap(span_chunk[column], maps[table])
-        for name, values in s.group.items():
-            span_chunk["group:" + name] = _remap(values, maps["attr_values"])
-        builder.span_chunks.append(span_chunk)
-        usage_chunk = {f.name: getattr(u, f.name) for f in fields(UsageColumns)}
-        for column, table in (("trace", "trace_ids"), ("provider", "providers"), ("model", "models")):
-            usage_chunk[column] = _remap(usage_chunk[column], maps[table])
-        builder.usage_chunks.append(usage_chunk)
-        eval_chunk = {f.name: getattr(e, f.name) for f in fields(EvalColumns) if f.name != "query"}
-        for column, table in (("trace", "trace_ids"), ("name", "eval_names")):
-            eval_chunk[column] = _remap(eval_chunk[column], maps[table])
-        builder.eval_chunks.append(eval_chunk)
-        builder.eval_queries.extend(e.query)
-        builder.root_input.extend(part.root_input, maps["trace_ids"])
-        builder.root_request_id.extend(part.root_request_id, maps["trace_ids"])
+        _add_part(builder, parts.pop(0), first=False)
     return builder.finish()
+
+
+def _add_part(builder: ColumnBuilder, part: Columns, *, first: bool) -> None:
+    """Queue one part's columns in `builder`, its codes translated into the builder's tables."""
+    if first:
+        maps = {name: np.arange(len(getattr(part, name)), dtype=np.int32) for name in STRING_TABLES}
+    else:
+        maps = {name: getattr(builder, name).code_all(getattr(part, name).values) for name in STRING_TABLES}
+    s, u, e = part.spans, part.usage, part.evals
+    span_chunk = {f.name: getattr(s, f.name) for f in fields(SpanColumns) if f.name != "group"}
+    for column, table in (("trace", "trace_ids"), ("name", "names"), ("kind", "kinds"), ("error_type", "error_types"), ("model", "models")):
+        span_chunk[column] = _remap(span_chunk[column], maps[table])
+    for name, values in s.group.items():
+        span_chunk["group:" + name] = _remap(values, maps["attr_values"])
+    builder.span_chunks.append(span_chunk)
+    usage_chunk = {f.name: getattr(u, f.name) for f in fields(UsageColumns)}
+    for column, table in (("trace", "trace_ids"), ("provider", "providers"), ("model", "models")):
+        usage_chunk[column] = _remap(usage_chunk[column], maps[table])
+    builder.usage_chunks.append(usage_chunk)
+    eval_chunk = {f.name: getattr(e, f.name) for f in fields(EvalColumns) if f.name != "query"}
+    for column, table in (("trace", "trace_ids"), ("name", "eval_names")):
+        eval_chunk[column] = _remap(eval_chunk[column], maps[table])
+    builder.eval_chunks.append(eval_chunk)
+    builder.eval_queries.extend(e.query)
+    builder.root_input.extend(part.root_input, maps["trace_ids"])
+    builder.root_request_id.extend(part.root_request_id, maps["trace_ids"])
