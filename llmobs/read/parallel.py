@@ -129,16 +129,24 @@ def _widen(connection: Connection) -> None:
 
 def send(connection: Connection, value: object) -> None:
     """Send `value` with its large buffers (numpy arrays) apart from its pickle, each written to the
-    pipe from where it lies: nothing is copied into a pickle, which would double the columns."""
+    pipe from where it lies: nothing is copied into a pickle, which would double the columns.
+
+    The caller hands `value` over: each array is released once written, so this process shrinks
+    while the receiver grows, instead of both holding the columns at once.
+    """
     buffers: list[pickle.PickleBuffer] = []
     head = pickle.dumps(value, protocol=5, buffer_callback=buffers.append)
-    views = [buffer.raw() for buffer in buffers]
-    connection.send((head, [view.nbytes for view in views]))
+    del value
+    connection.send((head, [buffer.raw().nbytes for buffer in buffers]))
     descriptor = connection.fileno()
-    for view in views:
-        written = 0
-        while written < view.nbytes:
-            written += os.write(descriptor, view[written:])
+    buffers.reverse()
+    while buffers:
+        buffer = buffers.pop()
+        with buffer.raw() as view:
+            written = 0
+            while written < view.nbytes:
+                written += os.write(descriptor, view[written:])
+        buffer.release()
 
 
 def receive(connection: Connection) -> Any:
@@ -161,12 +169,15 @@ def receive(connection: Connection) -> Any:
 
 def _worker(connection: Connection, tasks: list[Task], group_attrs: tuple[str, ...]) -> None:
     """A forked worker's whole life: read its tasks, send back the results or the exception."""
-    try:
-        outcome: tuple[str, object] = ("results", run_tasks(tasks, group_attrs))
-    except BaseException as exc:  # handed to the parent, which raises it as if read there
-        outcome = ("error", exc)
-    send(connection, outcome)
+    send(connection, _outcome(tasks, group_attrs))  # no other reference: `send` frees the columns as it goes
     connection.close()
+
+
+def _outcome(tasks: list[Task], group_attrs: tuple[str, ...]) -> tuple[str, object]:
+    try:
+        return ("results", run_tasks(tasks, group_attrs))
+    except BaseException as exc:  # handed to the parent, which raises it as if read there
+        return ("error", exc)
 
 
 def _collect(connection: Connection, process: multiprocessing.process.BaseProcess) -> list[tuple[Columns, InputStats]]:
