@@ -85,9 +85,10 @@ _FIELD_HIGH = np.array([12, 31, 23, 59, 59])  # hour 24 and second 60 are refuse
 
 
 def _layout(length: int) -> tuple[list[int], np.ndarray, list[int], np.ndarray]:
-    """For timestamps of `length` characters: the positions and bytes of the fixed characters, the
-    positions of the digits, and the weights that turn the fraction's digits into microseconds."""
-    fixed = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":", length - 1: "Z", **({19: "."} if length > 20 else {})}
+    """For timestamps of `length` characters, each followed by a newline: the positions and bytes
+    of the fixed characters, the positions of the digits, and the weights that turn the fraction's
+    digits into microseconds."""
+    fixed = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":", length - 1: "Z", length: "\n", **({19: "."} if length > 20 else {})}
     digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, *range(20, length - 1)]
     fraction_weights = 10 ** np.arange(5, 5 - max(0, length - 21), -1, dtype=np.int64)
     return list(fixed), np.array([ord(c) for c in fixed.values()], dtype=np.uint8), digits, fraction_weights
@@ -111,19 +112,19 @@ def _canonical_micros(group: list[str], length: int) -> np.ndarray | None:
     """Vectorised parse of `YYYY-MM-DDTHH:MM:SS[.f…]Z` strings of `length` characters; None if any
     is not one or names a time the models refuse (year 0, month 13, 30 February, hour 24, second 60 …).
 
-    The strings are joined and cut into rows of `length`; the fixed-position checks below also
-    prove every string had that length (a shorter first string puts its `Z` on a digit or separator
-    position, a longer one puts a digit where `Z` must be, and so on row by row).
+    The strings are joined, each followed by a newline, and cut into rows of `length + 1`: every
+    row must end in that newline and hold none elsewhere (no valid character is one), so the joined
+    text has exactly one newline per string, at the row ends, and each string is exactly its row.
     """
     if length not in CANONICAL_LENGTHS:
         return None
     try:
-        joined = "".join(group).encode("ascii")
+        joined = ("\n".join(group) + "\n").encode("ascii")
     except UnicodeEncodeError:
         return None
-    if len(joined) != len(group) * length:
+    if len(joined) != len(group) * (length + 1):
         return None
-    chars = np.frombuffer(joined, dtype=np.uint8).reshape(len(group), length)
+    chars = np.frombuffer(joined, dtype=np.uint8).reshape(len(group), length + 1)
     fixed, expected, digit_positions, fraction_weights = _LAYOUTS[length]
     if (chars[:, fixed] != expected).any():
         return None

@@ -176,10 +176,11 @@ TIME_FIELDS = st.tuples(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(TIME_FIELDS, min_size=1, max_size=30), st.one_of(st.integers(0, 6), st.none()))
-def test_bulk_timestamps_agree_with_the_models(fields, fraction_digits):
-    """Canonical-looking timestamps, possibly impossible (30 February, hour 24, year 0): the bulk
-    parse gives pydantic's verdict and value for each, whether all share one length or not."""
+@given(st.lists(TIME_FIELDS, min_size=1, max_size=30), st.one_of(st.integers(0, 6), st.none()), st.integers(-1, 30))
+def test_bulk_timestamps_agree_with_the_models(fields, fraction_digits, shifted):
+    """Canonical-looking timestamps, possibly impossible (30 February, hour 24, year 0), and maybe
+    one character moved from a string to the one before it: the bulk parse gives pydantic's
+    verdict and value for each, whether all share one length or not."""
     from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
     from llmobs.read.columns import to_micros
@@ -190,6 +191,9 @@ def test_bulk_timestamps_agree_with_the_models(fields, fraction_digits):
         digits = fraction_digits if fraction_digits is not None else index % 7
         tail = f".{fraction:06d}"[: digits + 1] if digits else ""
         strings.append(f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}{tail}Z")
+    if 0 <= shifted < len(strings) - 1:
+        strings[shifted] += strings[shifted + 1][0]
+        strings[shifted + 1] = strings[shifted + 1][1:]
     micros, rejected = parse_times(strings)
     models = TypeAdapter(AwareDatetime)
     for index, text in enumerate(strings):
@@ -199,3 +203,14 @@ def test_bulk_timestamps_agree_with_the_models(fields, fraction_digits):
             assert index in rejected, text
             continue
         assert index not in rejected and int(micros[index]) == expected, text
+
+
+def test_bulk_timestamps_are_not_fooled_by_neighbours_that_tile():
+    """A string one character too long beside one too short still joins into valid rows; both
+    must go to the models, which refuse them."""
+    from llmobs.read.fast import parse_times
+
+    strings = ["2026-01-01T00:00:00Z", "2026-01-01T00:00:00Z2", "026-01-01T00:00:00Z", "2026-01-01T00:00:01Z"]
+    micros, rejected = parse_times(strings)
+    assert rejected == [1, 2]
+    assert int(micros[3]) - int(micros[0]) == 1_000_000
