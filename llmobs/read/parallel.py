@@ -20,6 +20,7 @@ from itertools import pairwise
 from multiprocessing.connection import Connection
 from typing import Any
 
+from llmobs.errors import LlmobsError
 from llmobs.read import BlockReader, InputStats, ProgressCallback, _is_multiline_document, read_source
 from llmobs.read.columns import ColumnBuilder, Columns
 from llmobs.read.heap import release_free_memory
@@ -186,7 +187,8 @@ def _collect(connection: Connection, process: multiprocessing.process.BaseProces
         kind, value = receive(connection)
     except EOFError:
         process.join()
-        raise RuntimeError(f"a reading process ended without sending its results (exit code {process.exitcode})") from None
+        killed = f" (killed by signal {-process.exitcode}{', often for lack of memory' if process.exitcode == -9 else ''})" if (process.exitcode or 0) < 0 else ""
+        raise LlmobsError(f"a reading process ended without sending its results (exit code {process.exitcode}){killed}") from None
     finally:
         connection.close()
     process.join()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from helpers import root, span, usage, write_jsonl
 
-from llmobs.errors import InputError
+from llmobs.errors import InputError, LlmobsError
 from llmobs.read import load
 from llmobs.read.decode import UnknownType, decode_line
 from llmobs.records import RECORD_ADAPTER
@@ -218,3 +218,51 @@ def test_directory_without_logs_says_what_it_skipped(tmp_path: Path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(InputError, match="no input files"):
         load([str(tmp_path / "empty")])
+
+
+def _two_halves(tmp_path: Path, monkeypatch) -> Path:
+    import threading
+
+    from llmobs.read import parallel
+
+    path = tmp_path / "big.jsonl"
+    path.write_text("".join(json.dumps(root(f"t{i}", i)) + "\n" for i in range(400)))
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+    assert threading.active_count() == 1, "workers are only forked from a single-threaded process"
+    return path
+
+
+def test_an_error_in_a_worker_is_raised_here(tmp_path: Path, monkeypatch):
+    import os
+
+    from llmobs.read import parallel
+
+    path = _two_halves(tmp_path, monkeypatch)
+    parent, original = os.getpid(), parallel.run_tasks
+
+    def failing_in_the_worker(tasks, group_attrs, on_progress=None):
+        if os.getpid() != parent:
+            raise InputError(f"{tasks[0].source.name}: cannot open: gone")
+        return original(tasks, group_attrs, on_progress)
+
+    monkeypatch.setattr(parallel, "run_tasks", failing_in_the_worker)
+    with pytest.raises(InputError, match=r"big\.jsonl: cannot open: gone"):
+        load([str(path)], workers=2)
+
+
+def test_a_worker_that_dies_is_reported(tmp_path: Path, monkeypatch):
+    import os
+
+    from llmobs.read import parallel
+
+    path = _two_halves(tmp_path, monkeypatch)
+    parent, original = os.getpid(), parallel.run_tasks
+
+    def dying_in_the_worker(tasks, group_attrs, on_progress=None):
+        if os.getpid() != parent:
+            os._exit(3)
+        return original(tasks, group_attrs, on_progress)
+
+    monkeypatch.setattr(parallel, "run_tasks", dying_in_the_worker)
+    with pytest.raises(LlmobsError, match=r"ended without sending its results \(exit code 3\)"):
+        load([str(path)], workers=2)
