@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
@@ -29,6 +30,7 @@ app = typer.Typer(
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_UNUSABLE = 0, 1, 2
 PROGRESS_MIN_BYTES = 32 << 20
+PROGRESS_REFRESH_SECONDS = 0.1  # the reader reports every block (~256 KiB); drawing that often would cost
 BAD_LINES_SHOWN = 5
 
 
@@ -99,9 +101,14 @@ def _progress_callback(paths: list[str]) -> tuple[Callable[[int], None] | None, 
     task = progress.add_task("read", total=total)
     progress.start()
 
+    last_refresh = [0.0]
+
     def advance(n: int) -> None:
         progress.advance(task, n)
-        progress.refresh()
+        now = time.monotonic()
+        if now - last_refresh[0] >= PROGRESS_REFRESH_SECONDS:
+            progress.refresh()
+            last_refresh[0] = now
 
     return advance, progress.stop
 

@@ -149,11 +149,13 @@ class BlockReader:
                     self.stats.bad_line(name, line_no - 1, f"stream broken after this line, rest of file unreadable ({exc})")
                     break
                 if not block:
+                    if on_progress is not None:
+                        on_progress(read_block.consumed(block))  # a gzip trailer read after the last block
                     break
                 if remaining is not None:
                     remaining -= len(block)
                 if on_progress is not None:
-                    on_progress(len(block))
+                    on_progress(read_block.consumed(block))
                 data = carry + block if carry else block
                 cut = data.rfind(b"\n")
                 if cut < 0:
@@ -271,6 +273,19 @@ class _BlockSource:
         self.stream = stream
         self.incremental = isinstance(stream, gzip.GzipFile)
         self.failure: BaseException | None = None
+        self._reported = 0  # compressed bytes already counted by `consumed`
+
+    def consumed(self, block: bytes) -> int:
+        """Source bytes consumed since the last call (for a progress bar measured against file
+        sizes): `block`'s length for plain input, the compressed bytes behind it for gzip."""
+        if not self.incremental:
+            return len(block)
+        try:
+            position = self.stream.fileobj.tell()  # type: ignore[attr-defined]
+        except (OSError, AttributeError, ValueError):
+            return 0
+        consumed, self._reported = max(0, position - self._reported), position
+        return consumed
 
     def __call__(self, size: int) -> bytes:
         if not self.incremental:
@@ -304,7 +319,7 @@ def read_source(source: Source, builder: ColumnBuilder, stats: InputStats, on_pr
         if _is_multiline_document(head):
             document = stream.read()
             if on_progress is not None:
-                on_progress(len(document))
+                on_progress(source.size() or len(document))  # the file's bytes, compressed or not
             reader._judge_by_models(source.name, [document], [0], 1, torn=False)
             stats.lines += 1
             return

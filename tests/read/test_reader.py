@@ -266,3 +266,17 @@ def test_a_worker_that_dies_is_reported(tmp_path: Path, monkeypatch):
     monkeypatch.setattr(parallel, "run_tasks", dying_in_the_worker)
     with pytest.raises(LlmobsError, match=r"ended without sending its results \(exit code 3\)"):
         load([str(path)], workers=2)
+
+
+def test_progress_counts_file_bytes_compressed_or_not(tmp_path: Path):
+    """The progress bar's total is the files' sizes, so what the reader reports must add up to
+    them: for gzip, compressed bytes, not the larger decompressed text."""
+    body = "".join(json.dumps(root(f"t{i}", i)) + "\n" for i in range(20_000)).encode()
+    (tmp_path / "plain.jsonl").write_bytes(body)
+    (tmp_path / "packed.jsonl.gz").write_bytes(gzip.compress(body))
+    for name in ("plain.jsonl", "packed.jsonl.gz"):
+        reported: list[int] = []
+        data = load([str(tmp_path / name)], on_progress=reported.append, workers=1)
+        assert data.stats.records == 20_000
+        assert sum(reported) == (tmp_path / name).stat().st_size
+        assert len(reported) > 2, "reported block by block, not once at the end"
