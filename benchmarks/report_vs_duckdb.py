@@ -122,10 +122,11 @@ def main() -> None:
     assert [(e["type"], e["count"]) for e in report["errors"]["top"]] == [tuple(row) for row in duck["errors"]]
 
     records = report["input"]["records"]
-    print(f"log: {log.name}, {size_mb:,.0f} MB, {records:,} records (best of {args.repeat})")
-    print(f"{'':10}{'wall s':>10}{'peak MiB':>12}")
-    print(f"{'llmobs':10}{ours[0]:10.2f}{ours[1]:12.0f}")
-    print(f"{'duckdb':10}{theirs[0]:10.2f}{theirs[1]:12.0f}")
+    print(f"log: {log.name}, {size_mb:,.0f} MB, {records:,} records (best of {args.repeat}; the range over all runs after it)")
+    print(f"{'':10}{'wall s':>10}{'peak MiB':>12}   {'wall range':>14}{'peak range':>16}")
+    for name, best in (("llmobs", ours), ("duckdb", theirs)):
+        walls, peaks = [run[0] for run in runs[name]], [run[1] for run in runs[name]]
+        print(f"{name:10}{best[0]:10.2f}{best[1]:12.0f}   {min(walls):6.2f}–{max(walls):<7.2f}{min(peaks):8.0f}–{max(peaks):<7.0f}")
     print(f"ratio     {ours[0] / theirs[0]:9.2f}× {ours[1] / theirs[1]:10.2f}×   (goals: ≤ 1.0× time, ≤ 0.5× memory)")
     print("figures agree: request count and p50/p95/p99, step order, error types and counts")
 

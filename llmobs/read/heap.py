@@ -8,15 +8,13 @@ them. `malloc_trim` returns them. Elsewhere (macOS, musl) this does nothing.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 from functools import cache
 
 
 @cache
 def _malloc_trim():  # type: ignore[no-untyped-def]
-    name = ctypes.util.find_library("c")
     try:
-        return ctypes.CDLL(name).malloc_trim if name else None
+        return ctypes.CDLL(None).malloc_trim  # the C library already loaded in this process: nothing to find or spawn
     except (OSError, AttributeError):
         return None
 
