@@ -132,7 +132,7 @@ class BlockReader:
                     on_progress: ProgressCallback | None = None) -> int:
         """Read `stream` (at most `limit` bytes, ending on a line boundary); return lines read."""
         line_no = first_line
-        carry = b""
+        carry: list[bytes] = []  # the pieces of a line still being read, joined once it ends (a long line costs no quadratic copying)
         remaining = limit
         read_block = _BlockSource(stream)
         gc_was_enabled = gc.isenabled()
@@ -144,8 +144,8 @@ class BlockReader:
                     block = read_block(size) if size > 0 else b""
                 except (OSError, EOFError) as exc:
                     if carry:
-                        line_no = self._decode_block(name, carry, line_no, torn=True)
-                        carry = b""
+                        line_no = self._decode_block(name, [b"".join(carry)], line_no, torn=True)
+                        carry = []
                     self.stats.bad_line(name, line_no - 1, f"stream broken after this line, rest of file unreadable ({exc})")
                     break
                 if not block:
@@ -156,24 +156,25 @@ class BlockReader:
                     remaining -= len(block)
                 if on_progress is not None:
                     on_progress(read_block.consumed(block))
-                data = carry + block if carry else block
-                cut = data.rfind(b"\n")
-                if cut < 0:
-                    carry = data
+                lines = block.split(b"\n")
+                if len(lines) == 1:
+                    carry.append(block)
                     continue
-                carry = data[cut + 1 :]
-                line_no = self._decode_block(name, data[:cut], line_no, torn=False)
+                if carry:
+                    lines[0] = b"".join([*carry, lines[0]])
+                rest = lines.pop()  # after the last newline: the start of a line still being read
+                carry = [rest] if rest else []
+                line_no = self._decode_block(name, lines, line_no, torn=False)
             if carry:
-                line_no = self._decode_block(name, carry, line_no, torn=True)
+                line_no = self._decode_block(name, [b"".join(carry)], line_no, torn=True)
         finally:
             if gc_was_enabled:
                 gc.enable()
         return line_no - first_line
 
-    def _decode_block(self, name: str, block: bytes, first_line: int, torn: bool) -> int:
-        """Decode `block` (whole lines joined by newlines) into the builder; return the next line number."""
+    def _decode_block(self, name: str, lines: list[bytes], first_line: int, torn: bool) -> int:
+        """Decode a block of whole lines into the builder; return the next line number."""
         stats = self.stats
-        lines = block.split(b"\n")
         decode = LINE_DECODER.decode
         slow: list[int] = []
         try:

@@ -214,3 +214,20 @@ def test_bulk_timestamps_are_not_fooled_by_neighbours_that_tile():
     micros, rejected = parse_times(strings)
     assert rejected == [1, 2]
     assert int(micros[3]) - int(micros[0]) == 1_000_000
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(line(), min_size=1, max_size=12), st.sampled_from([b"\n", b"\n\n", b""]), st.integers(1, 97))
+def test_lines_split_across_blocks_read_the_same(tmp_path_factory, monkeypatch, lines, ending, block_bytes):
+    """Blocks cut lines anywhere: tiny blocks (every line spans several, a newline may end a block)
+    give the same records, bad lines and line numbers as whole lines in one block."""
+    import llmobs.read as reader
+
+    path: Path = tmp_path_factory.mktemp("blocks") / "lines.jsonl"
+    path.write_bytes(b"\n".join(lines) + ending)
+    whole = load([str(path)], group_attrs=("x",), workers=1)
+    monkeypatch.setattr(reader, "BLOCK_BYTES", block_bytes)
+    cut = load([str(path)], group_attrs=("x",), workers=1)
+    assert (cut.stats.lines, cut.stats.records, cut.stats.bad_lines) == (whole.stats.lines, whole.stats.records, whole.stats.bad_lines)
+    assert cut.stats.bad_line_samples == whole.stats.bad_line_samples
+    assert rows(cut.columns) == rows(whole.columns)
