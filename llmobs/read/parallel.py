@@ -187,8 +187,9 @@ def _collect(connection: Connection, process: multiprocessing.process.BaseProces
         kind, value = receive(connection)
     except EOFError:
         process.join()
-        killed = f" (killed by signal {-process.exitcode}{', often for lack of memory' if process.exitcode == -9 else ''})" if (process.exitcode or 0) < 0 else ""
-        raise LlmobsError(f"a reading process ended without sending its results (exit code {process.exitcode}){killed}") from None
+        code = process.exitcode or 0
+        how = f"killed by signal {-code}" + (", often for lack of memory" if code == -9 else "") if code < 0 else f"exit code {code}"
+        raise LlmobsError(f"a reading process ended without sending its results ({how})") from None
     finally:
         connection.close()
     process.join()
