@@ -35,10 +35,11 @@ LLMOBS_RETRY_OF = "llmobs.retry_of"
 LLMOBS_COST = "llmobs.usage.cost_usd"
 LLMOBS_USAGE_TIME = "llmobs.usage.time"
 LLMOBS_ADDED = "llmobs.usage.added"  # span attributes export added only to carry usage
+LLMOBS_DURATION = "llmobs.duration_ms"  # the exact duration of a span whose end OTLP's fixed64 nanoseconds cannot hold
 USAGE_EVENT = "llmobs.usage"
 EVAL_EVENT = "llmobs.eval"
 CONSUMED = {
-    LLMOBS_KIND, LLMOBS_ATTEMPT, LLMOBS_RETRY_OF, LLMOBS_COST, LLMOBS_USAGE_TIME, LLMOBS_ADDED, "error.type",
+    LLMOBS_KIND, LLMOBS_ATTEMPT, LLMOBS_RETRY_OF, LLMOBS_COST, LLMOBS_USAGE_TIME, LLMOBS_ADDED, LLMOBS_DURATION, "error.type",
     *INPUT_TOKEN_KEYS, *OUTPUT_TOKEN_KEYS, *CACHE_READ_KEYS, *CACHE_WRITE_KEYS, *REASONING_KEYS,
 }
 
@@ -222,7 +223,7 @@ def _records_of_span(span: dict[str, Any]) -> list[dict[str, Any]]:
         "parent_id": parent_id,
         "name": span.get("name") or "unnamed",
         "start": rfc3339(start_ns),
-        "duration_ms": max(end_ns - start_ns, 0) / 1e6,
+        "duration_ms": _duration_ms(attrs.get(LLMOBS_DURATION), start_ns, end_ns),
         "status": "error" if failed else "ok",
     }
     if kind is not None:
@@ -296,3 +297,11 @@ def _usage(trace_id: str, span_id: str | None, attrs: dict[str, Any], time: str,
         "reasoning_tokens": _count(_first(attrs, REASONING_KEYS)) or 0,
         "cost_usd": float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None,
     }
+
+
+def _duration_ms(exact: object, start_ns: int, end_ns: int) -> float:
+    """The span's duration: the exact one export wrote when the end time could not hold it, else
+    end minus start (never negative)."""
+    if isinstance(exact, (int, float)) and not isinstance(exact, bool):
+        return float(exact)
+    return max(end_ns - start_ns, 0) / 1e6

@@ -43,6 +43,9 @@ def key_values(attrs: dict[str, Any]) -> list[dict[str, Any]]:
     return [{"key": key, "value": any_value(value)} for key, value in attrs.items()]
 
 
+MAX_UNIX_NANO = 2**64 - 1  # OTLP times are fixed64 nanoseconds since the epoch
+
+
 def _ns(moment_us: int) -> int:
     return moment_us * 1000
 
@@ -94,13 +97,19 @@ def otlp_spans(spans: list[Span], usage: list[Usage], evals: list[Eval]) -> tupl
         if span.kind is not None:
             attrs[d.LLMOBS_KIND] = span.kind
         start = _ns(to_micros(span.start))
+        duration_ns = span.duration_ms * 1e6
+        if duration_ns < MAX_UNIX_NANO - start:
+            end = start + round(duration_ns)
+        else:  # past OTLP's last representable moment (year 2554): the exact duration rides in an attribute
+            end = MAX_UNIX_NANO
+            attrs[d.LLMOBS_DURATION] = span.duration_ms
         otlp: dict[str, Any] = {
             "traceId": span.trace_id,
             "spanId": span.span_id,
             "name": span.name,
             "kind": SPAN_KIND_CLIENT if span.kind in CLIENT_KINDS else SPAN_KIND_INTERNAL,
             "startTimeUnixNano": str(start),
-            "endTimeUnixNano": str(start + round(span.duration_ms * 1e6)),
+            "endTimeUnixNano": str(end),
             "status": {"code": STATUS_UNSET},
             "events": [],
         }

@@ -25,7 +25,7 @@ from llmobs.read.columns import ColumnBuilder, Columns, merge_columns, to_micros
 from llmobs.read.decode import UnknownType, decode_line, decode_otlp, is_otlp
 from llmobs.read.fast import LINE_DECODER, DecodeError, FastEval, FastSpan, FastUsage, parse_times
 from llmobs.read.heap import release_free_memory
-from llmobs.read.sources import Source, expand, open_binary
+from llmobs.read.sources import STREAM_ERRORS, Source, expand, open_binary
 from llmobs.records import Eval, Span, Usage
 
 MAX_BAD_LINE_SAMPLES = 20
@@ -142,7 +142,7 @@ class BlockReader:
                 size = BLOCK_BYTES if remaining is None else min(BLOCK_BYTES, remaining)
                 try:
                     block = read_block(size) if size > 0 else b""
-                except (OSError, EOFError) as exc:
+                except STREAM_ERRORS as exc:
                     if carry:
                         line_no = self._decode_block(name, [b"".join(carry)], line_no, torn=True)
                         carry = []
@@ -298,7 +298,7 @@ class _BlockSource:
         while got < size:
             try:
                 piece = self.stream.read1(size - got)  # type: ignore[attr-defined]
-            except (OSError, EOFError) as exc:
+            except STREAM_ERRORS as exc:
                 self.failure = exc
                 if not pieces:
                     raise
@@ -316,7 +316,7 @@ def read_source(source: Source, builder: ColumnBuilder, stats: InputStats, on_pr
     stream, close = open_binary(source)
     try:
         reader = BlockReader(builder, stats)
-        head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
+        head = _head(stream)
         if _is_multiline_document(head):
             document = stream.read()
             if on_progress is not None:
@@ -327,6 +327,15 @@ def read_source(source: Source, builder: ColumnBuilder, stats: InputStats, on_pr
         reader.read_stream(source.name, stream, on_progress=on_progress)
     finally:
         close()
+
+
+def _head(stream: BinaryIO) -> bytes:
+    """The first 64 KiB of `stream`, left to be read; empty when they cannot be read (the reading
+    that follows meets the same error and reports it as a broken stream)."""
+    try:
+        return stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
+    except STREAM_ERRORS:
+        return b""
 
 
 def _is_multiline_document(head: bytes) -> bool:
@@ -372,7 +381,7 @@ def _records_of_stream(
     counted: Callable[[list[Span | Usage | Eval]], list[Span | Usage | Eval]],
     mentioning: bytes | None,
 ) -> Iterator[Span | Usage | Eval]:
-    head = stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
+    head = _head(stream)
     if _is_multiline_document(head):
         stats.lines += 1
         yield from counted(judge_line(stream.read(), name, 1, stats, torn=False))
@@ -383,7 +392,7 @@ def _records_of_stream(
             line_no += 1
             if mentioning is None or mentioning in line:
                 yield from counted(judge_line(line, name, line_no, stats, torn=not line.endswith(b"\n")))
-    except (OSError, EOFError) as exc:
+    except STREAM_ERRORS as exc:
         stats.bad_line(name, line_no, f"stream broken after this line, rest of file unreadable ({exc})")
     stats.lines += line_no
 

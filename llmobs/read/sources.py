@@ -1,20 +1,29 @@
-"""Turn the paths a user gives (files, directories, globs, `-`) into line streams, gzip or not."""
+"""Turn the paths a user gives (files, directories, globs, `-`) into line streams, gzip or not.
+
+Gzip is inflated by ISA-L (`isal`), about twice as fast as the standard library's zlib, through
+its drop-in `GzipFile`.
+"""
 
 from __future__ import annotations
 
 import glob
-import gzip
 import io
 import os
 import sys
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
+
+from isal import igzip, isal_zlib
 
 from llmobs.errors import InputError
 
 LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".log")
 GZIP_MAGIC = b"\x1f\x8b"
+# What reading a stream can raise part way: I/O errors, a truncated gzip (EOFError) and corrupt
+# compressed data (zlib's and ISA-L's own errors, which are not OSErrors).
+STREAM_ERRORS = (OSError, EOFError, zlib.error, isal_zlib.error)
 
 
 @dataclass(frozen=True)
@@ -96,7 +105,7 @@ def open_binary(source: Source) -> tuple[BinaryIO, Callable[[], None]]:
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
     close_raw = (lambda: None) if source.is_stdin else raw.close
     if buffered.peek(2)[:2] == GZIP_MAGIC:
-        unzipped = gzip.GzipFile(fileobj=buffered, mode="rb")
+        unzipped = igzip.IGzipFile(fileobj=buffered, mode="rb")
 
         def close() -> None:
             unzipped.close()

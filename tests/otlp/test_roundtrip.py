@@ -90,3 +90,15 @@ def test_jsonl_to_otlp_to_jsonl(batch):
         assert problem is None
         back.extend(records)
     assert sorted(map(normalise, back), key=key) == sorted(map(normalise, originals), key=key)
+
+
+def test_a_duration_past_otlps_last_moment_survives_the_round_trip():
+    """1e308 ms is a valid duration, but no fixed64 end time holds it: the end is the last
+    representable moment and the exact duration travels in an attribute."""
+    record = {"type": "span", "trace_id": "a" * 32, "span_id": "b" * 16, "parent_id": None, "name": "n",
+              "start": "2026-01-01T00:00:00Z", "duration_ms": 1e308, "status": "ok"}
+    spans, _ = otlp_spans(*split_records([RECORD_ADAPTER.validate_json(json.dumps(record))]))
+    assert int(spans[0]["endTimeUnixNano"]) == 2**64 - 1
+    document = json.dumps(next(documents(spans, 10))).encode()
+    back, problem = decode_otlp(document)
+    assert problem is None and back[0].duration_ms == 1e308 and back[0].attrs is None

@@ -121,6 +121,18 @@ def test_truncated_gzip_keeps_what_was_read(tmp_path: Path):
     assert "torn last line" in data.stats.bad_line_samples[0] and "stream broken" in data.stats.bad_line_samples[1]
 
 
+def test_corrupt_gzip_keeps_what_was_read(tmp_path: Path):
+    """Corrupt compressed data part way (the inflater's own error, not an OSError) ends the file
+    like a truncation: what was inflated before it is kept, the break is a counted bad line."""
+    first = gzip.compress("".join(json.dumps(root(f"a{i}", i)) + "\n" for i in range(5_000)).encode())
+    second = gzip.compress("".join(json.dumps(root(f"b{i}", i)) + "\n" for i in range(5_000)).encode())
+    path = tmp_path / "corrupt.jsonl.gz"
+    path.write_bytes(first + second[:100] + b"\x00garbage" * 50 + second[500:])
+    data = load([str(path)], workers=1)
+    assert 4_000 < data.stats.records <= 5_000
+    assert "stream broken" in data.stats.bad_line_samples[-1] and "rest of file unreadable" in data.stats.bad_line_samples[-1]
+
+
 def test_missing_inputs_are_errors(tmp_path: Path):
     with pytest.raises(InputError, match="no such file"):
         load([str(tmp_path / "nope.jsonl")])
