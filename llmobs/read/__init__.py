@@ -15,6 +15,7 @@ import gc
 import gzip
 import json
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import BinaryIO
 
@@ -132,44 +133,12 @@ class BlockReader:
                     on_progress: ProgressCallback | None = None) -> int:
         """Read `stream` (at most `limit` bytes, ending on a line boundary); return lines read."""
         line_no = first_line
-        carry: list[bytes] = []  # the pieces of a line still being read, joined once it ends (a long line costs no quadratic copying)
-        remaining = limit
-        read_block = _BlockSource(stream)
-        gc_was_enabled = gc.isenabled()
-        gc.disable()  # millions of short-lived objects and no cycles: collection passes would only cost
-        try:
-            while True:
-                size = BLOCK_BYTES if remaining is None else min(BLOCK_BYTES, remaining)
-                try:
-                    block = read_block(size) if size > 0 else b""
-                except STREAM_ERRORS as exc:
-                    if carry:
-                        line_no = self._decode_block(name, [b"".join(carry)], line_no, torn=True)
-                        carry = []
-                    self.stats.bad_line(name, line_no - 1, f"stream broken after this line, rest of file unreadable ({exc})")
+        with _collection_paused():
+            for lines, torn, broken in line_blocks(stream, limit, on_progress):
+                if broken is not None:
+                    self.stats.bad_line(name, line_no - 1, broken_stream(broken))
                     break
-                if not block:
-                    if on_progress is not None:
-                        on_progress(read_block.consumed(block))  # a gzip trailer read after the last block
-                    break
-                if remaining is not None:
-                    remaining -= len(block)
-                if on_progress is not None:
-                    on_progress(read_block.consumed(block))
-                lines = block.split(b"\n")
-                if len(lines) == 1:
-                    carry.append(block)
-                    continue
-                if carry:
-                    lines[0] = b"".join([*carry, lines[0]])
-                rest = lines.pop()  # after the last newline: the start of a line still being read
-                carry = [rest] if rest else []
-                line_no = self._decode_block(name, lines, line_no, torn=False)
-            if carry:
-                line_no = self._decode_block(name, [b"".join(carry)], line_no, torn=True)
-        finally:
-            if gc_was_enabled:
-                gc.enable()
+                line_no = self._decode_block(name, lines, line_no, torn)
         return line_no - first_line
 
     def _decode_block(self, name: str, lines: list[bytes], first_line: int, torn: bool) -> int:
@@ -227,6 +196,61 @@ class BlockReader:
         stats.usage += len(usage)
         stats.evals += len(evals)
         stats.records += len(spans) + len(usage) + len(evals)
+
+
+@contextmanager
+def _collection_paused() -> Iterator[None]:
+    """Reading makes millions of short-lived objects and no cycles: collection passes would only cost."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def broken_stream(exc: BaseException) -> str:
+    """The reason recorded when a stream fails part way (after the line it is recorded at)."""
+    return f"stream broken after this line, rest of file unreadable ({exc})"
+
+
+def line_blocks(stream: BinaryIO, limit: int | None = None, on_progress: ProgressCallback | None = None) -> Iterator[tuple[list[bytes], bool, BaseException | None]]:
+    """`stream`'s whole lines a block at a time, as (lines, torn, None); a last line without a
+    newline comes alone with torn=True; a stream that fails part way ends with ([], False, error).
+
+    At most `limit` bytes are read (a byte range ending on a line boundary). A line longer than a
+    block is gathered from its pieces and joined once.
+    """
+    carry: list[bytes] = []
+    remaining = limit
+    read_block = _BlockSource(stream)
+    while True:
+        size = BLOCK_BYTES if remaining is None else min(BLOCK_BYTES, remaining)
+        try:
+            block = read_block(size) if size > 0 else b""
+        except STREAM_ERRORS as exc:
+            if carry:
+                yield [b"".join(carry)], True, None
+            yield [], False, exc
+            return
+        if on_progress is not None:
+            on_progress(read_block.consumed(block))  # at the end too: a gzip trailer read after the last block
+        if not block:
+            break
+        if remaining is not None:
+            remaining -= len(block)
+        lines = block.split(b"\n")
+        if len(lines) == 1:
+            carry.append(block)
+            continue
+        if carry:
+            lines[0] = b"".join([*carry, lines[0]])
+        rest = lines.pop()  # after the last newline: the start of a line still being read
+        carry = [rest] if rest else []
+        yield lines, False, None
+    if carry:
+        yield [b"".join(carry)], True, None
 
 
 def _accepted(group: list, micros: np.ndarray, rejected: list[int], offset: int, records: list, kind: type, slow: list[int]) -> tuple[list, np.ndarray]:
@@ -393,7 +417,7 @@ def _records_of_stream(
             if mentioning is None or mentioning in line:
                 yield from counted(judge_line(line, name, line_no, stats, torn=not line.endswith(b"\n")))
     except STREAM_ERRORS as exc:
-        stats.bad_line(name, line_no, f"stream broken after this line, rest of file unreadable ({exc})")
+        stats.bad_line(name, line_no, broken_stream(exc))
     stats.lines += line_no
 
 

@@ -1,8 +1,10 @@
 """Spread reading over processes: a large plain file is cut into byte ranges at line boundaries,
 each range becomes columns in its own process, and the parts merge (`merge_columns`).
 
-Gzip files and stdin cannot be split, but whole files (gzip too) are shared out between processes
-by size; stdin is read in this process. Input smaller than PARALLEL_MIN_BYTES in all is read here,
+A gzip stream cannot be cut, so a large one is shared instead: every process inflates all of it
+(ISA-L inflates several times faster than lines are decoded) and decodes only its own runs of
+RUN_LINES lines; each run becomes a part, put back in stream order. Smaller files, gzip or not,
+are shared out whole between processes by size; stdin is read in this process. Input smaller than PARALLEL_MIN_BYTES in all is read here,
 where starting a process would cost more than it saves. Workers are forked (no re-import of the caller's
 main module, no start-up cost), and only from a single-threaded process, where forking is safe;
 otherwise everything is read here. A worker sends its columns back through a pipe with their arrays
@@ -20,13 +22,16 @@ from itertools import pairwise
 from multiprocessing.connection import Connection
 from typing import Any
 
-from llmobs.errors import LlmobsError
-from llmobs.read import BlockReader, InputStats, ProgressCallback, _is_multiline_document, read_source
+from llmobs.errors import InputError, LlmobsError
+from llmobs.read import BlockReader, InputStats, ProgressCallback, _collection_paused, _head, _is_multiline_document, broken_stream, line_blocks, read_source
 from llmobs.read.columns import ColumnBuilder, Columns
 from llmobs.read.heap import release_free_memory
-from llmobs.read.sources import GZIP_MAGIC, Source
+from llmobs.read.sources import GZIP_MAGIC, Source, open_binary
 
 PARALLEL_MIN_BYTES = 64 << 20
+GZIP_SHARE_MIN_BYTES = 8 << 20  # compressed: logs shrink about eightfold, so about PARALLEL_MIN_BYTES of lines
+RUN_LINES = 1 << 16  # lines decoded by one process in turn when processes share a gzip stream
+Part = tuple[int, Columns, InputStats]  # (run within its source, columns, accounting)
 
 
 def _splittable(source: Source) -> bool:
@@ -39,6 +44,23 @@ def _splittable(source: Source) -> bool:
     except OSError:
         return False
     return head[:2] != GZIP_MAGIC and not _is_multiline_document(head) and os.path.getsize(source.name) >= PARALLEL_MIN_BYTES
+
+
+def _shareable(source: Source) -> bool:
+    """A gzip file large enough to be worth sharing, holding lines (not one multi-line document)."""
+    if source.is_stdin or (source.size() or 0) < GZIP_SHARE_MIN_BYTES:
+        return False
+    try:
+        with open(source.name, "rb") as handle:
+            if handle.read(2) != GZIP_MAGIC:
+                return False
+        stream, close = open_binary(source)
+    except (OSError, InputError):
+        return False
+    try:
+        return not _is_multiline_document(_head(stream))
+    finally:
+        close()
 
 
 def line_ranges(path: str, parts: int) -> list[tuple[int, int]]:
@@ -56,25 +78,31 @@ def line_ranges(path: str, parts: int) -> list[tuple[int, int]]:
 
 @dataclass(frozen=True)
 class Task:
-    """One unit of reading: a whole source, or a byte range of a plain file."""
+    """One unit of reading: a whole source, a byte range of a plain file, or one share of a gzip
+    stream (runs `share`, `share + shares`, … of RUN_LINES lines)."""
 
     source: Source
     start: int | None = None
     end: int | None = None
+    share: int | None = None
+    shares: int = 1
 
     @property
     def size(self) -> int:
         if self.start is not None and self.end is not None:
             return self.end - self.start
-        return self.source.size() or 0
+        return (self.source.size() or 0) // self.shares
 
 
 def plan(sources: list[Source], workers: int) -> list[Task]:
-    """The sources as tasks, in order: large plain files cut into one range per worker."""
+    """The sources as tasks, in order: large plain files cut into one range per worker, large gzip
+    files shared between the workers."""
     tasks: list[Task] = []
     for source in sources:
         if workers > 1 and _splittable(source):
             tasks += [Task(source, start, end) for start, end in line_ranges(source.name, workers)]
+        elif workers > 1 and _shareable(source):
+            tasks += [Task(source, share=share, shares=workers) for share in range(workers)]
         else:
             tasks.append(Task(source))
     return tasks
@@ -91,10 +119,13 @@ def bins(tasks: list[Task], count: int) -> list[list[int]]:
     return [sorted(share) for share in shares]
 
 
-def run_tasks(tasks: list[Task], group_attrs: tuple[str, ...], on_progress: ProgressCallback | None = None) -> list[tuple[Columns, InputStats]]:
-    """Read the tasks one after another in this process."""
+def run_tasks(tasks: list[Task], group_attrs: tuple[str, ...], on_progress: ProgressCallback | None = None) -> list[list[Part]]:
+    """Read the tasks one after another in this process: the parts of each task."""
     results = []
     for task in tasks:
+        if task.share is not None:
+            results.append(read_share(task, group_attrs, on_progress))
+            continue
         builder = ColumnBuilder(group_attrs)
         stats = InputStats()
         if task.start is None:
@@ -103,9 +134,51 @@ def run_tasks(tasks: list[Task], group_attrs: tuple[str, ...], on_progress: Prog
             with open(task.source.name, "rb") as handle:
                 handle.seek(task.start)
                 BlockReader(builder, stats).read_stream(task.source.name, handle, limit=(task.end or 0) - task.start, on_progress=on_progress)
-        results.append((builder.finish(), stats))
+        results.append([(0, builder.finish(), stats)])
         release_free_memory()  # the chunks just joined into columns
     return results
+
+
+def read_share(task: Task, group_attrs: tuple[str, ...], on_progress: ProgressCallback | None = None) -> list[Part]:
+    """Inflate the whole gzip stream, decode only this share's runs of lines: one part per run,
+    with line numbers counted from the start of the file."""
+    assert task.share is not None
+    name = task.source.name
+    readers: dict[int, BlockReader] = {}
+
+    def reader(run: int) -> BlockReader:
+        if run not in readers:
+            readers[run] = BlockReader(ColumnBuilder(group_attrs), InputStats())
+        return readers[run]
+
+    def mine(run: int) -> bool:
+        return run % task.shares == task.share
+
+    # Every share inflates the whole file: progress counts a share's part of it.
+    progress = (lambda consumed: on_progress(consumed // task.shares)) if on_progress else None
+    stream, close = open_binary(task.source)
+    line_no = 1
+    try:
+        with _collection_paused():
+            for lines, torn, broken in line_blocks(stream, on_progress=progress):
+                if broken is not None:
+                    run = max(line_no - 2, 0) // RUN_LINES  # the run holding the last line read
+                    if mine(run):
+                        reader(run).stats.bad_line(name, line_no - 1, broken_stream(broken))
+                    break
+                position = 0
+                while position < len(lines):
+                    run = (line_no - 1) // RUN_LINES
+                    take = min(len(lines) - position, (run + 1) * RUN_LINES - (line_no - 1))
+                    if mine(run):
+                        reader(run)._decode_block(name, lines[position : position + take], line_no, torn)
+                    line_no += take
+                    position += take
+    finally:
+        close()
+    parts = [(run, readers[run].builder.finish(), readers[run].stats) for run in sorted(readers)]
+    release_free_memory()
+    return parts
 
 
 def _scaled(on_progress: ProgressCallback, factor: float) -> ProgressCallback:
@@ -181,7 +254,7 @@ def _outcome(tasks: list[Task], group_attrs: tuple[str, ...]) -> tuple[str, obje
         return ("error", exc)
 
 
-def _collect(connection: Connection, process: multiprocessing.process.BaseProcess) -> list[tuple[Columns, InputStats]]:
+def _collect(connection: Connection, process: multiprocessing.process.BaseProcess) -> list[list[Part]]:
     """A worker's results, or its exception raised here."""
     try:
         kind, value = receive(connection)
@@ -215,7 +288,7 @@ def read_sources(
         workers = 1
     tasks = plan(sources, workers)
     total = sum(task.size for task in tasks)
-    results: list[tuple[Columns, InputStats] | None] = [None] * len(tasks)
+    results: list[list[Part] | None] = [None] * len(tasks)
     if workers == 1 or len(tasks) == 1 or total < PARALLEL_MIN_BYTES:
         results = list(run_tasks(tasks, group_attrs, on_progress))
     else:
@@ -247,15 +320,21 @@ def read_sources(
                 process.join()
     parts: list[Columns] = []
     offsets: dict[str, int] = {}
+    shared_runs: list[Part] = []
     for index, task in enumerate(tasks):
         result = results[index]
         results[index] = None
         assert result is not None
-        columns, part_stats = result
-        offset = offsets.get(task.source.name, 0)  # line numbers of a later range follow the earlier ones
-        stats.absorb(part_stats, offset)
-        offsets[task.source.name] = offset + part_stats.lines
-        parts.append(columns)
+        if task.share is not None:  # the shares of one source come together: their runs, in stream order
+            shared_runs += result
+            if task.share < task.shares - 1:
+                continue
+            result, shared_runs = sorted(shared_runs, key=lambda part: part[0]), []
+        for _, columns, part_stats in result:
+            offset = 0 if task.share is not None else offsets.get(task.source.name, 0)  # a later byte range's lines follow the earlier ones'
+            stats.absorb(part_stats, offset)
+            offsets[task.source.name] = offset + part_stats.lines
+            parts.append(columns)
     if not parts:
         parts.append(ColumnBuilder(group_attrs).finish())
     return parts

@@ -292,3 +292,40 @@ def test_progress_counts_file_bytes_compressed_or_not(tmp_path: Path):
         assert data.stats.records == 20_000
         assert sum(reported) == (tmp_path / name).stat().st_size
         assert len(reported) > 2, "reported block by block, not once at the end"
+
+
+@pytest.mark.parametrize("truncated", [False, True])
+def test_a_shared_gzip_stream_reads_as_one_process_does(tmp_path: Path, monkeypatch, truncated: bool):
+    """Two processes inflate the same gzip and decode alternate runs of lines: the records come
+    back in stream order, with the same bad lines, line numbers and accounting as one process."""
+    import threading
+
+    from llmobs.read import parallel
+
+    lines = [json.dumps(root(f"t{i}", i)) for i in range(5_000)]
+    for broken in (0, 99, 100, 2_345, 4_998):
+        lines[broken] = f"broken {broken}"
+    packed = gzip.compress(("\n".join(lines) + "\n").encode())
+    path = tmp_path / "big.jsonl.gz"
+    path.write_bytes(packed[: len(packed) * 2 // 3] if truncated else packed)
+    monkeypatch.setattr(parallel, "GZIP_SHARE_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "RUN_LINES", 100)
+    from llmobs.read.sources import expand
+
+    tasks = parallel.plan(expand([str(path)])[0], 2)
+    assert [(task.share, task.shares) for task in tasks] == [(0, 2), (1, 2)]
+
+    assert threading.active_count() == 1, "workers are only forked from a single-threaded process"
+    shared = load([str(path)], workers=2)
+    alone = load([str(path)], workers=1)
+    assert shared.stats.bad_line_samples == alone.stats.bad_line_samples
+    assert (shared.stats.lines, shared.stats.records, shared.stats.bad_lines) == (alone.stats.lines, alone.stats.records, alone.stats.bad_lines)
+    assert shared.columns.spans.duration_ms.tolist() == alone.columns.spans.duration_ms.tolist()  # same order, not only same values
+    names = [shared.columns.trace_ids.lookup(code) for code in shared.columns.spans.trace]
+    assert names == [alone.columns.trace_ids.lookup(code) for code in alone.columns.spans.trace]
+    if truncated:
+        assert "stream broken" in alone.stats.bad_line_samples[-1]
+    else:
+        assert alone.stats.bad_line_samples[:3] == [f"{path}:1: not valid JSON", f"{path}:100: not valid JSON", f"{path}:101: not valid JSON"]
+        assert alone.stats.records == 4_995
