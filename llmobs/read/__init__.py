@@ -138,10 +138,10 @@ class BlockReader:
                 if broken is not None:
                     self.stats.bad_line(name, line_no - 1, broken_stream(broken))
                     break
-                line_no = self._decode_block(name, lines, line_no, torn)
+                line_no = self.decode_lines(name, lines, line_no, torn)
         return line_no - first_line
 
-    def _decode_block(self, name: str, lines: list[bytes], first_line: int, torn: bool) -> int:
+    def decode_lines(self, name: str, lines: list[bytes], first_line: int, torn: bool) -> int:
         """Decode a block of whole lines into the builder; return the next line number."""
         stats = self.stats
         decode = LINE_DECODER.decode

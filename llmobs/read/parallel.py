@@ -171,7 +171,7 @@ def read_share(task: Task, group_attrs: tuple[str, ...], on_progress: ProgressCa
                     run = (line_no - 1) // RUN_LINES
                     take = min(len(lines) - position, (run + 1) * RUN_LINES - (line_no - 1))
                     if mine(run):
-                        reader(run)._decode_block(name, lines[position : position + take], line_no, torn)
+                        reader(run).decode_lines(name, lines[position : position + take], line_no, torn)
                     line_no += take
                     position += take
     finally:
