@@ -114,7 +114,7 @@ def load(
 
     sources, ignored = expand(list(paths))
     stats = InputStats(files=len(sources), ignored_files=ignored)
-    parts = read_sources(sources, stats, group_attrs, on_progress, workers)
+    parts = read_sources(sources, stats, group_attrs, on_progress, workers, strict=strict)
     if strict and stats.first_bad is not None:
         raise InputError(f"{stats.first_bad} (--strict)")
     columns = merge_columns(parts)
@@ -123,11 +123,14 @@ def load(
 
 
 class BlockReader:
-    """Decodes blocks of whole lines into a ColumnBuilder, keeping the line accounting."""
+    """Decodes blocks of whole lines into a ColumnBuilder, keeping the line accounting. With
+    `stop_at_bad` (`--strict`), reading ends after the block holding the first bad line: the answer
+    is that line, and the rest need not be read."""
 
-    def __init__(self, builder: ColumnBuilder, stats: InputStats) -> None:
+    def __init__(self, builder: ColumnBuilder, stats: InputStats, *, stop_at_bad: bool = False) -> None:
         self.builder = builder
         self.stats = stats
+        self.stop_at_bad = stop_at_bad
 
     def read_stream(self, name: str, stream: BinaryIO, first_line: int = 1, limit: int | None = None,
                     on_progress: ProgressCallback | None = None) -> int:
@@ -139,6 +142,8 @@ class BlockReader:
                     self.stats.bad_line(name, line_no - 1, broken_stream(broken))
                     break
                 line_no = self.decode_lines(name, lines, line_no, torn)
+                if self.stop_at_bad and self.stats.bad_lines:
+                    break
         return line_no - first_line
 
     def decode_lines(self, name: str, lines: list[bytes], first_line: int, torn: bool) -> int:
@@ -334,12 +339,12 @@ class _BlockSource:
         return b"".join(pieces)
 
 
-def read_source(source: Source, builder: ColumnBuilder, stats: InputStats, on_progress: ProgressCallback | None) -> None:
+def read_source(source: Source, builder: ColumnBuilder, stats: InputStats, on_progress: ProgressCallback | None, *, stop_at_bad: bool = False) -> None:
     """Stream one whole source (file, gzip or stdin) into `builder`; a multi-line JSON document
     (an OTLP/JSON file as the spec shows them, pretty-printed) is read whole, as line 1."""
     stream, close = open_binary(source)
     try:
-        reader = BlockReader(builder, stats)
+        reader = BlockReader(builder, stats, stop_at_bad=stop_at_bad)
         head = _head(stream)
         if _is_multiline_document(head):
             document = stream.read()

@@ -119,29 +119,35 @@ def bins(tasks: list[Task], count: int) -> list[list[int]]:
     return [sorted(share) for share in shares]
 
 
-def run_tasks(tasks: list[Task], group_attrs: tuple[str, ...], on_progress: ProgressCallback | None = None) -> list[list[Part]]:
-    """Read the tasks one after another in this process: the parts of each task."""
-    results = []
+def run_tasks(tasks: list[Task], group_attrs: tuple[str, ...], on_progress: ProgressCallback | None = None, *, strict: bool = False) -> list[list[Part]]:
+    """Read the tasks one after another in this process: the parts of each task. With `strict`,
+    a task stops at its first bad line and the tasks after it (later in the input) are not read."""
+    results: list[list[Part]] = []
     for task in tasks:
+        if strict and any(stats.bad_lines for parts in results for _, _, stats in parts):
+            results.append([(0, ColumnBuilder(group_attrs).finish(), InputStats())])
+            continue
         if task.share is not None:
-            results.append(read_share(task, group_attrs, on_progress))
+            results.append(read_share(task, group_attrs, on_progress, strict=strict))
             continue
         builder = ColumnBuilder(group_attrs)
         stats = InputStats()
         if task.start is None:
-            read_source(task.source, builder, stats, on_progress)
+            read_source(task.source, builder, stats, on_progress, stop_at_bad=strict)
         else:
             with open(task.source.name, "rb") as handle:
                 handle.seek(task.start)
-                BlockReader(builder, stats).read_stream(task.source.name, handle, limit=(task.end or 0) - task.start, on_progress=on_progress)
+                reader = BlockReader(builder, stats, stop_at_bad=strict)
+                reader.read_stream(task.source.name, handle, limit=(task.end or 0) - task.start, on_progress=on_progress)
         results.append([(0, builder.finish(), stats)])
         release_free_memory()  # the chunks just joined into columns
     return results
 
 
-def read_share(task: Task, group_attrs: tuple[str, ...], on_progress: ProgressCallback | None = None) -> list[Part]:
+def read_share(task: Task, group_attrs: tuple[str, ...], on_progress: ProgressCallback | None = None, *, strict: bool = False) -> list[Part]:
     """Inflate the whole gzip stream, decode only this share's runs of lines: one part per run,
-    with line numbers counted from the start of the file."""
+    with line numbers counted from the start of the file. With `strict`, stop after this share's
+    first bad line (the earliest of all shares' first bad lines is the file's)."""
     assert task.share is not None
     name = task.source.name
     readers: dict[int, BlockReader] = {}
@@ -174,6 +180,8 @@ def read_share(task: Task, group_attrs: tuple[str, ...], on_progress: ProgressCa
                         reader(run).decode_lines(name, lines[position : position + take], line_no, torn)
                     line_no += take
                     position += take
+                if strict and any(r.stats.bad_lines for r in readers.values()):
+                    break
     finally:
         close()
     parts = [(run, readers[run].builder.finish(), readers[run].stats) for run in sorted(readers)]
@@ -241,15 +249,15 @@ def receive(connection: Connection) -> Any:
     return pickle.loads(head, buffers=buffers)
 
 
-def _worker(connection: Connection, tasks: list[Task], group_attrs: tuple[str, ...]) -> None:
+def _worker(connection: Connection, tasks: list[Task], group_attrs: tuple[str, ...], strict: bool) -> None:
     """A forked worker's whole life: read its tasks, send back the results or the exception."""
-    send(connection, _outcome(tasks, group_attrs))  # no other reference: `send` frees the columns as it goes
+    send(connection, _outcome(tasks, group_attrs, strict))  # no other reference: `send` frees the columns as it goes
     connection.close()
 
 
-def _outcome(tasks: list[Task], group_attrs: tuple[str, ...]) -> tuple[str, object]:
+def _outcome(tasks: list[Task], group_attrs: tuple[str, ...], strict: bool) -> tuple[str, object]:
     try:
-        return ("results", run_tasks(tasks, group_attrs))
+        return ("results", run_tasks(tasks, group_attrs, strict=strict))
     except BaseException as exc:  # handed to the parent, which raises it as if read there
         return ("error", exc)
 
@@ -271,17 +279,28 @@ def _collect(connection: Connection, process: multiprocessing.process.BaseProces
     return value
 
 
+def _answered_here(tasks: list[Task], own: list[int], results: list, started: list) -> bool:
+    """Whether this process's tasks hold a bad line that comes before every worker's task. A share
+    of a gzip stream does not count: the shares' runs interleave, so any of them may hold the first."""
+    bad = [index for index in own if tasks[index].share is None and any(stats.bad_lines for _, _, stats in results[index])]
+    return bool(bad) and all(min(share) > bad[0] for share, _, _ in started)
+
+
 def read_sources(
     sources: list[Source],
     stats: InputStats,
     group_attrs: tuple[str, ...],
     on_progress: ProgressCallback | None,
     workers: int | None,
+    *,
+    strict: bool = False,
 ) -> list[Columns]:
     """Columns of every source, in order, with `stats` accumulating the accounting.
 
     With several workers the tasks are shared out by bytes: this process reads its share while
-    forked workers read theirs, and the parts are put back in the order of the sources.
+    forked workers read theirs, and the parts are put back in the order of the sources. With
+    `strict`, reading stops as soon as the first bad line of the input is known: when one of this
+    process's tasks has a bad line and every worker's tasks come later, the workers are stopped.
     """
     workers = workers or os.cpu_count() or 1
     if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
@@ -290,7 +309,7 @@ def read_sources(
     total = sum(task.size for task in tasks)
     results: list[list[Part] | None] = [None] * len(tasks)
     if workers == 1 or len(tasks) == 1 or total < PARALLEL_MIN_BYTES:
-        results = list(run_tasks(tasks, group_attrs, on_progress))
+        results = list(run_tasks(tasks, group_attrs, on_progress, strict=strict))
     else:
         shares = [share for share in bins(tasks, workers) if share] or [[]]
         own, others = shares[0], shares[1:]
@@ -300,21 +319,26 @@ def read_sources(
             for share in others:
                 receiving, sending = context.Pipe(duplex=False)
                 _widen(sending)
-                process = context.Process(target=_worker, args=(sending, [tasks[i] for i in share], group_attrs), daemon=True)
+                process = context.Process(target=_worker, args=(sending, [tasks[i] for i in share], group_attrs, strict), daemon=True)
                 process.start()
                 sending.close()
                 started.append((share, receiving, process))
             own_bytes = sum(tasks[i].size for i in own) or 1
             # Progress is counted on this process's share, scaled to stand for all of them.
             scaled = _scaled(on_progress, total / own_bytes) if on_progress else None
-            for index, result in zip(own, run_tasks([tasks[i] for i in own], group_attrs, scaled), strict=True):
+            for index, result in zip(own, run_tasks([tasks[i] for i in own], group_attrs, scaled, strict=strict), strict=True):
                 results[index] = result
-            while started:
-                share, receiving, process = started.pop(0)
-                for index, result in zip(share, _collect(receiving, process), strict=True):
-                    results[index] = result
+            if strict and _answered_here(tasks, own, results, started):
+                for share, _, _ in started:  # all after this process's first bad line: not needed
+                    for index in share:
+                        results[index] = [(0, ColumnBuilder(group_attrs).finish(), InputStats())]
+            else:
+                while started:
+                    share, receiving, process = started.pop(0)
+                    for index, result in zip(share, _collect(receiving, process), strict=True):
+                        results[index] = result
         finally:
-            for _, receiving, process in started:  # only after a failure: stop the rest
+            for _, receiving, process in started:  # not collected (not needed, or after a failure): stop them
                 receiving.close()
                 process.terminate()
                 process.join()

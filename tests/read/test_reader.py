@@ -8,7 +8,7 @@ import pytest
 from helpers import root, span, usage, write_jsonl
 
 from llmobs.errors import InputError, LlmobsError
-from llmobs.read import load
+from llmobs.read import InputStats, load
 from llmobs.read.decode import UnknownType, decode_line
 from llmobs.records import RECORD_ADAPTER
 
@@ -252,10 +252,10 @@ def test_an_error_in_a_worker_is_raised_here(tmp_path: Path, monkeypatch):
     path = _two_halves(tmp_path, monkeypatch)
     parent, original = os.getpid(), parallel.run_tasks
 
-    def failing_in_the_worker(tasks, group_attrs, on_progress=None):
+    def failing_in_the_worker(tasks, group_attrs, on_progress=None, **options):
         if os.getpid() != parent:
             raise InputError(f"{tasks[0].source.name}: cannot open: gone")
-        return original(tasks, group_attrs, on_progress)
+        return original(tasks, group_attrs, on_progress, **options)
 
     monkeypatch.setattr(parallel, "run_tasks", failing_in_the_worker)
     with pytest.raises(InputError, match=r"big\.jsonl: cannot open: gone"):
@@ -270,10 +270,10 @@ def test_a_worker_that_dies_is_reported(tmp_path: Path, monkeypatch):
     path = _two_halves(tmp_path, monkeypatch)
     parent, original = os.getpid(), parallel.run_tasks
 
-    def dying_in_the_worker(tasks, group_attrs, on_progress=None):
+    def dying_in_the_worker(tasks, group_attrs, on_progress=None, **options):
         if os.getpid() != parent:
             os._exit(3)
-        return original(tasks, group_attrs, on_progress)
+        return original(tasks, group_attrs, on_progress, **options)
 
     monkeypatch.setattr(parallel, "run_tasks", dying_in_the_worker)
     with pytest.raises(LlmobsError, match=r"ended without sending its results \(exit code 3\)"):
@@ -329,3 +329,40 @@ def test_a_shared_gzip_stream_reads_as_one_process_does(tmp_path: Path, monkeypa
     else:
         assert alone.stats.bad_line_samples[:3] == [f"{path}:1: not valid JSON", f"{path}:100: not valid JSON", f"{path}:101: not valid JSON"]
         assert alone.stats.records == 4_995
+
+
+def _log_with_bad_lines(path: Path, count: int, bad: tuple[int, ...]) -> None:
+    lines = [json.dumps(root(f"t{i}", i)) for i in range(count)]
+    for index in bad:
+        lines[index] = "not json"
+    body = ("\n".join(lines) + "\n").encode()
+    path.write_bytes(gzip.compress(body) if path.suffix == ".gz" else body)
+
+
+@pytest.mark.parametrize(
+    ("name", "bad", "workers"),
+    [("one.jsonl", (40,), 1), ("halves.jsonl", (40, 39_000), 2), ("halves.jsonl", (39_000, 39_500), 2), ("shared.jsonl.gz", (30_000, 5_000), 2)],
+    ids=["one-process", "bad-line-in-this-process", "bad-line-only-in-the-worker", "gzip-shares"],
+)
+def test_strict_stops_at_the_first_bad_line(tmp_path: Path, monkeypatch, name: str, bad: tuple[int, ...], workers: int):
+    """--strict reports the input's first bad line, with its line number, without reading on
+    further than it must."""
+    import threading
+
+    from llmobs.read import parallel
+    from llmobs.read.sources import expand
+
+    path = tmp_path / name
+    _log_with_bad_lines(path, 40_000, bad)
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "GZIP_SHARE_MIN_BYTES", 0)
+    monkeypatch.setattr(parallel, "RUN_LINES", 1_000)
+    assert threading.active_count() == 1
+    first = min(bad) + 1
+    with pytest.raises(InputError, match=rf"{name}:{first}: not valid JSON \(--strict\)"):
+        load([str(path)], strict=True, workers=workers)
+    stats = InputStats(files=1)
+    parallel.read_sources(expand([str(path)])[0], stats, (), None, workers, strict=True)
+    assert str(stats.first_bad) == f"{path}:{first}: not valid JSON"
+    if name != "shared.jsonl.gz":  # shares count only the runs they decoded
+        assert stats.lines < (40_000 if first > 20_000 else 20_000), "stopped early, not read to the end"
