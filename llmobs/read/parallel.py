@@ -119,13 +119,18 @@ def bins(tasks: list[Task], count: int) -> list[list[int]]:
     return [sorted(share) for share in shares]
 
 
+def _unread(group_attrs: tuple[str, ...]) -> list[Part]:
+    """The parts of a task not read (`--strict` already has its answer)."""
+    return [(0, ColumnBuilder(group_attrs).finish(), InputStats())]
+
+
 def run_tasks(tasks: list[Task], group_attrs: tuple[str, ...], on_progress: ProgressCallback | None = None, *, strict: bool = False) -> list[list[Part]]:
     """Read the tasks one after another in this process: the parts of each task. With `strict`,
     a task stops at its first bad line and the tasks after it (later in the input) are not read."""
     results: list[list[Part]] = []
     for task in tasks:
         if strict and any(stats.bad_lines for parts in results for _, _, stats in parts):
-            results.append([(0, ColumnBuilder(group_attrs).finish(), InputStats())])
+            results.append(_unread(group_attrs))
             continue
         if task.share is not None:
             results.append(read_share(task, group_attrs, on_progress, strict=strict))
@@ -331,7 +336,7 @@ def read_sources(
             if strict and _answered_here(tasks, own, results, started):
                 for share, _, _ in started:  # all after this process's first bad line: not needed
                     for index in share:
-                        results[index] = [(0, ColumnBuilder(group_attrs).finish(), InputStats())]
+                        results[index] = _unread(group_attrs)
             else:
                 while started:
                     share, receiving, process = started.pop(0)
