@@ -27,9 +27,14 @@ def encode_body(document: dict[str, Any], protocol: str) -> tuple[bytes, str]:
     if protocol == "http/json":
         return json.dumps(document, separators=(",", ":")).encode(), "application/json"
     if protocol == "http/protobuf":
+        from google.protobuf.json_format import ParseError
+
         from llmobs.otlp.proto import protobuf_from_otlp_json
 
-        return protobuf_from_otlp_json(document), "application/x-protobuf"
+        try:
+            return protobuf_from_otlp_json(document), "application/x-protobuf"
+        except ParseError as exc:  # valid records, but a time past OTLP's fixed64 nanoseconds (after 2554)
+            raise ExportError(f"the data cannot be encoded as OTLP protobuf ({exc}); times after the year 2554 do not fit it: use --protocol http/json") from None
     raise ExportError(f"unknown OTLP protocol {protocol!r}: use http/json or http/protobuf")
 
 

@@ -102,3 +102,19 @@ def test_a_duration_past_otlps_last_moment_survives_the_round_trip():
     document = json.dumps(next(documents(spans, 10))).encode()
     back, problem = decode_otlp(document)
     assert problem is None and back[0].duration_ms == 1e308 and back[0].attrs is None
+
+
+def test_a_time_past_otlps_last_moment_is_a_clear_protobuf_error():
+    """A valid span starting in 9999 fits OTLP/JSON's number strings but not protobuf's fixed64:
+    sending it as protobuf is refused with a message, not a traceback."""
+    import pytest
+
+    from llmobs.otlp.send import ExportError, encode_body
+
+    record = {"type": "span", "trace_id": "a" * 32, "span_id": "b" * 16, "parent_id": None, "name": "n",
+              "start": "9999-12-31T23:59:59Z", "duration_ms": 5, "status": "ok"}
+    spans, _ = otlp_spans(*split_records([RECORD_ADAPTER.validate_json(json.dumps(record))]))
+    document = next(documents(spans, 10))
+    assert encode_body(document, "http/json")[1] == "application/json"
+    with pytest.raises(ExportError, match=r"after the year 2554 do not fit it: use --protocol http/json"):
+        encode_body(document, "http/protobuf")
