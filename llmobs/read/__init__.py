@@ -172,8 +172,6 @@ class BlockReader:
         spans, span_times = _accepted(spans, micros, rejected, 0, records, FastSpan, slow)
         usage, usage_times = _accepted(usage, micros, rejected, usage_offset, records, FastUsage, slow)
         evals, eval_times = _accepted(evals, micros, rejected, eval_offset, records, FastEval, slow)
-        line_count = len(records)
-        del records
         stats.newer_versions.update(v for group in (spans, usage, evals) for v in {r.v for r in group} if v != 1)
         self.builder.add_spans(spans, span_times)
         self.builder.add_usage(usage, usage_times)
@@ -184,8 +182,8 @@ class BlockReader:
         stats.records += len(spans) + len(usage) + len(evals)
         if slow:
             self._judge_by_models(name, lines, sorted(slow), first_line, torn)
-        stats.lines += line_count
-        return first_line + line_count
+        stats.lines += len(lines)
+        return first_line + len(lines)
 
     def _judge_by_models(self, name: str, lines: list[bytes], indexes: list[int], first_line: int, torn: bool) -> None:
         stats = self.stats

@@ -10,7 +10,6 @@ import glob
 import io
 import os
 import sys
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -22,8 +21,8 @@ from llmobs.errors import InputError
 LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".log")
 GZIP_MAGIC = b"\x1f\x8b"
 # What reading a stream can raise part way: I/O errors, a truncated gzip (EOFError) and corrupt
-# compressed data (zlib's and ISA-L's own errors, which are not OSErrors).
-STREAM_ERRORS = (OSError, EOFError, zlib.error, isal_zlib.error)
+# compressed data (ISA-L's own error, which is not an OSError).
+STREAM_ERRORS = (OSError, EOFError, isal_zlib.error)
 
 
 @dataclass(frozen=True)
