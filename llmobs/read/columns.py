@@ -431,26 +431,29 @@ def merge_columns(parts: list[Columns]) -> Columns:
 
 
 def _add_part(builder: ColumnBuilder, part: Columns, *, first: bool) -> None:
-    """Queue one part's columns in `builder`, its codes translated into the builder's tables."""
-    if first:
-        maps = {name: np.arange(len(getattr(part, name)), dtype=np.int32) for name in STRING_TABLES}
-    else:
-        maps = {name: getattr(builder, name).code_all(getattr(part, name).values) for name in STRING_TABLES}
+    """Queue one part's columns in `builder`, its codes translated into the builder's tables (the
+    first part's tables are the builder's: its codes are kept as they are, not copied)."""
+    maps = {} if first else {name: getattr(builder, name).code_all(getattr(part, name).values) for name in STRING_TABLES}
+
+    def translated(codes: np.ndarray, table: str) -> np.ndarray:
+        return codes if first else _remap(codes, maps[table])
+
     s, u, e = part.spans, part.usage, part.evals
     span_chunk = {f.name: getattr(s, f.name) for f in fields(SpanColumns) if f.name != "group"}
     for column, table in (("trace", "trace_ids"), ("name", "names"), ("kind", "kinds"), ("error_type", "error_types"), ("model", "models")):
-        span_chunk[column] = _remap(span_chunk[column], maps[table])
+        span_chunk[column] = translated(span_chunk[column], table)
     for name, values in s.group.items():
-        span_chunk["group:" + name] = _remap(values, maps["attr_values"])
+        span_chunk["group:" + name] = translated(values, "attr_values")
     builder.span_chunks.append(span_chunk)
     usage_chunk = {f.name: getattr(u, f.name) for f in fields(UsageColumns)}
     for column, table in (("trace", "trace_ids"), ("provider", "providers"), ("model", "models")):
-        usage_chunk[column] = _remap(usage_chunk[column], maps[table])
+        usage_chunk[column] = translated(usage_chunk[column], table)
     builder.usage_chunks.append(usage_chunk)
     eval_chunk = {f.name: getattr(e, f.name) for f in fields(EvalColumns) if f.name != "query"}
     for column, table in (("trace", "trace_ids"), ("name", "eval_names")):
-        eval_chunk[column] = _remap(eval_chunk[column], maps[table])
+        eval_chunk[column] = translated(eval_chunk[column], table)
     builder.eval_chunks.append(eval_chunk)
     builder.eval_queries.extend(e.query)
-    builder.root_input.extend(part.root_input, maps["trace_ids"])
-    builder.root_request_id.extend(part.root_request_id, maps["trace_ids"])
+    trace_map = np.arange(len(part.trace_ids), dtype=np.int32) if first else maps["trace_ids"]
+    builder.root_input.extend(part.root_input, trace_map)
+    builder.root_request_id.extend(part.root_request_id, trace_map)
