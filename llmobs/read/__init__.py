@@ -172,7 +172,6 @@ class BlockReader:
         spans, span_times = _accepted(spans, micros, rejected, 0, records, FastSpan, slow)
         usage, usage_times = _accepted(usage, micros, rejected, usage_offset, records, FastUsage, slow)
         evals, eval_times = _accepted(evals, micros, rejected, eval_offset, records, FastEval, slow)
-        stats.newer_versions.update(v for group in (spans, usage, evals) for v in {r.v for r in group} if v != 1)
         self.builder.add_spans(spans, span_times)
         self.builder.add_usage(usage, usage_times)
         self.builder.add_evals(evals, eval_times)

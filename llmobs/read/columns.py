@@ -243,7 +243,13 @@ def _models_of(attrs: list[dict[str, Any] | None]) -> list[str | None]:
 
 
 def _float_or_nan(values: list[float | None]) -> np.ndarray:
-    return np.array([float("nan") if v is None else v for v in values], dtype=np.float64)
+    """Floats with None as NaN (numpy's own conversion of None to a float)."""
+    return np.array(values, dtype=np.float64)
+
+
+def _flags(values: list[bool]) -> np.ndarray:
+    """A bool column from Python bools through their bytes: half numpy's cost per element."""
+    return np.frombuffer(bytearray(values), dtype=bool)
 
 
 def _tokens(values: list[int | None]) -> np.ndarray:
@@ -285,8 +291,8 @@ class ColumnBuilder:
             return
         trace = self.trace_ids.code_all([s.trace_id for s in spans])
         parents = [s.parent_id for s in spans]
-        is_root = np.array([p is None for p in parents], dtype=bool)
-        is_error = np.array([s.status == "error" for s in spans], dtype=bool)
+        is_root = _flags([p is None for p in parents])
+        is_error = _flags([s.status == "error" for s in spans])
         error_type = np.full(len(spans), NONE_CODE, dtype=np.int32)
         for index in np.flatnonzero(is_error):
             error = spans[index].error
@@ -304,7 +310,7 @@ class ColumnBuilder:
             "name": self.names.code_all_known([s.name for s in spans]),
             "kind": self.kinds.code_all_known([s.kind for s in spans]),
             "start_us": start_us,
-            "duration_ms": np.array([s.duration_ms for s in spans], dtype=np.float64),
+            "duration_ms": np.fromiter([s.duration_ms for s in spans], dtype=np.float64, count=len(spans)),
             "is_error": is_error,
             "error_type": error_type,
             "attempt": attempt,

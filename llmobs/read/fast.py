@@ -21,7 +21,6 @@ from llmobs.records import MAX_COUNT
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
-Version = Annotated[int, msgspec.Meta(ge=1, le=MAX_COUNT)]
 Scalar = Union[str, int, float, bool, None]
 
 
@@ -43,7 +42,7 @@ class FastSpan(msgspec.Struct, tag="span", tag_field="type", gc=False):
     attempt: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)] = 1
     retry_of: NonEmpty | None = None
     attrs: dict[str, Scalar | list[Scalar]] | None = None
-    v: Version = 1
+    v: Literal[1] = 1  # a newer format version goes to the models, which note it
 
 
 class FastUsage(msgspec.Struct, tag="usage", tag_field="type", gc=False):
@@ -58,7 +57,7 @@ class FastUsage(msgspec.Struct, tag="usage", tag_field="type", gc=False):
     cache_write_tokens: Count = 0
     reasoning_tokens: Count = 0
     cost_usd: Annotated[float, msgspec.Meta(ge=0)] | None = None
-    v: Version = 1
+    v: Literal[1] = 1  # a newer format version goes to the models, which note it
 
 
 class FastEval(msgspec.Struct, tag="eval", tag_field="type", gc=False):
@@ -70,7 +69,7 @@ class FastEval(msgspec.Struct, tag="eval", tag_field="type", gc=False):
     score: float | None = None
     query: str | None = None
     comment: str | None = None
-    v: Version = 1
+    v: Literal[1] = 1  # a newer format version goes to the models, which note it
 
 
 FastRecord = Union[FastSpan, FastUsage, FastEval]
