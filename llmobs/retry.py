@@ -10,7 +10,6 @@ failure propagates unchanged. `async for` works the same way and sleeps with `as
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import functools
 import inspect
@@ -124,6 +123,8 @@ class retrying:
                     if inspect.isawaitable(result):
                         await result
                 else:
+                    import asyncio  # here, not at the top: `import llmobs` stays light, and a running loop has imported it already
+
                     await asyncio.sleep(delay)
             yield Attempt(self, number)
             if self.done:

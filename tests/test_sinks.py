@@ -123,7 +123,7 @@ def test_default_path_comes_from_env(tmp_path: Path, monkeypatch):
 
 
 def test_import_llmobs_stays_light():
-    code = "import sys, llmobs, llmobs.testing; print(sorted(m for m in ('typer','rich','numpy','pydantic','genai_prices') if m in sys.modules))"
+    code = "import sys, llmobs, llmobs.testing; print(sorted(m for m in ('typer','rich','numpy','pydantic','genai_prices','asyncio') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
