@@ -95,8 +95,12 @@ def run(command: list[str], *, sample_memory: bool) -> tuple[float, float, str]:
     return wall, peak / 1024, stdout
 
 
+LOG_GENERATION = 2  # raise when sample_traces/generate.py changes what it writes: a cached log is then remade
+
+
 def ensure_log(requests_per_month: int) -> Path:
-    path = OUT / f"agent_{requests_per_month}.jsonl"
+    """The benchmark log, generated once and cached under benchmarks/out/."""
+    path = OUT / f"agent_{requests_per_month}_g{LOG_GENERATION}.jsonl"
     if not path.exists():
         OUT.mkdir(exist_ok=True)
         print(f"generating {path} …", file=sys.stderr)

@@ -134,10 +134,13 @@ def generate(path: str, requests_per_month: int, seed: int = 20261124) -> None:
     if os.path.exists(path):
         os.remove(path)
     llmobs.configure(path, clock=(clock.wall_ns, clock.monotonic_ns))
+    # A request every ten minutes or so; closer together when a month must hold more, so that the
+    # requests of a month stay in that month (about 20 days of arrivals, a few seconds each to run).
+    mean_gap_ms = min(600_000, 20 * 86_400_000 / requests_per_month)
     for month in MONTH_MODELS:
         clock.jump_to(datetime(2026, month, 1, 8, tzinfo=timezone.utc))
         for _ in range(requests_per_month):
-            clock.spend(rng.expovariate(1 / 600_000))  # a request every ten minutes or so
+            clock.spend(rng.expovariate(1 / mean_gap_ms))
             with contextlib.suppress(ToolTimeout, RateLimitError):  # the trace already recorded the failure
                 run_request(clock, rng, month)
 
