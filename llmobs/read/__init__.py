@@ -12,7 +12,6 @@ types are counted and skipped. Large plain files are split across processes (`re
 from __future__ import annotations
 
 import gc
-import gzip
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,7 +25,7 @@ from llmobs.read.columns import ColumnBuilder, Columns, merge_columns, to_micros
 from llmobs.read.decode import UnknownType, decode_line, decode_otlp, is_otlp
 from llmobs.read.fast import LINE_DECODER, DecodeError, FastEval, FastSpan, FastUsage, parse_times
 from llmobs.read.heap import release_free_memory
-from llmobs.read.sources import STREAM_ERRORS, Source, expand, open_binary
+from llmobs.read.sources import STREAM_ERRORS, GzipMembers, Source, expand, open_binary
 from llmobs.records import Eval, Span, Usage
 
 MAX_BAD_LINE_SAMPLES = 20
@@ -298,7 +297,7 @@ class _BlockSource:
 
     def __init__(self, stream: BinaryIO) -> None:
         self.stream = stream
-        self.incremental = isinstance(stream, gzip.GzipFile)
+        self.incremental = isinstance(getattr(stream, "raw", None), GzipMembers)
         self.failure: BaseException | None = None
         self._reported = 0  # compressed bytes already counted by `consumed`
 
@@ -307,10 +306,7 @@ class _BlockSource:
         sizes): `block`'s length for plain input, the compressed bytes behind it for gzip."""
         if not self.incremental:
             return len(block)
-        try:
-            position = self.stream.fileobj.tell()  # type: ignore[attr-defined]
-        except (OSError, AttributeError, ValueError):
-            return 0
+        position = self.stream.raw.compressed_read  # type: ignore[attr-defined]
         consumed, self._reported = max(0, position - self._reported), position
         return consumed
 

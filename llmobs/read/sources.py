@@ -1,7 +1,7 @@
 """Turn the paths a user gives (files, directories, globs, `-`) into line streams, gzip or not.
 
-Gzip is inflated by ISA-L (`isal`), about twice as fast as the standard library's zlib, through
-its drop-in `GzipFile`.
+Gzip is inflated by ISA-L (`isal`), about twice as fast as the standard library's zlib. A damaged
+gzip file gives up everything it holds before the damage, and only then the error (`GzipMembers`).
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ import glob
 import io
 import os
 import sys
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from isal import igzip, isal_zlib
+from isal import igzip_lib, isal_zlib
 
 from llmobs.errors import InputError
 
@@ -104,11 +105,125 @@ def open_binary(source: Source) -> tuple[BinaryIO, Callable[[], None]]:
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(raw)  # type: ignore[arg-type]
     close_raw = (lambda: None) if source.is_stdin else raw.close
     if buffered.peek(2)[:2] == GZIP_MAGIC:
-        unzipped = igzip.IGzipFile(fileobj=buffered, mode="rb")
-
-        def close() -> None:
-            unzipped.close()
-            close_raw()
-
-        return unzipped, close  # type: ignore[return-value]
+        return io.BufferedReader(GzipMembers(buffered), buffer_size=1 << 16), close_raw
     return buffered, close_raw
+
+
+INPUT_BYTES = 1 << 16  # compressed bytes read at a time
+OUTPUT_BYTES = 1 << 18  # inflated bytes produced at most per call: `delivered` stays exact and memory bounded
+
+
+class GzipMembers(io.RawIOBase):
+    """The inflated bytes of a gzip stream (its members one after another), as a raw stream.
+
+    ISA-L inflates. When it finds the data damaged, the bytes of its failing call are gone with it
+    (and when the file is cut short, it may hold back its last few), so the member is inflated
+    again from its start by the standard library's zlib, whose state can be copied and a step
+    undone: everything before the damage or the cut is delivered first, and the error is raised
+    only after. A stream that cannot seek back (a pipe) loses those bytes instead.
+    """
+
+    def __init__(self, compressed: BinaryIO) -> None:
+        self._compressed = compressed
+        try:
+            self._origin: int | None = compressed.tell() if compressed.seekable() else None
+        except OSError:
+            self._origin = None
+        self.compressed_read = 0  # bytes taken from the compressed stream (for progress)
+        self._input = b""  # taken but not yet inflated
+        self._inflater: Any = None  # the current member's; None between members
+        self._member_start = 0  # of the current member, counted as `compressed_read` is
+        self._delivered = 0  # inflated bytes of the current member already produced
+        self._pending = memoryview(b"")
+        self._failure: BaseException | None = None
+        self._finished = False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self._pending:
+            if self._failure is not None:
+                raise self._failure
+            if self._finished:
+                return 0
+            self._pending = memoryview(self._inflate())
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+    def _take(self) -> bytes:
+        data = self._compressed.read(INPUT_BYTES)
+        self.compressed_read += len(data)
+        return data
+
+    def _inflate(self) -> bytes:
+        """The next inflated bytes; b"" with `_finished` or `_failure` set at the end."""
+        if self._inflater is None and not self._start_member():
+            return b""
+        data = b""
+        if self._inflater.needs_input:
+            data, self._input = self._input or self._take(), b""
+            if not data:  # cut short: ISA-L may hold back the last few bytes it inflated
+                self._failure = EOFError("compressed file ended before the end-of-stream marker was reached")
+                return self._salvage()
+        try:
+            out = self._inflater.decompress(data, OUTPUT_BYTES)
+        except isal_zlib.error as exc:
+            self._failure = exc
+            return self._salvage()
+        self._delivered += len(out)
+        if self._inflater.eof:
+            self._input, self._inflater = self._inflater.unused_data, None
+        return out
+
+    def _start_member(self) -> bool:
+        """Begin the next member; False at the end of the stream (or before data that is not
+        gzip). Zero bytes after a member are padding, skipped as gzip itself does."""
+        self._input = self._input.lstrip(b"\0")
+        while len(self._input) < 2 and (more := self._take()):
+            self._input = (self._input + more).lstrip(b"\0")
+        if not self._input:
+            self._finished = True
+            return False
+        if self._input[:2] != GZIP_MAGIC:
+            self._failure = OSError(f"not gzip data after the last complete member ({self._input[:8]!r}…)")
+            return False
+        self._inflater = igzip_lib.IgzipDecompressor(flag=igzip_lib.DECOMP_GZIP)
+        self._member_start = self.compressed_read - len(self._input)
+        self._delivered = 0
+        return True
+
+    def _salvage(self) -> bytes:
+        """The current member's bytes after those delivered and before the damage or the cut,
+        inflated again by zlib from the member's start, the failing piece of input a byte at a time."""
+        if self._origin is None:
+            return b""
+        self._compressed.seek(self._origin + self._member_start)
+        inflater = zlib.decompressobj(wbits=31)
+        skip = self._delivered
+        kept: list[bytes] = []
+
+        def keep(out: bytes) -> None:
+            nonlocal skip
+            if skip >= len(out):
+                skip -= len(out)
+            else:
+                kept.append(out[skip:])
+                skip = 0
+
+        while not inflater.eof and (data := self._compressed.read(INPUT_BYTES)):
+            before = inflater.copy()
+            try:
+                keep(inflater.decompress(data))
+                continue
+            except zlib.error:
+                inflater = before
+            for index in range(len(data)):
+                try:
+                    keep(inflater.decompress(data[index : index + 1]))
+                except zlib.error:
+                    break
+            break
+        return b"".join(kept)

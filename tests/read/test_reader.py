@@ -129,7 +129,7 @@ def test_corrupt_gzip_keeps_what_was_read(tmp_path: Path):
     path = tmp_path / "corrupt.jsonl.gz"
     path.write_bytes(first + second[:100] + b"\x00garbage" * 50 + second[500:])
     data = load([str(path)], workers=1)
-    assert 4_000 < data.stats.records <= 5_000
+    assert data.stats.records >= 5_000  # the whole first member, whatever the second's damage
     assert "stream broken" in data.stats.bad_line_samples[-1] and "rest of file unreadable" in data.stats.bad_line_samples[-1]
 
 
