@@ -340,10 +340,11 @@ def read_source(source: Source, builder: ColumnBuilder, stats: InputStats, on_pr
         reader = BlockReader(builder, stats, stop_at_bad=stop_at_bad)
         head = _head(stream)
         if _is_multiline_document(head):
-            document = stream.read()
+            document = _read_document(source.name, stream, stats)
             if on_progress is not None:
-                on_progress(source.size() or len(document))  # the file's bytes, compressed or not
-            reader._judge_by_models(source.name, [document], [0], 1, torn=False)
+                on_progress(source.size() or len(document or b""))  # the file's bytes, compressed or not
+            if document is not None:
+                reader._judge_by_models(source.name, [document], [0], 1, torn=False)
             stats.lines += 1
             return
         reader.read_stream(source.name, stream, on_progress=on_progress)
@@ -358,6 +359,16 @@ def _head(stream: BinaryIO) -> bytes:
         return stream.peek(1 << 16)[: 1 << 16] if hasattr(stream, "peek") else b""
     except STREAM_ERRORS:
         return b""
+
+
+def _read_document(name: str, stream: BinaryIO, stats: InputStats) -> bytes | None:
+    """A multi-line JSON document read whole; None, with line 1 counted bad, when the stream breaks
+    part way (a cut or damaged `.gz`): a part of a document is not a document."""
+    try:
+        return stream.read()
+    except STREAM_ERRORS as exc:
+        stats.bad_line(name, 1, f"stream broken, the document cannot be read whole ({exc})")
+        return None
 
 
 def _is_multiline_document(head: bytes) -> bool:
@@ -406,7 +417,9 @@ def _records_of_stream(
     head = _head(stream)
     if _is_multiline_document(head):
         stats.lines += 1
-        yield from counted(judge_line(stream.read(), name, 1, stats, torn=False))
+        document = _read_document(name, stream, stats)
+        if document is not None:
+            yield from counted(judge_line(document, name, 1, stats, torn=False))
         return
     line_no = 0
     try:

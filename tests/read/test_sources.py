@@ -135,3 +135,13 @@ def test_load_of_a_cut_file_keeps_every_whole_line(tmp_path: Path, cut: int):
     path.write_bytes(PACKED[:cut])
     whole_lines = inflatable_prefix(PACKED[:cut]).count(b"\n")
     assert load([str(path)], workers=1).stats.records == whole_lines
+
+
+def test_a_cut_gzip_document_is_one_bad_line(tmp_path: Path):
+    document = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": "ab" * 16, "spanId": "cd" * 8, "name": "n"}] * 500}]}]}, indent=2)
+    packed = gzip.compress(document.encode())
+    path = tmp_path / "otlp.json.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    stats = load([str(path)]).stats
+    assert (stats.lines, stats.records, stats.bad_lines) == (1, 0, 1)
+    assert "stream broken, the document cannot be read whole" in stats.bad_line_samples[0]
