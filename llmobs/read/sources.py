@@ -197,10 +197,12 @@ class GzipMembers(io.RawIOBase):
 
     def _salvage(self) -> bytes:
         """The current member's bytes after those delivered and before the damage or the cut,
-        inflated again by zlib from the member's start, the failing piece of input a byte at a time."""
+        inflated again by zlib from the member's start, the failing piece of input a byte at a time.
+        Only the input ISA-L had taken is read again, so were zlib more lenient it could not run on far."""
         if self._origin is None:
             return b""
         self._compressed.seek(self._origin + self._member_start)
+        unread = self.compressed_read - self._member_start
         inflater = zlib.decompressobj(wbits=31)
         skip = self._delivered
         kept: list[bytes] = []
@@ -213,7 +215,8 @@ class GzipMembers(io.RawIOBase):
                 kept.append(out[skip:])
                 skip = 0
 
-        while not inflater.eof and (data := self._compressed.read(INPUT_BYTES)):
+        while not inflater.eof and unread > 0 and (data := self._compressed.read(min(INPUT_BYTES, unread))):
+            unread -= len(data)
             before = inflater.copy()
             try:
                 keep(inflater.decompress(data))
