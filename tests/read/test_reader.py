@@ -294,8 +294,8 @@ def test_progress_counts_file_bytes_compressed_or_not(tmp_path: Path):
         assert len(reported) > 2, "reported block by block, not once at the end"
 
 
-@pytest.mark.parametrize("truncated", [False, True])
-def test_a_shared_gzip_stream_reads_as_one_process_does(tmp_path: Path, monkeypatch, truncated: bool):
+@pytest.mark.parametrize("damage", ["none", "cut", "corrupt"])
+def test_a_shared_gzip_stream_reads_as_one_process_does(tmp_path: Path, monkeypatch, damage: str):
     """Two processes inflate the same gzip and decode alternate runs of lines: the records come
     back in stream order, with the same bad lines, line numbers and accounting as one process."""
     import threading
@@ -307,7 +307,8 @@ def test_a_shared_gzip_stream_reads_as_one_process_does(tmp_path: Path, monkeypa
         lines[broken] = f"broken {broken}"
     packed = gzip.compress(("\n".join(lines) + "\n").encode())
     path = tmp_path / "big.jsonl.gz"
-    path.write_bytes(packed[: len(packed) * 2 // 3] if truncated else packed)
+    cut = len(packed) * 2 // 3
+    path.write_bytes({"none": packed, "cut": packed[:cut], "corrupt": packed[:cut] + b"\x00garbage" * 50 + packed[cut + 400 :]}[damage])
     monkeypatch.setattr(parallel, "GZIP_SHARE_MIN_BYTES", 0)
     monkeypatch.setattr(parallel, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(parallel, "RUN_LINES", 100)
@@ -324,8 +325,10 @@ def test_a_shared_gzip_stream_reads_as_one_process_does(tmp_path: Path, monkeypa
     assert shared.columns.spans.duration_ms.tolist() == alone.columns.spans.duration_ms.tolist()  # same order, not only same values
     names = [shared.columns.trace_ids.lookup(code) for code in shared.columns.spans.trace]
     assert names == [alone.columns.trace_ids.lookup(code) for code in alone.columns.spans.trace]
-    if truncated:
+    if damage == "cut":
         assert "stream broken" in alone.stats.bad_line_samples[-1]
+    elif damage == "corrupt":  # the damage inflates into lines of garbage, then the stream breaks
+        assert alone.stats.records > 3_000 and alone.stats.bad_lines > 5
     else:
         assert alone.stats.bad_line_samples[:3] == [f"{path}:1: not valid JSON", f"{path}:100: not valid JSON", f"{path}:101: not valid JSON"]
         assert alone.stats.records == 4_995
