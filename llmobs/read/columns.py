@@ -428,7 +428,7 @@ def merge_columns(parts: list[Columns]) -> Columns:
     if len(parts) == 1:
         return parts.pop()
     builder = ColumnBuilder(tuple(parts[0].spans.group))
-    for name in STRING_TABLES:  # the first part's tables grow into the merged ones: its codes stay as they are
+    for name in (*STRING_TABLES, "root_input", "root_request_id"):  # the first part's grow into the merged ones: its codes stay as they are
         setattr(builder, name, getattr(parts[0], name))
     _add_part(builder, parts.pop(0), first=True)
     while parts:
@@ -438,7 +438,7 @@ def merge_columns(parts: list[Columns]) -> Columns:
 
 def _add_part(builder: ColumnBuilder, part: Columns, *, first: bool) -> None:
     """Queue one part's columns in `builder`, its codes translated into the builder's tables (the
-    first part's tables are the builder's: its codes are kept as they are, not copied)."""
+    first part's tables and root texts are the builder's: its codes are kept as they are, not copied)."""
     maps = {} if first else {name: getattr(builder, name).code_all(getattr(part, name).values) for name in STRING_TABLES}
 
     def translated(codes: np.ndarray, table: str) -> np.ndarray:
@@ -460,6 +460,6 @@ def _add_part(builder: ColumnBuilder, part: Columns, *, first: bool) -> None:
         eval_chunk[column] = translated(eval_chunk[column], table)
     builder.eval_chunks.append(eval_chunk)
     builder.eval_queries.extend(e.query)
-    trace_map = np.arange(len(part.trace_ids), dtype=np.int32) if first else maps["trace_ids"]
-    builder.root_input.extend(part.root_input, trace_map)
-    builder.root_request_id.extend(part.root_request_id, trace_map)
+    if not first:
+        builder.root_input.extend(part.root_input, maps["trace_ids"])
+        builder.root_request_id.extend(part.root_request_id, maps["trace_ids"])
