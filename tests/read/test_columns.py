@@ -3,6 +3,7 @@ kept in one buffer answer as a dict would."""
 
 from __future__ import annotations
 
+import json
 import pickle
 
 import numpy as np
@@ -43,3 +44,26 @@ def test_trace_texts_merge_translates_codes_and_keeps_the_last():
     merged.extend(first, np.array([5, 6], dtype=np.int32))
     merged.extend(second, np.array([6, 7], dtype=np.int32))
     assert [merged.get(code) for code in (5, 6, 7, 8)] == ["a", "c", "\ud800 lone surrogate", None]
+
+
+def test_merged_parts_keep_every_root_text():
+    """The first part's root texts are handed over, the later parts' translated into its trace codes:
+    the merge answers as one builder fed every record would."""
+    from helpers import root
+
+    from llmobs.read.columns import ColumnBuilder, merge_columns
+    from llmobs.records import RECORD_ADAPTER
+
+    records = [RECORD_ADAPTER.validate_json(json.dumps(root(f"t{i}", 10, input=f"question {i}", **{"request.id": f"req_{i}"}))) for i in range(6)]
+    parts, whole = [], ColumnBuilder()
+    for batch in (records[:3], records[3:], records[1:2]):  # t1 again in the last part: its later text wins
+        builder = ColumnBuilder()
+        for record in batch:
+            builder.add(record)
+            whole.add(record)
+        parts.append(pickle.loads(pickle.dumps(builder.finish())) if parts else builder.finish())
+    merged, expected = merge_columns(parts), whole.finish()
+    for trace in (f"t{i}" for i in range(6)):
+        code, expected_code = merged.trace_ids.codes[trace], expected.trace_ids.codes[trace]
+        assert merged.root_input.get(code) == expected.root_input.get(expected_code) == f"question {trace[1:]}"
+        assert merged.root_request_id.get(code) == expected.root_request_id.get(expected_code) == f"req_{trace[1:]}"
