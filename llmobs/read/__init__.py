@@ -25,7 +25,7 @@ from llmobs.read.columns import ColumnBuilder, Columns, merge_columns, to_micros
 from llmobs.read.decode import UnknownType, decode_line, decode_otlp, is_otlp
 from llmobs.read.fast import LINE_DECODER, DecodeError, FastEval, FastSpan, FastUsage, parse_times
 from llmobs.read.heap import release_free_memory
-from llmobs.read.sources import STREAM_ERRORS, GzipMembers, Source, expand, open_binary
+from llmobs.read.sources import STREAM_ERRORS, Source, expand, inflating, open_binary
 from llmobs.records import Eval, Span, Usage
 
 MAX_BAD_LINE_SAMPLES = 20
@@ -297,7 +297,7 @@ class _BlockSource:
 
     def __init__(self, stream: BinaryIO) -> None:
         self.stream = stream
-        self.incremental = isinstance(getattr(stream, "raw", None), GzipMembers)
+        self.incremental = inflating(stream)
         self.failure: BaseException | None = None
         self._reported = 0  # compressed bytes already counted by `consumed`
 

@@ -4,10 +4,10 @@ each range becomes columns in its own process, and the parts merge (`merge_colum
 A gzip stream cannot be cut, so a large one is shared instead: every process inflates all of it
 (ISA-L inflates several times faster than lines are decoded) and decodes only its own runs of
 RUN_LINES lines; each run becomes a part, put back in stream order. Smaller files, gzip or not,
-are shared out whole between processes by size; stdin is read in this process. Input smaller than PARALLEL_MIN_BYTES in all is read here,
-where starting a process would cost more than it saves. Workers are forked (no re-import of the caller's
-main module, no start-up cost), and only from a single-threaded process, where forking is safe;
-otherwise everything is read here. A worker sends its columns back through a pipe with their arrays
+are shared out whole between processes by size; stdin is read in this process. Input smaller than
+PARALLEL_MIN_BYTES in all is read here, where starting a process would cost more than it saves.
+Workers are forked (no re-import of the caller's main module, no start-up cost), and only from a
+single-threaded process, where forking is safe; otherwise everything is read here. A worker sends its columns back through a pipe with their arrays
 out of band (pickle protocol 5), so no array is ever copied into a pickle on either side.
 """
 
@@ -26,7 +26,7 @@ from llmobs.errors import InputError, LlmobsError
 from llmobs.read import BlockReader, InputStats, ProgressCallback, _collection_paused, _head, _is_multiline_document, broken_stream, line_blocks, read_source
 from llmobs.read.columns import ColumnBuilder, Columns
 from llmobs.read.heap import release_free_memory
-from llmobs.read.sources import GZIP_MAGIC, Source, open_binary
+from llmobs.read.sources import GZIP_MAGIC, Source, inflating, open_binary
 
 PARALLEL_MIN_BYTES = 64 << 20
 GZIP_SHARE_MIN_BYTES = 8 << 20  # compressed: logs shrink about eightfold, so about PARALLEL_MIN_BYTES of lines
@@ -51,14 +51,11 @@ def _shareable(source: Source) -> bool:
     if source.is_stdin or (source.size() or 0) < GZIP_SHARE_MIN_BYTES:
         return False
     try:
-        with open(source.name, "rb") as handle:
-            if handle.read(2) != GZIP_MAGIC:
-                return False
         stream, close = open_binary(source)
     except (OSError, InputError):
         return False
     try:
-        return not _is_multiline_document(_head(stream))
+        return inflating(stream) and not _is_multiline_document(_head(stream))
     finally:
         close()
 

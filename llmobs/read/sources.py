@@ -109,6 +109,11 @@ def open_binary(source: Source) -> tuple[BinaryIO, Callable[[], None]]:
     return buffered, close_raw
 
 
+def inflating(stream: BinaryIO) -> bool:
+    """Whether `stream` (from `open_binary`) is gzip being inflated."""
+    return isinstance(getattr(stream, "raw", None), GzipMembers)
+
+
 INPUT_BYTES = 1 << 16  # compressed bytes read at a time
 OUTPUT_BYTES = 1 << 18  # inflated bytes produced at most per call: `delivered` stays exact and memory bounded
 
