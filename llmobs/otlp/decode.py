@@ -295,13 +295,17 @@ def _usage(trace_id: str, span_id: str | None, attrs: dict[str, Any], time: str,
         "cache_read_tokens": _count(_first(attrs, CACHE_READ_KEYS)) or 0,
         "cache_write_tokens": _count(_first(attrs, CACHE_WRITE_KEYS)) or 0,
         "reasoning_tokens": _count(_first(attrs, REASONING_KEYS)) or 0,
-        "cost_usd": float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else None,
+        "cost_usd": _number(cost),
     }
 
 
-def _duration_ms(exact: object, start_ns: int, end_ns: int) -> float:
+def _number(value: Any) -> float | None:
+    """An attribute's number as a float; None when it is not one (booleans are not numbers here)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _duration_ms(exact: Any, start_ns: int, end_ns: int) -> float:
     """The span's duration: the exact one export wrote when the end time could not hold it, else
     end minus start (never negative)."""
-    if isinstance(exact, (int, float)) and not isinstance(exact, bool):
-        return float(exact)
-    return max(end_ns - start_ns, 0) / 1e6
+    number = _number(exact)
+    return number if number is not None else max(end_ns - start_ns, 0) / 1e6
