@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import math
 
-from llmobs._config import Settings
+from llmobs._config import Redactor, Settings
+from llmobs._internal import warn_once
 
 TRUNCATION_MARK = "…[truncated]"
+REDACTION_FAILED = "[redaction failed]"
 
 
 def clean_string(key: str, value: str | None, settings: Settings) -> str | None:
@@ -14,11 +16,24 @@ def clean_string(key: str, value: str | None, settings: Settings) -> str | None:
     if value is None:
         return None
     if settings.redact is not None:
-        redacted = settings.redact(key, value)
-        value = None if redacted is None else str(redacted)
-        if value is None:
+        redacted = _redacted(settings.redact, key, value)
+        if redacted is None:
             return None
+        value = _text(redacted)
     return _truncate(value, settings.max_string_length)
+
+
+def _redacted(redact: Redactor, key: str, value: object) -> object:
+    """The hook's answer, or a fixed marker when the hook raises: the record is still written, and
+    nothing of a value the hook could not judge is."""
+    try:
+        return redact(key, value)
+    except Exception as exc:
+        warn_once(
+            f"redact:{key}",
+            f"the redaction hook raised {type(exc).__name__} for {key!r}; its value was written as {REDACTION_FAILED!r}",
+        )
+        return REDACTION_FAILED
 
 
 _PLAIN = (bool, type(None))
@@ -35,7 +50,7 @@ def clean_attrs(attrs: dict[str, object], settings: Settings) -> dict[str, objec
     for key, value in attrs.items():
         key = str(key)
         if redact is not None:
-            value = redact(key, value)
+            value = _redacted(redact, key, value)
         if isinstance(value, (list, tuple)):
             cleaned[key] = [_scalar(item, limit) for item in value]
         else:
@@ -66,7 +81,15 @@ def _scalar(value: object, limit: int) -> object:
         return int(value) if -INT64 <= value < INT64 else str(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
-    return _truncate(value if isinstance(value, str) else str(value), limit)
+    return _truncate(value if isinstance(value, str) else _text(value), limit)
+
+
+def _text(value: object) -> str:
+    """`str(value)`, or a stand-in naming its type when its `__str__` fails: the record is still written."""
+    try:
+        return str(value)
+    except Exception:
+        return f"<{type(value).__name__} whose text could not be read>"
 
 
 def _truncate(text: str, limit: int) -> str:
