@@ -26,6 +26,7 @@ FORMAT_VERSION = 1
 NonEmptyStr = Annotated[StrictStr, Field(min_length=1)]
 MAX_COUNT = 2**53  # integers JSON and every reader represent exactly
 NonNegativeInt = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)]
+SampleRate = Annotated[float, Field(gt=0, le=1)]  # the probability a sampled trace was kept with
 Scalar = Union[StrictStr, StrictBool, StrictInt, float, None]
 AttrValue = Union[Scalar, list[Scalar]]
 
@@ -67,6 +68,7 @@ class Span(_Record):
     attempt: Annotated[StrictInt, Field(ge=1, le=2**31 - 1)] = 1
     retry_of: NonEmptyStr | None = None
     attrs: dict[str, AttrValue] | None = None
+    sample_rate: SampleRate = 1.0
 
     _check_duration = field_validator("duration_ms")(_finite)
 
@@ -78,7 +80,8 @@ class Span(_Record):
 
 
 class Usage(_Record):
-    """Tokens of one model call; `null` tokens mean the provider did not report usage."""
+    """Tokens of one model call (`scope: call`), or what a span reports (`scope: span`: it may include
+    its descendants' usage, which readers then count once); `null` tokens mean not reported."""
 
     type: Literal["usage"]
     span_id: StrictStr | None = None
@@ -91,6 +94,8 @@ class Usage(_Record):
     cache_write_tokens: NonNegativeInt = 0
     reasoning_tokens: NonNegativeInt = 0
     cost_usd: Annotated[float, Field(ge=0)] | None = None
+    scope: Literal["call", "span"] = "call"
+    sample_rate: SampleRate = 1.0
 
     _check_cost = field_validator("cost_usd")(_finite)
 

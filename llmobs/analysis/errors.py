@@ -11,15 +11,18 @@ TOP_ERRORS = 10
 
 
 def analyze_errors(columns: Columns, top: int = TOP_ERRORS) -> ErrorsSummary:
-    """Errors over all spans; types by count, descending (ties by name)."""
+    """Errors over all spans (weighted when sampled); types by count, descending (ties by name)."""
     spans = columns.spans
-    count = int(spans.is_error.sum())
-    codes = spans.error_type[spans.is_error]
-    counts = np.bincount(codes, minlength=len(columns.error_types)) if len(codes) else np.zeros(0, dtype=np.int64)
-    ranked = sorted(((int(n), columns.error_types.values[c]) for c, n in enumerate(counts) if n), key=lambda t: (-t[0], t[1]))
+    weights = columns.span_weights()
+    failed = spans.is_error
+    count = float(failed.sum()) if weights is None else float(weights[failed].sum())
+    everything = float(len(spans.trace)) if weights is None else float(weights.sum())
+    codes = spans.error_type[failed]
+    counts = np.bincount(codes, weights=None if weights is None else weights[failed], minlength=len(columns.error_types)) if len(codes) else np.zeros(0)
+    ranked = sorted(((round(float(n)), columns.error_types.values[c]) for c, n in enumerate(counts) if n), key=lambda t: (-t[0], t[1]))
     return ErrorsSummary(
-        count=count,
-        rate=count / len(spans.trace) if len(spans.trace) else None,
+        count=round(count),
+        rate=count / everything if len(spans.trace) else None,
         top=[ErrorTypeCount(type=name, count=n) for n, name in ranked[:top]],
     )
 
@@ -39,6 +42,7 @@ def analyze_retries(columns: Columns) -> RetriesSummary:
     order = np.lexsort((attempt, origin, trace))
     trace, origin, ok = trace[order], origin[order], ok[order]
     last = np.r_[(trace[1:] != trace[:-1]) | (origin[1:] != origin[:-1]), True]
-    operations = int(last.sum())
-    succeeded = int(ok[last].sum())
-    return RetriesSummary(operations=operations, succeeded=succeeded, success_rate=succeeded / operations)
+    weights = np.ones(int(last.sum())) if columns.trace_weight is None else columns.trace_weight[trace[last]]
+    operations = float(weights.sum())
+    succeeded = float(weights[ok[last]].sum())
+    return RetriesSummary(operations=round(operations), succeeded=round(succeeded), success_rate=succeeded / operations)

@@ -4,13 +4,14 @@ are about the same set of requests."""
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
 from llmobs.errors import ConfigError
-from llmobs.read.columns import Columns, EvalColumns, SpanColumns, Strings, UsageColumns, to_micros
+from llmobs.read.columns import Columns, Strings, to_micros
+from llmobs.read.settle import take_rows
 
 
 @dataclass(frozen=True)
@@ -86,12 +87,4 @@ def select(columns: Columns, filters: Filters) -> Columns:
 
 
 def _take(columns: Columns, keep_trace: np.ndarray) -> Columns:
-    s, u, e = columns.spans, columns.usage, columns.evals
-    sm, um, em = keep_trace[s.trace], keep_trace[u.trace], keep_trace[e.trace]
-    spans = SpanColumns(**{k: v[sm] for k, v in vars(s).items() if k != "group"}, group={k: v[sm] for k, v in s.group.items()})
-    usage = UsageColumns(**{k: v[um] for k, v in vars(u).items()})
-    evals = EvalColumns(
-        **{k: v[em] for k, v in vars(e).items() if k != "query"},
-        query=[q for q, kept in zip(e.query, em, strict=True) if kept],
-    )
-    return replace(columns, spans=spans, usage=usage, evals=evals)
+    return take_rows(columns, keep_trace[columns.spans.trace], keep_trace[columns.usage.trace], keep_trace[columns.evals.trace])

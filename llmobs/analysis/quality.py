@@ -7,11 +7,10 @@ import numpy as np
 from llmobs.analysis.results import FailedQuery, QualitySummary
 from llmobs.read.columns import Columns
 
-MAX_FAILED_QUERIES = 100
 
-
-def analyze_quality(columns: Columns, limit: int = MAX_FAILED_QUERIES) -> QualitySummary:
-    """Evals with `passed: false`, newest first; the query falls back to the root span's `input`."""
+def analyze_quality(columns: Columns) -> QualitySummary:
+    """Every eval with `passed: false`, newest first; the query falls back to the root span's `input`.
+    Evals are written for every trace, sampled or not, so they are counted as they are."""
     evals = columns.evals
     failed = np.flatnonzero(evals.passed == 0)
     failed = failed[np.argsort(-evals.time_us[failed], kind="stable")]
@@ -21,6 +20,6 @@ def analyze_quality(columns: Columns, limit: int = MAX_FAILED_QUERIES) -> Qualit
             query=evals.query[i] if evals.query[i] is not None else columns.root_input.get(int(evals.trace[i])),
             evaluator=columns.eval_names.values[evals.name[i]],
         )
-        for i in failed[:limit]
+        for i in failed
     ]
     return QualitySummary(evaluated=len(evals.trace), failed=len(failed), failed_queries=queries)

@@ -25,6 +25,8 @@ def input_summary(stats: InputStats) -> InputSummary:
         evals=stats.evals,
         bad_line_samples=stats.bad_line_samples,
         ignored_files=len(stats.ignored_files),
+        duplicates=stats.duplicates,
+        rollups=stats.rollups,
     )
 
 
@@ -37,7 +39,7 @@ def build_report(columns: Columns, stats: InputStats, pricer: Pricer, by: str = 
         steps=analyze_steps(columns, by),
         errors=analyze_errors(columns),
         retries=analyze_retries(columns),
-        tokens=analyze_tokens(columns, requests.count),
+        tokens=analyze_tokens(columns),
         cost=analyze_cost(columns, pricer.price(columns)),
         quality=analyze_quality(columns),
     )

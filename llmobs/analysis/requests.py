@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from llmobs.analysis.results import LatencyMs, RequestsSummary
-from llmobs.analysis.stats import percentiles
+from llmobs.analysis.stats import weighted_percentiles
 from llmobs.read.columns import Columns
 
 
@@ -20,15 +20,29 @@ def incomplete_traces(columns: Columns) -> int:
     return int((seen & ~rooted).sum())
 
 
+def request_weights(columns: Columns) -> np.ndarray | None:
+    """Each root span's sampling weight, or None when nothing was sampled."""
+    weights = columns.span_weights()
+    return None if weights is None else weights[columns.spans.is_root]
+
+
+def estimated_requests(columns: Columns) -> float:
+    """How many requests the roots read stand for (their count, unless the log was sampled)."""
+    weights = request_weights(columns)
+    return float(columns.spans.is_root.sum()) if weights is None else float(weights.sum())
+
+
 def analyze_requests(columns: Columns) -> RequestsSummary:
-    """Requests are root spans; their latency is the root's duration."""
+    """Requests are root spans; their latency is the root's duration. Weighted when sampled."""
     roots = columns.spans.is_root
-    durations = columns.spans.duration_ms[roots]
-    latency = percentiles(durations)
-    count = int(roots.sum())
+    weights = request_weights(columns)
+    latency = weighted_percentiles(columns.spans.duration_ms[roots], weights)
+    kept = int(roots.sum())
     return RequestsSummary(
-        count=count,
+        count=round(estimated_requests(columns)),
+        kept=kept,
+        estimated=weights is not None,
         incomplete=incomplete_traces(columns),
-        error_rate=float(columns.spans.is_error[roots].mean()) if count else None,
+        error_rate=float(np.average(columns.spans.is_error[roots], weights=weights)) if kept else None,
         latency_ms=LatencyMs(p50=latency[0], p95=latency[1], p99=latency[2]) if latency else None,
     )

@@ -26,6 +26,8 @@ class InputSummary(_Result):
     evals: int
     bad_line_samples: list[str] = []
     ignored_files: int = 0
+    duplicates: int = 0  # records read more than once, counted once
+    rollups: int = 0  # spans whose usage included their descendants', counted only for the excess
 
 
 class LatencyMs(_Result):
@@ -35,10 +37,12 @@ class LatencyMs(_Result):
 
 
 class RequestsSummary(_Result):
-    count: int
+    count: int  # estimated from the sampling weights when `estimated`
     incomplete: int
     error_rate: float | None
     latency_ms: LatencyMs | None
+    kept: int = 0  # root spans read; equals count unless the log was sampled
+    estimated: bool = False  # the log was sampled: counts, rates, percentiles and totals are estimates
 
 
 class StepSummary(_Result):
@@ -69,10 +73,22 @@ class RetriesSummary(_Result):
     success_rate: float | None
 
 
+class TokenTotals(_Result):
+    """Reported tokens of every kind; cache reads and writes are part of input, reasoning of output."""
+
+    input: int
+    output: int
+    cache_read: int
+    cache_write: int
+    reasoning: int
+
+
 class TokensSummary(_Result):
     input_per_request: float | None
     output_per_request: float | None
     missing_usage: int
+    totals: TokenTotals | None = None
+    cache_hit_rate: float | None = None  # cache-read share of input tokens
 
 
 class MonthCost(_Result):

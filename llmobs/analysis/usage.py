@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from llmobs.analysis.results import CostSummary, MonthCost, TokensSummary
+from llmobs.analysis.requests import estimated_requests, request_weights
+from llmobs.analysis.results import CostSummary, MonthCost, TokensSummary, TokenTotals
 from llmobs.pricing import PricedUsage
 from llmobs.read.columns import Columns
 
@@ -28,45 +29,71 @@ def sum_by_month(micros: np.ndarray, weights: np.ndarray | None) -> dict[str, fl
     return {month_name(m): float(total) for m, total in zip(months, sums, strict=True)}
 
 
-def analyze_tokens(columns: Columns, requests: int) -> TokensSummary:
-    """Reported tokens per request; usage rows with `null` tokens only count as missing."""
+def _weighted(values: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+    return values.astype(np.float64) if weights is None else values * weights
+
+
+def analyze_tokens(columns: Columns) -> TokensSummary:
+    """Reported tokens per request, and in total by kind; usage rows with `null` tokens only count
+    as missing. Weighted by each trace's sampling weight when the log was sampled."""
     usage = columns.usage
+    weights = columns.usage_weights()
     reported_in = usage.input_tokens >= 0
     reported_out = usage.output_tokens >= 0
-    missing = int((~reported_in | ~reported_out).sum())
-    has_any = bool(reported_in.any() or reported_out.any())
-    if not requests or not has_any:
-        return TokensSummary(input_per_request=None, output_per_request=None, missing_usage=missing)
+    missing = ~reported_in | ~reported_out
+    missing_usage = round(float(missing.sum() if weights is None else weights[missing].sum()))
+    requests = estimated_requests(columns)
+    if not (reported_in.any() or reported_out.any()):
+        return TokensSummary(input_per_request=None, output_per_request=None, missing_usage=missing_usage)
+
+    def total(values: np.ndarray, rows: np.ndarray) -> float:
+        return float(_weighted(values[rows], None if weights is None else weights[rows]).sum())
+
+    input_total, output_total = total(usage.input_tokens, reported_in), total(usage.output_tokens, reported_out)
+    cache_read = total(usage.cache_read_tokens, reported_in)
+    totals = TokenTotals(
+        input=round(input_total),
+        output=round(output_total),
+        cache_read=round(cache_read),
+        cache_write=round(total(usage.cache_write_tokens, reported_in)),
+        reasoning=round(total(usage.reasoning_tokens, reported_out)),
+    )
     return TokensSummary(
-        input_per_request=float(usage.input_tokens[reported_in].sum()) / requests if reported_in.any() else None,
-        output_per_request=float(usage.output_tokens[reported_out].sum()) / requests if reported_out.any() else None,
-        missing_usage=missing,
+        input_per_request=input_total / requests if requests and reported_in.any() else None,
+        output_per_request=output_total / requests if requests and reported_out.any() else None,
+        missing_usage=missing_usage,
+        totals=totals,
+        cache_hit_rate=cache_read / input_total if input_total > 0 else None,
     )
 
 
 def analyze_cost(columns: Columns, priced: PricedUsage) -> CostSummary:
-    """Cost as logged or priced; months by usage time (cost) and root start (requests)."""
+    """Cost as logged or priced; months by usage time (cost) and root start (requests). Weighted by
+    each trace's sampling weight when the log was sampled."""
     usage = columns.usage
+    weights = columns.usage_weights()
     known = ~np.isnan(priced.cost_usd)
-    unpriced_tokens = int((usage.input_tokens[priced.unpriced] + usage.output_tokens[priced.unpriced]).sum())
-    roots = columns.spans.is_root
-    requests = int(roots.sum())
-    total = float(priced.cost_usd[known].sum()) if known.any() else None
+    unpriced_tokens = round(float(_weighted(usage.input_tokens + usage.output_tokens, weights)[priced.unpriced].sum()))
+    requests = estimated_requests(columns)
+    cost = _weighted(np.where(known, priced.cost_usd, 0.0), weights)
+    total = float(cost[known].sum()) if known.any() else None
 
-    cost_by_month = sum_by_month(usage.time_us[known], priced.cost_usd[known])
+    cost_by_month = sum_by_month(usage.time_us[known], cost[known])
     reported = (usage.input_tokens >= 0) & (usage.output_tokens >= 0)
-    tokens_by_month = sum_by_month(usage.time_us[reported], (usage.input_tokens[reported] + usage.output_tokens[reported]).astype(np.float64))
-    request_months = {month: int(count) for month, count in sum_by_month(columns.spans.start_us[roots], None).items()}
+    tokens = _weighted(usage.input_tokens + usage.output_tokens, weights)
+    tokens_by_month = sum_by_month(usage.time_us[reported], tokens[reported])
+    roots = columns.spans.is_root
+    request_months = sum_by_month(columns.spans.start_us[roots], request_weights(columns))
     by_month = []
     for month in sorted(set(cost_by_month) | set(request_months) | set(tokens_by_month)):
-        cost = cost_by_month.get(month)
-        count = request_months.get(month, 0)
+        month_cost = cost_by_month.get(month)
+        count = request_months.get(month, 0.0)
         by_month.append(
             MonthCost(
                 month=month,
-                cost_usd=cost,
-                requests=count,
-                cost_per_request_usd=cost / count if cost is not None and count else None,
+                cost_usd=month_cost,
+                requests=round(count),
+                cost_per_request_usd=month_cost / count if month_cost is not None and count else None,
                 tokens_per_request=tokens_by_month[month] / count if month in tokens_by_month and count else None,
             )
         )

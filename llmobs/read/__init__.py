@@ -25,6 +25,7 @@ from llmobs.read.columns import ColumnBuilder, Columns, merge_columns, to_micros
 from llmobs.read.decode import UnknownType, decode_line, decode_otlp, is_otlp
 from llmobs.read.fast import LINE_DECODER, DecodeError, FastEval, FastSpan, FastUsage, parse_times
 from llmobs.read.heap import release_free_memory
+from llmobs.read.settle import settle
 from llmobs.read.sources import STREAM_ERRORS, Source, expand, inflating, open_binary
 from llmobs.records import Eval, Span, Usage
 
@@ -61,6 +62,9 @@ class InputStats:
     unknown_types: dict[str, int] = field(default_factory=dict)
     ignored_files: list[str] = field(default_factory=list)
     newer_versions: set[int] = field(default_factory=set)
+    duplicates: int = 0  # records read more than once, counted once (see read.settle)
+    rollups: int = 0  # spans whose rolled-up usage counts only for its excess over their descendants'
+    unused_usage_attrs: set[str] = field(default_factory=set)  # usage-like OTLP attributes no mapping reads
 
     @property
     def bad_line_samples(self) -> list[str]:
@@ -86,6 +90,7 @@ class InputStats:
         for kind, count in other.unknown_types.items():
             self.unknown_types[kind] = self.unknown_types.get(kind, 0) + count
         self.newer_versions |= other.newer_versions
+        self.unused_usage_attrs |= other.unused_usage_attrs
 
 
 @dataclass
@@ -116,7 +121,7 @@ def load(
     parts = read_sources(sources, stats, group_attrs, on_progress, workers, strict=strict)
     if strict and stats.first_bad is not None:
         raise InputError(f"{stats.first_bad} (--strict)")
-    columns = merge_columns(parts)
+    columns, stats.duplicates, stats.rollups = settle(merge_columns(parts))
     release_free_memory()  # the parts just merged
     return Dataset(columns=columns, stats=stats, sources=[s.name for s in sources])
 

@@ -42,6 +42,33 @@ def id64(identifier: str) -> int:
     return int.from_bytes(hashlib.blake2b(identifier.encode(), digest_size=8).digest(), "little", signed=True)
 
 
+_HEX_VALUE = np.full(256, 255, dtype=np.uint8)
+_HEX_VALUE[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
+_HEX_VALUE[np.frombuffer(b"ABCDEF", dtype=np.uint8)] = np.arange(10, 16, dtype=np.uint8)
+_NIBBLE_SHIFTS = np.arange(60, -4, -4, dtype=np.uint64)
+
+
+def id64_all(identifiers: Sequence[str | None]) -> np.ndarray:
+    """`id64` of many ids at once (0 for None): W3C hex ids are read in bulk, anything else one by one."""
+    out = np.zeros(len(identifiers), dtype=np.int64)
+    present = [i for i, identifier in enumerate(identifiers) if identifier is not None]
+    if not present:
+        return out
+    texts = [identifiers[i] for i in present]
+    try:
+        joined = "".join(texts).encode("ascii")  # type: ignore[arg-type]
+    except UnicodeEncodeError:
+        joined = b""
+    if len(joined) == 16 * len(texts):  # every id 16 ASCII characters (a longer one beside a shorter one is caught below)
+        nibbles = _HEX_VALUE[np.frombuffer(joined, dtype=np.uint8)].reshape(len(texts), 16)
+        if (nibbles < 16).all() and all(len(t) == 16 for t in texts):  # type: ignore[arg-type]
+            values = (nibbles.astype(np.uint64) << _NIBBLE_SHIFTS).sum(axis=1, dtype=np.uint64)
+            out[present] = values.view(np.int64)
+            return out
+    out[present] = [id64(t) for t in texts]  # type: ignore[arg-type]
+    return out
+
+
 class Strings:
     """An interning table: each distinct string gets the next integer code (None is -1).
 
@@ -174,6 +201,9 @@ class SpanColumns:
     attempt: np.ndarray  # int32
     retry_of: np.ndarray  # int64 id64 of retry_of, 0 when none
     model: np.ndarray  # int32 code into Columns.models from the span's model attribute, -1 none
+    span_id: np.ndarray  # int64 id64 of span_id
+    parent: np.ndarray  # int64 id64 of parent_id, 0 for a root
+    sample_rate: np.ndarray  # float64: the probability the span's trace was kept with (1 unsampled)
     group: dict[str, np.ndarray] = field(default_factory=dict)  # attr name -> int32 code into Columns.attr_values
 
 
@@ -189,6 +219,9 @@ class UsageColumns:
     cache_write_tokens: np.ndarray
     reasoning_tokens: np.ndarray
     cost_usd: np.ndarray  # float64, NaN when not logged
+    span: np.ndarray  # int64 id64 of span_id, 0 when none
+    span_scope: np.ndarray  # bool: `scope: span`, tokens that may include the span's descendants'
+    sample_rate: np.ndarray  # float64
 
 
 @dataclass
@@ -221,6 +254,15 @@ class Columns:
     attr_values: Strings
     root_input: TraceTexts  # trace code -> the root span's `input` attribute (preview)
     root_request_id: TraceTexts  # trace code -> the root span's `request.id` attribute
+    trace_weight: np.ndarray | None = None  # trace code -> 1 / the probability it was kept with; None: nothing was sampled
+
+    def span_weights(self) -> np.ndarray | None:
+        """Each span's weight (its trace's), or None when every weight is 1."""
+        return None if self.trace_weight is None else self.trace_weight[self.spans.trace]
+
+    def usage_weights(self) -> np.ndarray | None:
+        """Each usage row's weight (its trace's), or None when every weight is 1."""
+        return None if self.trace_weight is None else self.trace_weight[self.usage.trace]
 
 
 def _model_of(attrs: dict[str, Any]) -> str | None:
@@ -316,6 +358,9 @@ class ColumnBuilder:
             "attempt": attempt,
             "retry_of": retry_of,
             "model": self.models.code_all_known(_models_of(attrs)),
+            "span_id": id64_all([s.span_id for s in spans]),
+            "parent": id64_all(parents),
+            "sample_rate": np.array([s.sample_rate for s in spans], dtype=np.float64),
         }
         for name in self.group_attrs:
             values = [a.get(name) if a else None for a in attrs]
@@ -354,6 +399,9 @@ class ColumnBuilder:
                 "cache_write_tokens": np.array([u.cache_write_tokens for u in usage], dtype=np.int64),
                 "reasoning_tokens": np.array([u.reasoning_tokens for u in usage], dtype=np.int64),
                 "cost_usd": _float_or_nan([u.cost_usd for u in usage]),
+                "span": id64_all([u.span_id for u in usage]),
+                "span_scope": _flags([u.scope == "span" for u in usage]),
+                "sample_rate": np.array([u.sample_rate for u in usage], dtype=np.float64),
             }
         )
 
@@ -394,12 +442,12 @@ class ColumnBuilder:
 SPAN_DTYPES: dict[str, Any] = {
     "trace": np.int32, "is_root": bool, "name": np.int32, "kind": np.int32, "start_us": np.int64,
     "duration_ms": np.float64, "is_error": bool, "error_type": np.int32, "attempt": np.int32,
-    "retry_of": np.int64, "model": np.int32,
+    "retry_of": np.int64, "model": np.int32, "span_id": np.int64, "parent": np.int64, "sample_rate": np.float64,
 }
 USAGE_DTYPES: dict[str, Any] = {
     "trace": np.int32, "time_us": np.int64, "provider": np.int32, "model": np.int32, "input_tokens": np.int64,
     "output_tokens": np.int64, "cache_read_tokens": np.int64, "cache_write_tokens": np.int64,
-    "reasoning_tokens": np.int64, "cost_usd": np.float64,
+    "reasoning_tokens": np.int64, "cost_usd": np.float64, "span": np.int64, "span_scope": bool, "sample_rate": np.float64,
 }
 EVAL_DTYPES: dict[str, Any] = {"trace": np.int32, "time_us": np.int64, "name": np.int32, "passed": np.int8, "score": np.float64}
 

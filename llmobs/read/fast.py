@@ -22,6 +22,7 @@ from llmobs.records import MAX_COUNT
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
 Scalar = Union[str, int, float, bool, None]
+SampleRate = Annotated[float, msgspec.Meta(gt=0, le=1)]
 
 
 class FastError(msgspec.Struct, gc=False):
@@ -42,6 +43,7 @@ class FastSpan(msgspec.Struct, tag="span", tag_field="type", gc=False):
     attempt: Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)] = 1
     retry_of: NonEmpty | None = None
     attrs: dict[str, Scalar | list[Scalar]] | None = None
+    sample_rate: SampleRate = 1.0
     v: Literal[1] = 1  # a newer format version goes to the models, which note it
 
 
@@ -57,6 +59,8 @@ class FastUsage(msgspec.Struct, tag="usage", tag_field="type", gc=False):
     cache_write_tokens: Count = 0
     reasoning_tokens: Count = 0
     cost_usd: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    scope: Literal["call", "span"] = "call"
+    sample_rate: SampleRate = 1.0
     v: Literal[1] = 1  # a newer format version goes to the models, which note it
 
 

@@ -27,9 +27,9 @@ def simulated(rng: np.random.Generator, requests: int, search_factor: float = 1.
         llm = float(rng.lognormal(6.6, 0.4))
         failed = bool(rng.random() < llm_errors)
         spans += [
-            NS(trace_id=trace, parent_id=None, name="request", kind=None, duration_ms=search + llm + 5, status="ok", error=None, attempt=1, retry_of=None, attrs=None),
-            NS(trace_id=trace, parent_id="r", name="search", kind=None, duration_ms=search, status="ok", error=None, attempt=1, retry_of=None, attrs=None),
-            NS(trace_id=trace, parent_id="r", name="llm", kind=None, duration_ms=llm, status="error" if failed else "ok", error=None, attempt=1, retry_of=None, attrs=None),
+            NS(span_id="r", trace_id=trace, parent_id=None, name="request", kind=None, duration_ms=search + llm + 5, status="ok", error=None, attempt=1, retry_of=None, attrs=None, sample_rate=1.0),
+            NS(span_id="s", trace_id=trace, parent_id="r", name="search", kind=None, duration_ms=search, status="ok", error=None, attempt=1, retry_of=None, attrs=None, sample_rate=1.0),
+            NS(span_id="l", trace_id=trace, parent_id="r", name="llm", kind=None, duration_ms=llm, status="error" if failed else "ok", error=None, attempt=1, retry_of=None, attrs=None, sample_rate=1.0),
         ]
     builder = ColumnBuilder()
     builder.add_spans(spans, np.zeros(len(spans), dtype=np.int64))

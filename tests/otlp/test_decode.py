@@ -147,7 +147,9 @@ def test_files_of_every_shape_mix_with_jsonl(tmp_path: Path):
     data = load([str(tmp_path)])
     assert data.stats.bad_lines == 0 and data.stats.files == 3
     report = build_report(data.columns, data.stats, Pricer())
-    assert report.requests.count == 4 and report.input.usage == 3
+    # the GenAI document is in two files: its spans and usage are read twice and counted once
+    assert report.requests.count == 3 and report.input.usage == 3
+    assert report.input.duplicates == len(records_from_otlp(genai_document())[0])
     assert {s.name for s in report.steps} == {"chat claude", "orders_api", "ChatOpenAI", "vector_search"}
     records, stats = load_records([str(tmp_path)])
     assert stats.records == data.stats.records == len(records)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from llmobs.read import load
 from llmobs.read.columns import ColumnBuilder, Columns
 from llmobs.read.decode import UnknownType, decode_line
+from llmobs.read.settle import settle
 
 VALID_TIMES = st.sampled_from([
     "2026-01-01T00:00:00Z", "2026-01-01T00:00:00.5Z", "2026-01-01T00:00:00.123456Z", "2026-12-31T23:59:59.999999Z",
@@ -56,6 +57,8 @@ def valid_record(draw) -> dict:
         if draw(st.booleans()):
             out["kind"] = draw(st.sampled_from(["llm", "tool", None]))
         if draw(st.booleans()):
+            out["sample_rate"] = draw(st.sampled_from([0.1, 1, 1.0, 0.25]))
+        if draw(st.booleans()):
             out["attrs"] = draw(st.dictionaries(st.sampled_from(["gen_ai.request.model", "gen_ai.response.model", "llm.model_name", "input", "request.id", "x"]),
                                                 st.none() | st.text(max_size=4) | st.integers(-(2**70), 2**70) | st.booleans() | st.lists(st.integers(), max_size=2), max_size=3))
     elif kind == "usage":
@@ -67,6 +70,10 @@ def valid_record(draw) -> dict:
         for field in ("cache_read_tokens", "cache_write_tokens", "reasoning_tokens"):
             if out.get(field, 0) is None:
                 out[field] = 0
+        if draw(st.booleans()):
+            out["scope"] = draw(st.sampled_from(["call", "span"]))
+        if draw(st.booleans()):
+            out["sample_rate"] = draw(st.sampled_from([0.1, 1, 0.5]))
     elif kind == "eval":
         out.update(time=draw(VALID_TIMES), name=draw(st.sampled_from(["correctness", "feedback"])))
         for field, values in (("passed", st.none() | st.booleans()), ("score", st.none() | st.floats(-1e6, 1e6)), ("query", st.none() | st.text(max_size=4))):
@@ -119,7 +126,7 @@ def reference(lines: list[bytes]) -> tuple[Columns, dict[str, int]]:
         else:
             counts["records"] += 1
             builder.add(result)
-    return builder.finish(), counts
+    return settle(builder.finish())[0], counts
 
 
 def rows(columns: Columns) -> list[list[tuple]]:
@@ -128,19 +135,21 @@ def rows(columns: Columns) -> list[list[tuple]]:
     span_rows = sorted((
         (t(s.trace[i]), bool(s.is_root[i]), columns.names.lookup(s.name[i]), columns.kinds.lookup(s.kind[i]), int(s.start_us[i]),
          float(s.duration_ms[i]), bool(s.is_error[i]), columns.error_types.lookup(s.error_type[i]), int(s.attempt[i]), int(s.retry_of[i]),
-         columns.models.lookup(s.model[i]), columns.attr_values.lookup(s.group["x"][i]))
+         columns.models.lookup(s.model[i]), columns.attr_values.lookup(s.group["x"][i]), int(s.span_id[i]), int(s.parent[i]), float(s.sample_rate[i]))
         for i in range(len(s.trace))
     ), key=repr)
     usage_rows = sorted((
         (t(u.trace[i]), int(u.time_us[i]), columns.providers.lookup(u.provider[i]), columns.models.lookup(u.model[i]), int(u.input_tokens[i]),
-         int(u.output_tokens[i]), int(u.cache_read_tokens[i]), int(u.cache_write_tokens[i]), int(u.reasoning_tokens[i]), repr(float(u.cost_usd[i])))
+         int(u.output_tokens[i]), int(u.cache_read_tokens[i]), int(u.cache_write_tokens[i]), int(u.reasoning_tokens[i]), repr(float(u.cost_usd[i])),
+         int(u.span[i]), bool(u.span_scope[i]), float(u.sample_rate[i]))
         for i in range(len(u.trace))
     ), key=repr)
     eval_rows = sorted((
         (t(e.trace[i]), int(e.time_us[i]), columns.eval_names.lookup(e.name[i]), int(e.passed[i]), repr(float(e.score[i])), e.query[i])
         for i in range(len(e.trace))
     ), key=repr)
-    return [span_rows, usage_rows, eval_rows]
+    weights = None if columns.trace_weight is None else {t(code): float(w) for code, w in enumerate(columns.trace_weight)}
+    return [span_rows, usage_rows, eval_rows, weights]
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
