@@ -38,12 +38,13 @@ def new_span_id() -> str:
 class _Trace:
     """One request in flight: its id, the records waiting for a sampling decision, its timeline."""
 
-    __slots__ = ("had_error", "keep_timeline", "lock", "pending", "settings", "timeline", "timeline_dropped", "trace_id")
+    __slots__ = ("had_error", "keep_timeline", "kept_with", "lock", "pending", "settings", "timeline", "timeline_dropped", "trace_id")
 
     def __init__(self, trace_id: str, keep_timeline: bool) -> None:
         self.trace_id = trace_id
         self.settings = _config.current()
         self.pending: list[dict[str, object]] | None = [] if self.settings.sample_rate < 1.0 else None
+        self.kept_with: float | None = None  # once sampling decided: the probability kept with, 0.0 when dropped
         self.had_error = False
         self.keep_timeline = keep_timeline
         self.timeline: list[dict[str, object]] = []
@@ -56,24 +57,31 @@ class _Trace:
                 self.timeline.append(record)
             else:
                 self.timeline_dropped += 1
-        if self.pending is None:
+        if self.pending is None and self.kept_with is None:
             self.settings.sink.write(record)
             return
         with self.lock:
             if self.pending is not None:
                 self.pending.append(record)
                 return
-        self.settings.sink.write(record)  # the trace already ended and was kept
+        if self.kept_with:  # a late record of a trace already kept; one already dropped stays dropped
+            record["sample_rate"] = self.kept_with
+            self.settings.sink.write(record)
 
     def end(self) -> None:
-        """Decide sampling once the root span is written: errors always kept, others by trace id."""
+        """Decide sampling once the root span is written: errors always kept (probability 1), others
+        by trace id with the configured rate, which every kept record states so readers can weight it."""
         if self.pending is None:
             return
-        keep = self.had_error or _sampled(self.trace_id, self.settings.sample_rate)
+        rate = self.settings.sample_rate
+        keep = self.had_error or _sampled(self.trace_id, rate)
         with self.lock:
             pending, self.pending = self.pending, None
+            self.kept_with = (1.0 if self.had_error else rate) if keep else 0.0
         if keep:
             for record in pending:
+                if self.kept_with < 1.0:
+                    record["sample_rate"] = self.kept_with
                 self.settings.sink.write(record)
 
 

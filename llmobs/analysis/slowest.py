@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from llmobs.analysis.requests import estimated_requests, request_weights
 from llmobs.analysis.results import SlowestResult, SlowRequest
 from llmobs.analysis.steps import analyze_steps
 from llmobs.read.columns import Columns
@@ -13,6 +14,7 @@ def slowest(columns: Columns, top: int, by: str = "name") -> SlowestResult:
     """The `top` slowest steps (by p95) and requests (by duration)."""
     spans = columns.spans
     roots = np.flatnonzero(spans.is_root)
+    weights = request_weights(columns)
     order = roots[np.argsort(-spans.duration_ms[roots], kind="stable")[:top]]
     requests = [
         SlowRequest(
@@ -29,5 +31,5 @@ def slowest(columns: Columns, top: int, by: str = "name") -> SlowestResult:
         group_by=by,
         steps=analyze_steps(columns, by)[:top],
         requests=requests,
-        total_request_ms=float(spans.duration_ms[roots].sum()) if len(roots) else None,
+        total_request_ms=float(np.average(spans.duration_ms[roots], weights=weights) * estimated_requests(columns)) if len(roots) else None,
     )

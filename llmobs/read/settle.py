@@ -66,16 +66,36 @@ def _later_copies(rows: np.ndarray, keys: Iterable[tuple[object, ...]], size: in
     return keep
 
 
+def _one_copy_of_each_span(columns: Columns, rows: np.ndarray) -> np.ndarray:
+    """A mask keeping one span of each (trace, span id) among `rows`: of copies that differ, the one
+    that ran longest (a span re-sent once it ended carries its whole duration), then an error over
+    an ok, then by its other fields, so the choice never depends on the order lines were read."""
+    s = columns.spans
+    best: dict[tuple[int, int], tuple[tuple[object, ...], int]] = {}
+    for row in rows.tolist():
+        rank = (-float(s.duration_ms[row]), not s.is_error[row], int(s.start_us[row]), columns.names.lookup(int(s.name[row])),
+                columns.kinds.lookup(int(s.kind[row])) or "", columns.error_types.lookup(int(s.error_type[row])) or "", int(s.attempt[row]),
+                int(s.retry_of[row]), int(s.parent[row]), columns.models.lookup(int(s.model[row])) or "", float(s.sample_rate[row]),
+                tuple(columns.attr_values.lookup(int(values[row])) or "" for values in s.group.values()), row)
+        key = (int(s.trace[row]), int(s.span_id[row]))
+        if key not in best or rank < best[key][0]:
+            best[key] = (rank, row)
+    keep = np.ones(len(s.trace), dtype=bool)
+    keep[rows] = False
+    keep[[row for _, row in best.values()]] = True
+    return keep
+
+
 def _value(x: float) -> float | None:
     return None if x != x else x  # NaN equals nothing, not even itself; as a key it must equal NaN
 
 
 def drop_duplicates(columns: Columns) -> tuple[Columns, int]:
     """A span read more than once (same trace and span id) counts once, as does a usage or eval
-    record identical to one already read; the first read is kept."""
+    record identical to another."""
     s, u, e = columns.spans, columns.usage, columns.evals
     rows = _repeated(s.span_id, s.trace)
-    span_keep = _later_copies(rows, zip(s.trace[rows].tolist(), s.span_id[rows].tolist(), strict=True), len(s.trace)) if len(rows) else None
+    span_keep = _one_copy_of_each_span(columns, rows) if len(rows) else None
 
     rows = _repeated(u.time_us, u.trace)
     usage_keep = None

@@ -36,7 +36,7 @@ class _Collector:
         yield _histogram_family("llmobs_step_duration", "Step (non-root span) duration.", "step", r.step_duration)
         yield _counter_family("llmobs_requests", "Requests by root span status.", ["status"], r.requests)
         yield _counter_family("llmobs_span_errors", "Failed spans by error type.", ["type"], r.errors)
-        yield _counter_family("llmobs_tokens", "Reported tokens by model and token type (input includes cache).", ["model", "provider", "token_type"], r.tokens)
+        yield _counter_family("llmobs_tokens", "Reported tokens by model and token type (input includes cache_read and cache_write, output includes reasoning).", ["model", "provider", "token_type"], r.tokens)
         yield _counter_family("llmobs_cost_usd", "Cost in USD, as logged or priced, by model.", ["model", "provider"], r.cost_usd)
         yield _counter_family("llmobs_unpriced_tokens", "Tokens of models without a known price.", ["model", "provider"], r.unpriced_tokens)
         yield _counter_family("llmobs_missing_usage", "Usage records whose provider reported no tokens.", ["model", "provider"], r.missing_usage)
