@@ -250,6 +250,7 @@ class TraceSpanView(_Result):
     output_tokens: int | None
     cost_usd: float | None
     depth: int
+    rollup: bool = False  # its usage included its descendants': only its own part is shown and counted
 
 
 class TraceView(_Result):

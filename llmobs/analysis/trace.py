@@ -16,8 +16,13 @@ from llmobs.errors import InputError
 from llmobs.pricing import Pricer
 from llmobs.read import InputStats, iter_records
 from llmobs.read.columns import ColumnBuilder
+from llmobs.read.settle import TOKEN_COLUMNS, count_rollups_once, duplicate_masks, take_rows
 from llmobs.read.sources import expand
 from llmobs.records import Eval, Span, Usage
+
+
+def _kept(records: list, keep: np.ndarray | None) -> list:
+    return records if keep is None else [r for r, k in zip(records, keep, strict=True) if k]
 
 
 def _records_mentioning(paths: Sequence[str], needle: str) -> list[Span | Usage | Eval]:
@@ -38,22 +43,34 @@ def build_trace_view(paths: Sequence[str], wanted: str, pricer: Pricer) -> Trace
     else:
         trace_id = wanted
         records = [r for r in records if r.trace_id == trace_id]
-    spans = sorted((r for r in records if isinstance(r, Span)), key=lambda s: (s.start, s.span_id))
+    spans = [r for r in records if isinstance(r, Span)]
     usage = [r for r in records if isinstance(r, Usage)]
     evals = [r for r in records if isinstance(r, Eval)]
-
     builder = ColumnBuilder()
-    for u in usage:
-        builder.add(u)
+    for record in (*spans, *usage, *evals):  # rows in this order, so masks index these lists
+        builder.add(record)
     columns = builder.finish()
+    span_keep, usage_keep, eval_keep = duplicate_masks(columns)  # the same spans the report counts
+    columns = take_rows(columns, span_keep, usage_keep, eval_keep)
+    spans = sorted(_kept(spans, span_keep), key=lambda s: (s.start, s.span_id))
+    usage, evals = _kept(usage, usage_keep), _kept(evals, eval_keep)
+    reported = {name: getattr(columns.usage, name).copy() for name in TOKEN_COLUMNS}
+    count_rollups_once(columns)
+    rolled_up = np.zeros(len(usage), dtype=bool)
+    for name, before in reported.items():
+        rolled_up |= getattr(columns.usage, name) != before
+
     costs = pricer.price(columns).cost_usd if usage else np.empty(0)
     tokens: dict[str | None, list[int | None]] = {}
     cost_by_span: dict[str | None, float] = {}
-    for u, cost in zip(usage, costs, strict=True):
+    rollups: set[str | None] = set()
+    for row, (u, cost) in enumerate(zip(usage, costs, strict=True)):
         entry = tokens.setdefault(u.span_id, [None, None])
-        for slot, value in enumerate((u.input_tokens, u.output_tokens)):
-            if value is not None:
+        for slot, value in enumerate((int(columns.usage.input_tokens[row]), int(columns.usage.output_tokens[row]))):
+            if value >= 0:
                 entry[slot] = (entry[slot] or 0) + value
+        if rolled_up[row]:
+            rollups.add(u.span_id)
         if not np.isnan(cost):
             cost_by_span[u.span_id] = cost_by_span.get(u.span_id, 0.0) + float(cost)
 
@@ -90,6 +107,7 @@ def build_trace_view(paths: Sequence[str], wanted: str, pricer: Pricer) -> Trace
                     input_tokens=in_out[0],
                     output_tokens=in_out[1],
                     cost_usd=cost_by_span.get(s.span_id),
+                    rollup=s.span_id in rollups,
                     depth=depth,
                 )
             )

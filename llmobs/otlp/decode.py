@@ -21,27 +21,46 @@ GENAI_OPERATION_KINDS = {
     "chat": "llm", "text_completion": "llm", "generate_content": "llm", "embeddings": "embedding",
     "execute_tool": "tool", "invoke_agent": "agent", "create_agent": "agent",
 }
-MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name")
-PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
-INPUT_TOKEN_KEYS = ("gen_ai.usage.input_tokens", "llm.token_count.prompt")
-OUTPUT_TOKEN_KEYS = ("gen_ai.usage.output_tokens", "llm.token_count.completion")
-CACHE_READ_KEYS = ("gen_ai.usage.cache_read.input_tokens", "llm.token_count.prompt_details.cache_read")
-CACHE_WRITE_KEYS = ("gen_ai.usage.cache_creation.input_tokens", "llm.token_count.prompt_details.cache_write")
-REASONING_KEYS = ("llmobs.usage.reasoning_tokens", "llm.token_count.completion_details.reasoning")
+# Span names of instrumentations that set no kind attribute: the Vercel AI SDK's provider calls
+# (also in `ai.operationId`) and LiteLLM's calls.
+NAMED_KINDS = {
+    "ai.generateText.doGenerate": "llm", "ai.streamText.doStream": "llm", "ai.generateObject.doGenerate": "llm",
+    "ai.streamObject.doStream": "llm", "ai.embed.doEmbed": "embedding", "ai.embedMany.doEmbed": "embedding", "ai.toolCall": "tool",
+    "acompletion": "llm", "completion": "llm", "litellm_request": "llm", "atext_completion": "llm", "aembedding": "embedding",
+}
+LLM_REQUEST_TYPES = {"chat": "llm", "completion": "llm", "embedding": "embedding", "rerank": "reranker"}  # OpenLLMetry's llm.request.type
+TRACELOOP_KINDS = {"workflow": "chain", "task": "chain", "agent": "agent", "tool": "tool"}  # OpenLLMetry's traceloop.span.kind
+MODEL_KEYS = ("gen_ai.response.model", "gen_ai.request.model", "llm.model_name", "ai.response.model", "ai.model.id")
+PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system", "ai.model.provider")
+# Token counts by kind, the OpenTelemetry GenAI conventions' current names first, then OpenInference's, then
+# OpenLLMetry's and Sentry's older or own spellings, then the Vercel AI SDK's (v5, then v4).
+INPUT_TOKEN_KEYS = ("gen_ai.usage.input_tokens", "llm.token_count.prompt", "gen_ai.usage.prompt_tokens", "ai.usage.inputTokens", "ai.usage.promptTokens")
+OUTPUT_TOKEN_KEYS = ("gen_ai.usage.output_tokens", "llm.token_count.completion", "gen_ai.usage.completion_tokens", "ai.usage.outputTokens", "ai.usage.completionTokens")
+CACHE_READ_KEYS = ("gen_ai.usage.cache_read.input_tokens", "llm.token_count.prompt_details.cache_read", "gen_ai.usage.cache_read_input_tokens",
+                   "gen_ai.usage.input_tokens.cached", "ai.usage.cachedInputTokens")
+CACHE_WRITE_KEYS = ("gen_ai.usage.cache_creation.input_tokens", "llm.token_count.prompt_details.cache_write", "gen_ai.usage.cache_creation_input_tokens",
+                    "gen_ai.usage.input_tokens.cache_write")
+REASONING_KEYS = ("gen_ai.usage.reasoning.output_tokens", "llmobs.usage.reasoning_tokens", "llm.token_count.completion_details.reasoning",
+                  "gen_ai.usage.reasoning_tokens", "gen_ai.usage.output_tokens.reasoning", "ai.usage.reasoningTokens")
+TOTAL_TOKEN_KEYS = ("gen_ai.usage.total_tokens", "llm.usage.total_tokens", "llm.token_count.total", "ai.usage.totalTokens")  # input + output: nothing new
 # Attributes that carry llmobs's own fields through OTLP (written by `llmobs export`).
 LLMOBS_KIND = "llmobs.kind"
 LLMOBS_ATTEMPT = "llmobs.attempt"
 LLMOBS_RETRY_OF = "llmobs.retry_of"
 LLMOBS_COST = "llmobs.usage.cost_usd"
 LLMOBS_USAGE_TIME = "llmobs.usage.time"
+LLMOBS_USAGE_SCOPE = "llmobs.usage.scope"
+LLMOBS_SAMPLE_RATE = "llmobs.sample_rate"
 LLMOBS_ADDED = "llmobs.usage.added"  # span attributes export added only to carry usage
 LLMOBS_DURATION = "llmobs.duration_ms"  # the exact duration of a span whose end OTLP's fixed64 nanoseconds cannot hold
+COST_KEYS = (LLMOBS_COST, "gen_ai.usage.cost", "llm.cost.total")
 USAGE_EVENT = "llmobs.usage"
 EVAL_EVENT = "llmobs.eval"
 CONSUMED = {
-    LLMOBS_KIND, LLMOBS_ATTEMPT, LLMOBS_RETRY_OF, LLMOBS_COST, LLMOBS_USAGE_TIME, LLMOBS_ADDED, LLMOBS_DURATION, "error.type",
-    *INPUT_TOKEN_KEYS, *OUTPUT_TOKEN_KEYS, *CACHE_READ_KEYS, *CACHE_WRITE_KEYS, *REASONING_KEYS,
+    LLMOBS_KIND, LLMOBS_ATTEMPT, LLMOBS_RETRY_OF, LLMOBS_USAGE_TIME, LLMOBS_USAGE_SCOPE, LLMOBS_SAMPLE_RATE, LLMOBS_ADDED, LLMOBS_DURATION, "error.type",
+    *INPUT_TOKEN_KEYS, *OUTPUT_TOKEN_KEYS, *CACHE_READ_KEYS, *CACHE_WRITE_KEYS, *REASONING_KEYS, *TOTAL_TOKEN_KEYS, *COST_KEYS,
 }
+THRESHOLD_SCALE = 1 << 56  # OpenTelemetry probability sampling: a 56-bit rejection threshold
 
 
 class OtlpError(ValueError):
@@ -168,23 +187,61 @@ def iter_spans(document: Any) -> Iterator[dict[str, Any]]:
                     yield span
 
 
-def records_from_otlp(document: Any) -> tuple[list[dict[str, Any]], list[str]]:
+def records_from_otlp(document: Any, unused_usage_attrs: set[str] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """The llmobs records of one OTLP/JSON trace document, and why any span was left out.
 
     A document whose structure is not OTLP raises OtlpError; a single malformed span costs only
-    itself (its reason is returned), not the rest of the document.
+    itself (its reason is returned), not the rest of the document. Names of usage-like attributes
+    that no mapping reads are added to `unused_usage_attrs`, so the reader can say so.
     """
     records: list[dict[str, Any]] = []
     problems: list[str] = []
     for span in iter_spans(document):
         try:
-            records.extend(_records_of_span(span))
+            records.extend(_records_of_span(span, unused_usage_attrs))
         except (OtlpError, ValueError, OverflowError) as exc:
             problems.append(f"span {span.get('spanId', '?')!s:.16}: {exc}")
     return records, problems
 
 
-def _records_of_span(span: dict[str, Any]) -> list[dict[str, Any]]:
+def sample_rate_of(trace_state: Any) -> float:
+    """The probability a span was kept with, from the `th` threshold in the `ot` entry of its W3C
+    tracestate (OpenTelemetry probability sampling); 1 when there is none or it cannot be read."""
+    if not isinstance(trace_state, str):
+        return 1.0
+    for member in trace_state.split(","):
+        key, _, value = member.strip().partition("=")
+        if key != "ot":
+            continue
+        for part in value.split(";"):
+            name, _, threshold = part.partition(":")
+            if name == "th" and 0 < len(threshold) <= 14 and all(c in "0123456789abcdef" for c in threshold):
+                rate = 1 - int(threshold.ljust(14, "0"), 16) / THRESHOLD_SCALE
+                return rate if rate > 0 else 1.0
+    return 1.0
+
+
+def _kind(span_name: str, attrs: dict[str, Any]) -> str | None:
+    kind = attrs.get(LLMOBS_KIND)
+    if kind is None and attrs.get("openinference.span.kind") is not None:
+        kind = OPENINFERENCE_KINDS.get(str(attrs["openinference.span.kind"]).upper(), str(attrs["openinference.span.kind"]).lower())
+    if kind is None and attrs.get("gen_ai.operation.name") is not None:
+        kind = GENAI_OPERATION_KINDS.get(str(attrs["gen_ai.operation.name"]))
+    if kind is None and attrs.get("llm.request.type") is not None:
+        kind = LLM_REQUEST_TYPES.get(str(attrs["llm.request.type"]))
+    if kind is None and attrs.get("traceloop.span.kind") is not None:
+        kind = TRACELOOP_KINDS.get(str(attrs["traceloop.span.kind"]))
+    if kind is None:
+        kind = NAMED_KINDS.get(str(attrs.get("ai.operationId") or span_name))
+    return None if kind is None else str(kind)
+
+
+def _looks_like_usage(key: str) -> bool:
+    lowered = key.lower()
+    return "token" in lowered or ".usage." in lowered or lowered.endswith(".cost") or ".cost." in lowered
+
+
+def _records_of_span(span: dict[str, Any], unused_usage_attrs: set[str] | None = None) -> list[dict[str, Any]]:
     trace_id = _hex_id(_field(span, "traceId", "trace_id"), 32, "traceId")
     span_id = _hex_id(_field(span, "spanId", "span_id"), 16, "spanId")
     if trace_id is None or span_id is None:
@@ -205,14 +262,15 @@ def _records_of_span(span: dict[str, Any]) -> list[dict[str, Any]]:
         message = status.get("message") or exception_attrs.get("exception.message")
         error = {"type": str(error_type), "message": None if message is None else str(message)}
 
-    kind = attrs.get(LLMOBS_KIND)
-    if kind is None and attrs.get("openinference.span.kind") is not None:
-        kind = OPENINFERENCE_KINDS.get(str(attrs["openinference.span.kind"]).upper(), str(attrs["openinference.span.kind"]).lower())
-    if kind is None and attrs.get("gen_ai.operation.name") is not None:
-        kind = GENAI_OPERATION_KINDS.get(str(attrs["gen_ai.operation.name"]))
+    name = span.get("name") or "unnamed"
+    kind = _kind(name, attrs)
+    exact_rate = _number(attrs.get(LLMOBS_SAMPLE_RATE))
+    sample_rate = exact_rate if exact_rate is not None and 0 < exact_rate <= 1 else sample_rate_of(_field(span, "traceState", "trace_state"))
 
     added = attrs.get(LLMOBS_ADDED) or []
     kept = {k: _scalarish(v) for k, v in attrs.items() if k not in CONSUMED and k not in added}
+    if unused_usage_attrs is not None:
+        unused_usage_attrs.update(k for k in kept if _looks_like_usage(k))
     if parent_id is None and "input" not in kept and isinstance(attrs.get("input.value"), str):
         kept["input"] = attrs["input.value"]
     record: dict[str, Any] = {
@@ -221,7 +279,7 @@ def _records_of_span(span: dict[str, Any]) -> list[dict[str, Any]]:
         "trace_id": trace_id,
         "span_id": span_id,
         "parent_id": parent_id,
-        "name": span.get("name") or "unnamed",
+        "name": name,
         "start": rfc3339(start_ns),
         "duration_ms": _duration_ms(attrs.get(LLMOBS_DURATION), start_ns, end_ns),
         "status": "error" if failed else "ok",
@@ -237,18 +295,27 @@ def _records_of_span(span: dict[str, Any]) -> list[dict[str, Any]]:
         record["retry_of"] = retry_of
     if kept:
         record["attrs"] = kept
+    if sample_rate < 1:
+        record["sample_rate"] = sample_rate
     out = [record]
 
     tokens_in = _first(attrs, INPUT_TOKEN_KEYS)
     tokens_out = _first(attrs, OUTPUT_TOKEN_KEYS)
-    if tokens_in is not None or tokens_out is not None or attrs.get(LLMOBS_COST) is not None:
+    cost = _first(attrs, COST_KEYS)
+    # Usage read off a span's attributes may be its descendants' total (agent, chain and workflow
+    # spans of several frameworks): `scope: span` lets the reader count it once. What `llmobs
+    # export` wrote (it marks usage with its time) is one call's, as it was.
+    scope = attrs.get(LLMOBS_USAGE_SCOPE) or ("call" if LLMOBS_USAGE_TIME in attrs else "span")
+    from_export = LLMOBS_KIND in attrs or LLMOBS_USAGE_TIME in attrs
+    if tokens_in is not None or tokens_out is not None or cost is not None or (kind == "llm" and _first(attrs, MODEL_KEYS) and not from_export):
         out.append(
-            _usage(trace_id, span_id, attrs, attrs.get(LLMOBS_USAGE_TIME) or rfc3339(start_ns), tokens_in, tokens_out)
+            _usage(trace_id, span_id, attrs, attrs.get(LLMOBS_USAGE_TIME) or rfc3339(start_ns), tokens_in, tokens_out, scope, sample_rate)
         )
     for event in events:
-        name = event.get("name")
-        if name == USAGE_EVENT:
+        event_name = event.get("name")
+        if event_name == USAGE_EVENT:
             event_attrs = attributes(event.get("attributes"))
+            event_rate = _number(event_attrs.get(LLMOBS_SAMPLE_RATE))
             out.append(
                 _usage(
                     trace_id,
@@ -257,9 +324,11 @@ def _records_of_span(span: dict[str, Any]) -> list[dict[str, Any]]:
                     rfc3339(nanos(_field(event, "timeUnixNano", "time_unix_nano"), "timeUnixNano")),
                     _first(event_attrs, INPUT_TOKEN_KEYS),
                     _first(event_attrs, OUTPUT_TOKEN_KEYS),
+                    event_attrs.get(LLMOBS_USAGE_SCOPE) or "call",
+                    event_rate if event_rate is not None and 0 < event_rate <= 1 else sample_rate,
                 )
             )
-        elif name == EVAL_EVENT:
+        elif event_name == EVAL_EVENT:
             event_attrs = attributes(event.get("attributes"))
             out.append(
                 {
@@ -278,25 +347,46 @@ def _records_of_span(span: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _usage(trace_id: str, span_id: str | None, attrs: dict[str, Any], time: str, tokens_in: Any, tokens_out: Any) -> dict[str, Any]:
+def _provider(attrs: dict[str, Any]) -> str | None:
+    """The provider's name; the older `gen_ai.system` (which OpenLLMetry capitalises) and the Vercel
+    AI SDK's `ai.model.provider` (`openai.chat`) are brought to the conventions' lowercase id."""
+    for key in PROVIDER_KEYS:
+        value = attrs.get(key)
+        if value is None:
+            continue
+        if key == "ai.model.provider":
+            return str(value).split(".", 1)[0].lower()
+        return str(value).lower() if key == "gen_ai.system" else str(value)
+    return None
+
+
+def _usage(trace_id: str, span_id: str | None, attrs: dict[str, Any], time: str, tokens_in: Any, tokens_out: Any,
+           scope: Any = "call", sample_rate: float = 1.0) -> dict[str, Any]:
     model = _first(attrs, MODEL_KEYS)
-    provider = _first(attrs, PROVIDER_KEYS)
-    cost = attrs.get(LLMOBS_COST)
-    return {
+    input_tokens = _count(tokens_in)
+    cache_read = _count(_first(attrs, CACHE_READ_KEYS)) or 0
+    cache_write = _count(_first(attrs, CACHE_WRITE_KEYS)) or 0
+    if input_tokens is not None and cache_read + cache_write > input_tokens and LLMOBS_USAGE_TIME not in attrs:
+        input_tokens += cache_read + cache_write  # cache tokens beside input (Anthropic's own count): FORMAT.md's input includes them
+    record = {
         "v": 1,
         "type": "usage",
         "trace_id": trace_id,
         "span_id": span_id,
         "time": time,
-        "provider": None if provider is None else str(provider),
+        "provider": _provider(attrs),
         "model": str(model) if model else "unknown",
-        "input_tokens": _count(tokens_in),
+        "input_tokens": input_tokens,
         "output_tokens": _count(tokens_out),
-        "cache_read_tokens": _count(_first(attrs, CACHE_READ_KEYS)) or 0,
-        "cache_write_tokens": _count(_first(attrs, CACHE_WRITE_KEYS)) or 0,
+        "cache_read_tokens": cache_read,
+        "cache_write_tokens": cache_write,
         "reasoning_tokens": _count(_first(attrs, REASONING_KEYS)) or 0,
-        "cost_usd": _number(cost),
+        "cost_usd": _number(_first(attrs, COST_KEYS)),
+        "scope": scope,
     }
+    if sample_rate < 1:
+        record["sample_rate"] = sample_rate
+    return record
 
 
 def _number(value: Any) -> float | None:

@@ -59,27 +59,37 @@ def _usage_attributes(usage: Usage) -> dict[str, Any]:
     for key, value in (
         ("gen_ai.usage.cache_read.input_tokens", usage.cache_read_tokens),
         ("gen_ai.usage.cache_creation.input_tokens", usage.cache_write_tokens),
-        ("llmobs.usage.reasoning_tokens", usage.reasoning_tokens),
+        ("gen_ai.usage.reasoning.output_tokens", usage.reasoning_tokens),
     ):
         if value:
             attrs[key] = value
     if usage.cost_usd is not None:
         attrs[d.LLMOBS_COST] = usage.cost_usd
+    if usage.scope != "call":
+        attrs[d.LLMOBS_USAGE_SCOPE] = usage.scope
     return attrs
 
 
-def _fits_as_attributes(span_attrs: dict[str, Any], usage: Usage) -> list[str] | None:
+def threshold_of(sample_rate: float) -> str:
+    """OpenTelemetry's `th` rejection threshold for a sampling probability (hex, trailing zeros dropped)."""
+    threshold = round((1 - sample_rate) * d.THRESHOLD_SCALE)
+    return f"{min(threshold, d.THRESHOLD_SCALE - 1):014x}".rstrip("0") or "0"
+
+
+def _fits_as_attributes(span_attrs: dict[str, Any], usage: Usage, span_sample_rate: float) -> list[str] | None:
     """The model/provider keys to add so that this usage can be the span's GenAI attributes and be
     read back unchanged, or None when it must travel as an event instead."""
     if usage.input_tokens is None and usage.output_tokens is None:
         return None  # unreported tokens cannot be attributes; an event keeps the record
+    if usage.sample_rate != span_sample_rate:
+        return None
     candidate = dict(span_attrs)
     added = []
     for key, value in (("gen_ai.response.model", usage.model), ("gen_ai.provider.name", usage.provider)):
         if value is not None and key not in candidate:
             candidate[key] = value
             added.append(key)
-    if d._first(candidate, d.MODEL_KEYS) != usage.model or d._first(candidate, d.PROVIDER_KEYS) != usage.provider:
+    if d._first(candidate, d.MODEL_KEYS) != usage.model or d._provider(candidate) != usage.provider:
         return None
     return added
 
@@ -87,6 +97,7 @@ def _fits_as_attributes(span_attrs: dict[str, Any], usage: Usage) -> list[str] |
 def otlp_spans(spans: list[Span], usage: list[Usage], evals: list[Eval]) -> tuple[list[dict[str, Any]], int]:
     """OTLP span objects for the records, and how many usage/eval records had no span to go on."""
     by_id: dict[tuple[str, str], int] = {}  # first span with that id; a duplicate id is exported too
+    rate_of: list[float] = []
     attrs_of: list[dict[str, Any]] = []
     first_of_trace: dict[str, int] = {}
     root_of_trace: dict[str, int] = {}
@@ -115,6 +126,9 @@ def otlp_spans(spans: list[Span], usage: list[Usage], evals: list[Eval]) -> tupl
         }
         if span.parent_id is not None:
             otlp["parentSpanId"] = span.parent_id
+        if span.sample_rate < 1:
+            attrs[d.LLMOBS_SAMPLE_RATE] = span.sample_rate  # exact; the tracestate threshold is for other tools
+            otlp["traceState"] = f"ot=th:{threshold_of(span.sample_rate)}"
         if span.status == "error":
             error = span.error
             attrs["error.type"] = error.type if error else "unspecified"
@@ -130,6 +144,7 @@ def otlp_spans(spans: list[Span], usage: list[Usage], evals: list[Eval]) -> tupl
             otlp["links"] = [{"traceId": span.trace_id, "spanId": span.retry_of, "attributes": key_values({"llmobs.link": "retry_of"})}]
         by_id.setdefault(key, index)
         attrs_of.append(attrs)
+        rate_of.append(span.sample_rate)
         first_of_trace.setdefault(span.trace_id, index)
         if span.parent_id is None:
             root_of_trace.setdefault(span.trace_id, index)
@@ -140,7 +155,7 @@ def otlp_spans(spans: list[Span], usage: list[Usage], evals: list[Eval]) -> tupl
     for record in usage:
         target = by_id.get((record.trace_id, record.span_id)) if record.span_id is not None else None
         if target is not None and target not in with_usage_attrs:
-            added = _fits_as_attributes(attrs_of[target], record)
+            added = _fits_as_attributes(attrs_of[target], record, rate_of[target])
             if added is not None:
                 attrs = attrs_of[target]
                 attrs.update(_usage_attributes(record))
@@ -158,6 +173,8 @@ def otlp_spans(spans: list[Span], usage: list[Usage], evals: list[Eval]) -> tupl
             continue
         event_attrs = _usage_attributes(record)
         event_attrs.update({"gen_ai.response.model": record.model, "gen_ai.provider.name": record.provider, "llmobs.span_id": record.span_id or ""})
+        if record.sample_rate != rate_of[carrier]:
+            event_attrs[d.LLMOBS_SAMPLE_RATE] = record.sample_rate
         out[carrier]["events"].append({"timeUnixNano": str(_ns(to_micros(record.time))), "name": d.USAGE_EVENT, "attributes": key_values(event_attrs)})
     for ev in evals:
         carrier = root_of_trace.get(ev.trace_id, first_of_trace.get(ev.trace_id))

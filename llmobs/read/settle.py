@@ -93,6 +93,18 @@ def _value(x: float) -> float | None:
 def drop_duplicates(columns: Columns) -> tuple[Columns, int]:
     """A span read more than once (same trace and span id) counts once, as does a usage or eval
     record identical to another."""
+    span_keep, usage_keep, eval_keep = duplicate_masks(columns)
+    dropped = sum(int((~keep).sum()) for keep in (span_keep, usage_keep, eval_keep) if keep is not None)
+    if not dropped:
+        return columns, 0
+    return take_rows(columns, span_keep, usage_keep, eval_keep), dropped
+
+
+Mask = np.ndarray | None
+
+
+def duplicate_masks(columns: Columns) -> tuple[Mask, Mask, Mask]:
+    """Masks of the span, usage and eval rows to keep (None: keep all) so each is counted once."""
     s, u, e = columns.spans, columns.usage, columns.evals
     rows = _repeated(s.span_id, s.trace)
     span_keep = _one_copy_of_each_span(columns, rows) if len(rows) else None
@@ -110,11 +122,7 @@ def drop_duplicates(columns: Columns) -> tuple[Columns, int]:
         eval_keys = zip(e.trace[rows].tolist(), e.time_us[rows].tolist(), e.name[rows].tolist(), e.passed[rows].tolist(),
                         map(_value, e.score[rows].tolist()), (e.query[i] for i in rows.tolist()), strict=True)
         eval_keep = _later_copies(rows, eval_keys, len(e.trace))
-
-    dropped = sum(int((~keep).sum()) for keep in (span_keep, usage_keep, eval_keep) if keep is not None)
-    if not dropped:
-        return columns, 0
-    return take_rows(columns, span_keep, usage_keep, eval_keep), dropped
+    return span_keep, usage_keep, eval_keep
 
 
 def count_rollups_once(columns: Columns) -> int:

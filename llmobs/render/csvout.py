@@ -69,5 +69,5 @@ def render_comparison(comparison: Comparison) -> str:
 
 
 def render_trace(view: TraceView) -> str:
-    fields = ["span_id", "parent_id", "name", "depth", "offset_ms", "duration_ms", "status", "error", "attempt", "input_tokens", "output_tokens", "cost_usd"]
+    fields = ["span_id", "parent_id", "name", "depth", "offset_ms", "duration_ms", "status", "error", "attempt", "input_tokens", "output_tokens", "cost_usd", "rollup"]
     return _write([fields] + [[getattr(s, f) for f in fields] for s in view.spans])

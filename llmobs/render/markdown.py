@@ -169,7 +169,8 @@ def render_trace(view: TraceView) -> str:
                 ms(s.offset_ms),
                 ms(s.duration_ms),
                 md(s.status + (f" {s.error}" if s.error else "")),
-                f"{num(s.input_tokens)}/{num(s.output_tokens)}" if s.input_tokens is not None or s.output_tokens is not None else "",
+                (f"{num(s.input_tokens)}/{num(s.output_tokens)}" + (" (own part of a rollup)" if s.rollup else ""))
+                if s.input_tokens is not None or s.output_tokens is not None else "",
                 usd(s.cost_usd) if s.cost_usd is not None else "",
             ]
             for s in view.spans

@@ -200,7 +200,7 @@ def render_trace(view: TraceView) -> RenderableType:
         if s.attempt > 1:
             label.append(f"  attempt {s.attempt}", style="yellow")
         if s.input_tokens is not None or s.output_tokens is not None:
-            label.append(f"  tokens {num(s.input_tokens)}/{num(s.output_tokens)}", style="dim")
+            label.append(f"  tokens {num(s.input_tokens)}/{num(s.output_tokens)}" + (" (own part of a rollup)" if s.rollup else ""), style="dim")
         if s.cost_usd is not None:
             label.append(f"  {usd(s.cost_usd)}", style="dim")
         node = stack[-1][1].add(label)

@@ -26,6 +26,7 @@ def traces(draw) -> list[dict]:
     trace = draw(hex_id(32))
     span_ids = draw(st.lists(hex_id(16), min_size=1, max_size=6, unique=True))
     start = draw(moments)
+    rate = draw(st.sampled_from([1.0, 1.0, 0.1, 0.37]))  # the probability a sampled trace was kept with
     records: list[dict] = []
     for index, span_id in enumerate(span_ids):
         failed = draw(st.booleans())
@@ -45,6 +46,8 @@ def traces(draw) -> list[dict]:
         attrs = draw(attr_maps)
         if attrs:
             record["attrs"] = attrs
+        if rate < 1:
+            record["sample_rate"] = rate
         records.append(record)
     for _ in range(draw(st.integers(0, 4))):
         record = {
@@ -57,6 +60,10 @@ def traces(draw) -> list[dict]:
         }
         if draw(st.booleans()):
             record["cost_usd"] = draw(st.floats(0, 10, allow_nan=False))
+        if draw(st.booleans()):
+            record["scope"] = "span"
+        if rate < 1:
+            record["sample_rate"] = rate
         records.append(record)
     for _ in range(draw(st.integers(0, 2))):
         records.append({
