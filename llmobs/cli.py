@@ -157,6 +157,9 @@ def _warn_about_input(stats) -> None:  # type: ignore[no-untyped-def]
         _stderr(f"llmobs: skipped {stats.skipped_unknown:,} record(s) of unknown type: {kinds}")
     if stats.newer_versions:
         _stderr(f"llmobs: warning: records of format version {sorted(stats.newer_versions)} read as version 1; upgrade llmobs")
+    if stats.unused_usage_attrs:
+        names = ", ".join(sorted(stats.unused_usage_attrs))
+        _stderr(f"llmobs: warning: usage-like span attributes that no mapping reads (kept as attributes, not counted as tokens or cost): {names}")
 
 
 def _print(fmt: Enum, what: str, result: object) -> None:

@@ -277,7 +277,7 @@ def judge_line(line: bytes, name: str, line_no: int, stats: InputStats, *, torn:
     """The models' verdict on one line (or one whole OTLP/JSON document): its valid records, with
     bad lines, unknown types and newer format versions accounted in `stats` (records are not)."""
     if is_otlp(line):
-        records, problem = decode_otlp(line)
+        records, problem = decode_otlp(line, stats.unused_usage_attrs)
         if problem is not None:
             stats.bad_line(name, line_no, problem)
     else:

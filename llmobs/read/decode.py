@@ -64,8 +64,9 @@ def is_otlp(text: bytes) -> bool:
     return any(marker in text for marker in OTLP_MARKERS)
 
 
-def decode_otlp(text: bytes) -> tuple[list[AnyRecord], str | None]:
-    """The records of one OTLP/JSON document, and a reason when some or all of it was rejected.
+def decode_otlp(text: bytes, unused_usage_attrs: set[str] | None = None) -> tuple[list[AnyRecord], str | None]:
+    """The records of one OTLP/JSON document, and a reason when some or all of it was rejected;
+    usage-like attributes no mapping reads are named in `unused_usage_attrs`.
 
     Each converted record is validated by the models; a span that fails is left out and counted in
     the reason, so one bad span does not cost the rest of the document.
@@ -74,7 +75,7 @@ def decode_otlp(text: bytes) -> tuple[list[AnyRecord], str | None]:
 
     try:
         document = json.loads(text)
-        candidates, rejected = records_from_otlp(document)
+        candidates, rejected = records_from_otlp(document, unused_usage_attrs)
     except (ValueError, OtlpError, AttributeError, TypeError) as exc:
         return [], f"not valid OTLP/JSON: {exc}"
     records: list[AnyRecord] = []

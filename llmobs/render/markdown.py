@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from llmobs.analysis.results import Checklist, Comparison, Report, SlowestResult, TraceView
-from llmobs.render.text import ms, num, pct, safe, sparkline, usd
+from llmobs.render.text import FAILED_QUERIES_SHOWN, ms, num, pct, safe, settled_notes, sparkline, token_totals_line, usd
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~])")
 
@@ -31,6 +31,7 @@ def render_report(report: Report) -> str:
         f"{inp.skipped_unknown:,} of unknown type."
         + (f" {inp.ignored_files:,} file(s) in the directories were not logs and were skipped." if inp.ignored_files else "")
     )
+    out += [f"{note}" for note in settled_notes(r)]
     out += ["", "## Requests", ""]
     req = r.requests
     if req.latency_ms is None:
@@ -68,6 +69,8 @@ def render_report(report: Report) -> str:
         out.append("Unanswered: no usage records with reported tokens.")
     else:
         out.append(f"{num(tok.input_per_request)} input and {num(tok.output_per_request)} output tokens per request; {usd(cost.per_request_usd)} per request, {usd(cost.total_usd, 2)} in all.")
+        if tok.totals is not None:
+            out.append(token_totals_line(tok) + ".")
     if tok.missing_usage:
         out.append(f"{tok.missing_usage:,} usage records did not report tokens.")
     if cost.unpriced_tokens:
@@ -86,7 +89,10 @@ def render_report(report: Report) -> str:
     else:
         out.append(f"{q.failed:,} of {q.evaluated:,} evaluated answers failed.")
         if q.failed_queries:
-            out += ["", *_table(["trace", "evaluator", "query"], [[f"`{safe(f.trace_id)}`", md(f.evaluator), md(f.query or "—")] for f in q.failed_queries])]
+            shown = q.failed_queries[:FAILED_QUERIES_SHOWN]
+            out += ["", *_table(["trace", "evaluator", "query"], [[f"`{safe(f.trace_id)}`", md(f.evaluator), md(f.query or "—")] for f in shown])]
+            if len(q.failed_queries) > len(shown):
+                out += ["", f"The newest {len(shown)} are shown; {len(q.failed_queries) - len(shown):,} more in `--format json`."]
     return "\n".join(out) + "\n"
 
 

@@ -13,7 +13,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from llmobs.analysis.results import Checklist, Comparison, Report, SlowestResult, StepSummary, TraceView
-from llmobs.render.text import ms, num, pct, safe, sparkline, usd
+from llmobs.render.text import FAILED_QUERIES_SHOWN, ms, num, pct, safe, settled_notes, sparkline, token_totals_line, usd
 
 
 def cell(value: object, style: str = "") -> Text:
@@ -55,6 +55,8 @@ def render_report(report: Report) -> RenderableType:
             style="dim",
         )
     )
+    for note in settled_notes(r):
+        parts.append(Text(note, style="yellow"))
     req = r.requests
     if req.latency_ms is None:
         parts.append(_unanswered("Request latency", "no root spans (parent_id null), so no request can be timed"))
@@ -86,6 +88,8 @@ def render_report(report: Report) -> RenderableType:
                 f"Cost: {usd(cost.per_request_usd)} per request, {usd(cost.total_usd, 2)} in all."
             )
         )
+        if tok.totals is not None:
+            parts.append(Text(token_totals_line(tok)))
     notes = []
     if tok.missing_usage:
         notes.append(f"{tok.missing_usage:,} usage records did not report tokens (shown as missing, not zero).")
@@ -108,10 +112,10 @@ def render_report(report: Report) -> RenderableType:
         parts.append(_unanswered("Wrong answers", "no eval records"))
     else:
         table = _table(f"Wrong answers: {q.failed:,} of {q.evaluated:,} evaluated failed", "query", "evaluator", "trace")
-        for f in q.failed_queries[:20]:
+        for f in q.failed_queries[:FAILED_QUERIES_SHOWN]:
             table.add_row(cell(f.query or "—"), cell(f.evaluator), cell(f.trace_id, "dim"))
-        if q.failed > 20:
-            table.caption = f"{q.failed - 20:,} more: use --format json for all"
+        if q.failed > FAILED_QUERIES_SHOWN:
+            table.caption = f"the newest {FAILED_QUERIES_SHOWN}; {q.failed - FAILED_QUERIES_SHOWN:,} more: use --format json for all"
         parts.append(table)
     return Group(*parts)
 

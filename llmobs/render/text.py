@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from llmobs.analysis.results import Report, TokensSummary
+
 _BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _TABLE = {
     **{c: f"\\x{c:02x}" for c in range(0x20)},
@@ -49,3 +51,32 @@ def sparkline(values: list[float | None]) -> str:
     if top <= 0:
         return "".join(" " if v is None else BARS[0] for v in values)
     return "".join(" " if v is None else BARS[min(len(BARS) - 1, int(v / top * (len(BARS) - 1) + 0.5))] for v in values)
+
+
+FAILED_QUERIES_SHOWN = 20  # on a terminal and in markdown; JSON and CSV list every failed query
+
+
+def settled_notes(report: Report) -> list[str]:
+    """What reading settled before the figures: sampling estimates, records read twice, rollups."""
+    notes = []
+    req, inp = report.requests, report.input
+    if req.estimated:
+        notes.append(
+            f"Sampled log: figures are estimates for about {req.count:,} requests from the {req.kept:,} kept, each weighted by "
+            "1 / the probability it was kept with (traces with an error are always kept)."
+        )
+    if inp.duplicates:
+        notes.append(f"{inp.duplicates:,} records were read more than once (the same span, or an identical usage or eval record) and counted once.")
+    if inp.rollups:
+        notes.append(f"{inp.rollups:,} spans reported usage that included their descendants'; only their own part is counted.")
+    return notes
+
+
+def token_totals_line(tokens: TokensSummary) -> str:
+    totals = tokens.totals
+    assert totals is not None
+    hit = f", cache hit rate {pct(tokens.cache_hit_rate)}" if tokens.cache_hit_rate is not None else ""
+    return (
+        f"Tokens in all: {totals.input:,} input (cache reads {totals.cache_read:,}, cache writes {totals.cache_write:,}{hit}), "
+        f"{totals.output:,} output (reasoning {totals.reasoning:,})"
+    )
