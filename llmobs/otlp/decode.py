@@ -60,6 +60,7 @@ CONSUMED = {
     LLMOBS_KIND, LLMOBS_ATTEMPT, LLMOBS_RETRY_OF, LLMOBS_USAGE_TIME, LLMOBS_USAGE_SCOPE, LLMOBS_SAMPLE_RATE, LLMOBS_ADDED, LLMOBS_DURATION, "error.type",
     *INPUT_TOKEN_KEYS, *OUTPUT_TOKEN_KEYS, *CACHE_READ_KEYS, *CACHE_WRITE_KEYS, *REASONING_KEYS, *TOTAL_TOKEN_KEYS, *COST_KEYS,
 }
+VERCEL_PROVIDER_APIS = {"chat", "completion", "responses", "embedding", "messages", "text", "image"}  # `openai.chat` names provider and API
 THRESHOLD_SCALE = 1 << 56  # OpenTelemetry probability sampling: a 56-bit rejection threshold
 
 
@@ -354,9 +355,10 @@ def _provider(attrs: dict[str, Any]) -> str | None:
         value = attrs.get(key)
         if value is None:
             continue
-        if key == "ai.model.provider":
-            return str(value).split(".", 1)[0].lower()
-        return str(value).lower() if key == "gen_ai.system" else str(value)
+        if key in ("gen_ai.system", "ai.model.provider"):
+            name, _, api = str(value).lower().rpartition(".")
+            return name if name and api in VERCEL_PROVIDER_APIS else str(value).lower()
+        return str(value)
     return None
 
 
