@@ -1,0 +1,28 @@
+"""docs/FORMAT.md, the record format users read, stays true to the models that judge every line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from llmobs.analysis.results import InputSummary, RequestsSummary, TokensSummary, TokenTotals
+from llmobs.records import Eval, Span, Usage
+
+FORMAT = (Path(__file__).parent.parent / "docs" / "FORMAT.md").read_text(encoding="utf-8")
+
+
+def test_every_record_field_is_documented():
+    for model in (Span, Usage, Eval):
+        for name in model.model_fields:
+            assert f"`{name}`" in FORMAT, f"{model.__name__}.{name} is not in docs/FORMAT.md"
+
+
+def test_every_report_key_of_the_settled_figures_is_documented():
+    for model in (InputSummary, RequestsSummary, TokensSummary, TokenTotals):
+        for name in model.model_fields:
+            if name not in ("bad_line_samples", "ignored_files"):
+                assert f'"{name}"' in FORMAT, f"{model.__name__}.{name} is not in the report JSON of docs/FORMAT.md"
+
+
+def test_the_readme_links_the_living_copy():
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    assert "(docs/FORMAT.md)" in readme and "../shared/" not in readme
