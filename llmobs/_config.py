@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from llmobs.sinks import JsonlFileSink, Sink
 
 DEFAULT_PATH = "llmobs.jsonl"
+MIN_SAMPLE_RATE = 2.0**-56  # as llmobs.records says (not imported: the logger does not load pydantic)
 DEFAULT_MAX_STRING_LENGTH = 4096
 Redactor = Callable[[str, object], object]
 
@@ -76,8 +77,8 @@ def configure(
     characters are then truncated. `clock` is a (wall_ns, monotonic_ns) pair of functions replacing
     `time.time_ns` and `time.perf_counter_ns`, for simulations and deterministic tests.
     """
-    if not 0.0 <= sample_rate <= 1.0:
-        raise ValueError(f"sample_rate must be between 0 and 1, got {sample_rate!r}")
+    if not (0.0 <= sample_rate <= 1.0 and (sample_rate == 0 or sample_rate >= MIN_SAMPLE_RATE)):
+        raise ValueError(f"sample_rate must be 0, or between 2**-56 and 1, got {sample_rate!r}")
     if max_string_length < 16:
         raise ValueError(f"max_string_length must be at least 16, got {max_string_length!r}")
     if sink is None:

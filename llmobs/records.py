@@ -26,7 +26,8 @@ FORMAT_VERSION = 1
 NonEmptyStr = Annotated[StrictStr, Field(min_length=1)]
 MAX_COUNT = 2**53  # integers JSON and every reader represent exactly
 NonNegativeInt = Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)]
-SampleRate = Annotated[float, Field(gt=0, le=1)]  # the probability a sampled trace was kept with
+MIN_SAMPLE_RATE = 2.0**-56  # the smallest probability OpenTelemetry's sampling threshold can state
+SampleRate = Annotated[float, Field(ge=MIN_SAMPLE_RATE, le=1)]  # the probability a sampled trace was kept with
 Scalar = Union[StrictStr, StrictBool, StrictInt, float, None]
 AttrValue = Union[Scalar, list[Scalar]]
 

@@ -11,6 +11,8 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
+from llmobs.records import MIN_SAMPLE_RATE
+
 ERROR_STATUS = {2, "STATUS_CODE_ERROR", "ERROR"}
 
 OPENINFERENCE_KINDS = {
@@ -266,7 +268,7 @@ def _records_of_span(span: dict[str, Any], unused_usage_attrs: set[str] | None =
     name = span.get("name") or "unnamed"
     kind = _kind(name, attrs)
     exact_rate = _number(attrs.get(LLMOBS_SAMPLE_RATE))
-    sample_rate = exact_rate if exact_rate is not None and 0 < exact_rate <= 1 else sample_rate_of(_field(span, "traceState", "trace_state"))
+    sample_rate = exact_rate if exact_rate is not None and MIN_SAMPLE_RATE <= exact_rate <= 1 else sample_rate_of(_field(span, "traceState", "trace_state"))
 
     added = attrs.get(LLMOBS_ADDED) or []
     kept = {k: _scalarish(v) for k, v in attrs.items() if k not in CONSUMED and k not in added}
@@ -326,7 +328,7 @@ def _records_of_span(span: dict[str, Any], unused_usage_attrs: set[str] | None =
                     _first(event_attrs, INPUT_TOKEN_KEYS),
                     _first(event_attrs, OUTPUT_TOKEN_KEYS),
                     event_attrs.get(LLMOBS_USAGE_SCOPE) or "call",
-                    event_rate if event_rate is not None and 0 < event_rate <= 1 else sample_rate,
+                    event_rate if event_rate is not None and MIN_SAMPLE_RATE <= event_rate <= 1 else sample_rate,
                 )
             )
         elif event_name == EVAL_EVENT:

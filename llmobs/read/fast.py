@@ -17,12 +17,12 @@ import numpy as np
 from pydantic import AwareDatetime, TypeAdapter, ValidationError
 
 from llmobs.read.columns import to_micros
-from llmobs.records import MAX_COUNT
+from llmobs.records import MAX_COUNT, MIN_SAMPLE_RATE
 
 NonEmpty = Annotated[str, msgspec.Meta(min_length=1)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=MAX_COUNT)]
 Scalar = Union[str, int, float, bool, None]
-SampleRate = Annotated[float, msgspec.Meta(gt=0, le=1)]
+SampleRate = Annotated[float, msgspec.Meta(ge=MIN_SAMPLE_RATE, le=1)]
 
 
 class FastError(msgspec.Struct, gc=False):
