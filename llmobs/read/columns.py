@@ -45,28 +45,23 @@ def id64(identifier: str) -> int:
 _HEX_VALUE = np.full(256, 255, dtype=np.uint8)
 _HEX_VALUE[np.frombuffer(b"0123456789abcdef", dtype=np.uint8)] = np.arange(16, dtype=np.uint8)
 _HEX_VALUE[np.frombuffer(b"ABCDEF", dtype=np.uint8)] = np.arange(10, 16, dtype=np.uint8)
-_NIBBLE_SHIFTS = np.arange(60, -4, -4, dtype=np.uint64)
+_NO_ID = "0" * 16  # stands for None in the bulk path, and reads as 0
 
 
 def id64_all(identifiers: Sequence[str | None]) -> np.ndarray:
     """`id64` of many ids at once (0 for None): W3C hex ids are read in bulk, anything else one by one."""
-    out = np.zeros(len(identifiers), dtype=np.int64)
-    present = [i for i, identifier in enumerate(identifiers) if identifier is not None]
-    if not present:
-        return out
-    texts = [identifiers[i] for i in present]
+    filled = [_NO_ID if identifier is None else identifier for identifier in identifiers]
+    count = len(filled)
     try:
-        joined = "".join(texts).encode("ascii")  # type: ignore[arg-type]
+        joined = "".join(filled).encode("ascii")
     except UnicodeEncodeError:
         joined = b""
-    if len(joined) == 16 * len(texts):  # every id 16 ASCII characters (a longer one beside a shorter one is caught below)
-        nibbles = _HEX_VALUE[np.frombuffer(joined, dtype=np.uint8)].reshape(len(texts), 16)
-        if (nibbles < 16).all() and all(len(t) == 16 for t in texts):  # type: ignore[arg-type]
-            values = (nibbles.astype(np.uint64) << _NIBBLE_SHIFTS).sum(axis=1, dtype=np.uint64)
-            out[present] = values.view(np.int64)
-            return out
-    out[present] = [id64(t) for t in texts]  # type: ignore[arg-type]
-    return out
+    if len(joined) == 16 * count and (np.fromiter(map(len, filled), dtype=np.int64, count=count) == 16).all():
+        nibbles = _HEX_VALUE[np.frombuffer(joined, dtype=np.uint8)].reshape(count, 16)
+        if (nibbles < 16).all():
+            octets = np.ascontiguousarray(nibbles[:, 0::2] * np.uint8(16) + nibbles[:, 1::2])
+            return octets.view(">u8").ravel().astype(np.uint64).view(np.int64)
+    return np.array([0 if identifier is None else id64(identifier) for identifier in identifiers], dtype=np.int64)
 
 
 class Strings:

@@ -36,22 +36,31 @@ def take_rows(columns: Columns, spans: np.ndarray | None = None, usage: np.ndarr
     return replace(columns, spans=s, usage=u, evals=e)
 
 
-def _repeated(*keys: np.ndarray) -> np.ndarray:
+def _repeated(first: np.ndarray, *others: np.ndarray) -> np.ndarray:
     """Indexes of the rows whose key (the columns together) occurs more than once: the only rows
-    that can be duplicates, found by one sort so the usual case (none) costs no Python loop."""
-    if len(keys[0]) < 2:
+    that can be duplicates. One sort of the first column finds the rows sharing a value there (in
+    the usual case none, with no Python loop); only those are sorted by the whole key."""
+    if len(first) < 2:
         return np.empty(0, dtype=np.int64)
-    order = np.lexsort(keys[::-1])
-    same = np.ones(len(order) - 1, dtype=bool)
-    for key in keys:
-        ordered = key[order]
-        same &= ordered[1:] == ordered[:-1]
+    order = np.argsort(first)
+    ordered = first[order]
+    same = ordered[1:] == ordered[:-1]
     if not same.any():
         return np.empty(0, dtype=np.int64)
     flagged = np.zeros(len(order), dtype=bool)
     flagged[1:] |= same
     flagged[:-1] |= same
-    return np.sort(order[flagged])
+    candidates = np.sort(order[flagged])
+    keys = (first[candidates], *(key[candidates] for key in others))
+    order = np.lexsort(keys[::-1])
+    same = np.ones(len(order) - 1, dtype=bool)
+    for key in keys:
+        ordered = key[order]
+        same &= ordered[1:] == ordered[:-1]
+    flagged = np.zeros(len(order), dtype=bool)
+    flagged[1:] |= same
+    flagged[:-1] |= same
+    return np.sort(candidates[order[flagged]])
 
 
 def _later_copies(rows: np.ndarray, keys: Iterable[tuple[object, ...]], size: int) -> np.ndarray:
