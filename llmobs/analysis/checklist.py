@@ -31,7 +31,9 @@ def build_checklist(
     item(
         "latency",
         "p50 / p95 / p99 latency per request and per step?",
-        f"p50 {_ms(lat.p50)}, p95 {_ms(lat.p95)}, p99 {_ms(lat.p99)} over {r.requests.count:,} requests; {len(r.steps)} steps timed"
+        f"p50 {_ms(lat.p50)}, p95 {_ms(lat.p95)}, p99 {_ms(lat.p99)} over {r.requests.count:,} requests"
+        + (f" (estimated from {r.requests.kept:,} kept by sampling)" if r.requests.estimated else "")
+        + f"; {len(r.steps)} steps timed"
         if lat
         else None,
         "no root spans (parent_id null): requests cannot be timed",
