@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from llmobs.analysis.requests import estimated_requests, request_weights
+from llmobs.analysis.requests import request_weights
 from llmobs.analysis.results import SlowestResult, SlowRequest
 from llmobs.analysis.steps import analyze_steps
 from llmobs.read.columns import Columns
@@ -31,5 +31,5 @@ def slowest(columns: Columns, top: int, by: str = "name") -> SlowestResult:
         group_by=by,
         steps=analyze_steps(columns, by)[:top],
         requests=requests,
-        total_request_ms=float(np.average(spans.duration_ms[roots], weights=weights) * estimated_requests(columns)) if len(roots) else None,
+        total_request_ms=float(spans.duration_ms[roots].sum() if weights is None else (spans.duration_ms[roots] * weights).sum()) if len(roots) else None,
     )
