@@ -239,8 +239,13 @@ def _kind(span_name: str, attrs: dict[str, Any]) -> str | None:
     return None if kind is None else str(kind)
 
 
+REQUEST_SETTINGS = ("gen_ai.request.", "llm.invocation_parameters", "ai.settings.")  # `max_tokens` and the like: asked for, not used
+
+
 def _looks_like_usage(key: str) -> bool:
     lowered = key.lower()
+    if lowered.startswith(REQUEST_SETTINGS):
+        return False
     return "token" in lowered or ".usage." in lowered or lowered.endswith(".cost") or ".cost." in lowered
 
 

@@ -146,7 +146,7 @@ def test_litellm_spans_and_a_logged_cost(tmp_path: Path):
 
 def test_an_llm_span_without_usage_counts_as_missing_and_unread_attributes_are_named(tmp_path: Path):
     silent = otlp_span("m1", "chat llama", {"gen_ai.operation.name": "chat", "gen_ai.request.model": "llama3.1:8b", "gen_ai.system": "ollama",
-                                             "acme.usage.prompt_tokens_billed": 77})
+                                             "acme.usage.prompt_tokens_billed": 77, "gen_ai.request.max_tokens": 512})
     data, report = read(tmp_path, document(silent))
     assert report.tokens.missing_usage == 1 and report.tokens.input_per_request is None
     assert data.stats.unused_usage_attrs == {"acme.usage.prompt_tokens_billed"}
