@@ -36,6 +36,14 @@ def take_rows(columns: Columns, spans: np.ndarray | None = None, usage: np.ndarr
     return replace(columns, spans=s, usage=u, evals=e)
 
 
+def _in_runs(same: np.ndarray) -> np.ndarray:
+    """From `same[i]` (sorted row i+1 equals row i), which sorted rows belong to a run of equals."""
+    flagged = np.zeros(len(same) + 1, dtype=bool)
+    flagged[1:] |= same
+    flagged[:-1] |= same
+    return flagged
+
+
 def _repeated(first: np.ndarray, *others: np.ndarray) -> np.ndarray:
     """Indexes of the rows whose key (the columns together) occurs more than once: the only rows
     that can be duplicates. One sort of the first column finds the rows sharing a value there (in
@@ -47,20 +55,14 @@ def _repeated(first: np.ndarray, *others: np.ndarray) -> np.ndarray:
     same = ordered[1:] == ordered[:-1]
     if not same.any():
         return np.empty(0, dtype=np.int64)
-    flagged = np.zeros(len(order), dtype=bool)
-    flagged[1:] |= same
-    flagged[:-1] |= same
-    candidates = np.sort(order[flagged])
+    candidates = np.sort(order[_in_runs(same)])
     keys = (first[candidates], *(key[candidates] for key in others))
     order = np.lexsort(keys[::-1])
     same = np.ones(len(order) - 1, dtype=bool)
     for key in keys:
         ordered = key[order]
         same &= ordered[1:] == ordered[:-1]
-    flagged = np.zeros(len(order), dtype=bool)
-    flagged[1:] |= same
-    flagged[:-1] |= same
-    return np.sort(candidates[order[flagged]])
+    return np.sort(candidates[order[_in_runs(same)]])
 
 
 def _later_copies(rows: np.ndarray, keys: Iterable[tuple[object, ...]], size: int) -> np.ndarray:
