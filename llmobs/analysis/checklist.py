@@ -3,14 +3,7 @@
 from __future__ import annotations
 
 from llmobs.analysis.results import Checklist, ChecklistItem, Comparison, GateResult, Report
-
-
-def _ms(value: float) -> str:
-    return f"{value:,.0f} ms" if value >= 100 else f"{value:,.1f} ms"
-
-
-def _pct(value: float) -> str:
-    return f"{value * 100:.1f}%"
+from llmobs.units import ms, pct, usd
 
 
 def build_checklist(
@@ -31,7 +24,7 @@ def build_checklist(
     item(
         "latency",
         "p50 / p95 / p99 latency per request and per step?",
-        f"p50 {_ms(lat.p50)}, p95 {_ms(lat.p95)}, p99 {_ms(lat.p99)} over {r.requests.count:,} requests"
+        f"p50 {ms(lat.p50)}, p95 {ms(lat.p95)}, p99 {ms(lat.p99)} over {r.requests.count:,} requests"
         + (f" (estimated from {r.requests.kept:,} kept by sampling)" if r.requests.estimated else "")
         + f"; {len(r.steps)} steps timed"
         if lat
@@ -40,7 +33,7 @@ def build_checklist(
     )
     tok = r.tokens
     if tok.input_per_request is not None and tok.output_per_request is not None:
-        dollars = f", ${r.cost.per_request_usd:.4f} per request" if r.cost.per_request_usd is not None else ", $ unknown (no prices)"
+        dollars = f", {usd(r.cost.per_request_usd)} per request" if r.cost.per_request_usd is not None else ", $ unknown (no prices)"
         tokens_answer: str | None = f"{tok.input_per_request:,.0f} in / {tok.output_per_request:,.0f} out tokens per request{dollars}"
     else:
         tokens_answer = None
@@ -53,14 +46,14 @@ def build_checklist(
     item(
         "slowest_steps",
         "which steps are slowest?",
-        ", ".join(f"{s.name} (p95 {_ms(s.p95_ms)})" for s in r.steps[:3]) if r.steps else None,
+        ", ".join(f"{s.name} (p95 {ms(s.p95_ms)})" for s in r.steps[:3]) if r.steps else None,
         "no step spans (only root spans or none)",
     )
     err = r.errors
     if err.rate is not None:
         top = f"; most common: {err.top[0].type} ({err.top[0].count:,})" if err.top else "; no errors"
-        error_answer: str | None = f"{_pct(err.rate)} of spans failed" + (
-            f", {_pct(r.requests.error_rate)} of requests" if r.requests.error_rate is not None else ""
+        error_answer: str | None = f"{pct(err.rate)} of spans failed" + (
+            f", {pct(r.requests.error_rate)} of requests" if r.requests.error_rate is not None else ""
         ) + top
     else:
         error_answer = None
@@ -69,14 +62,14 @@ def build_checklist(
     item(
         "retries",
         "retry success rate?",
-        f"{_pct(ret.success_rate)} of {ret.operations:,} retried operations succeeded" if ret.success_rate is not None else None,
+        f"{pct(ret.success_rate)} of {ret.operations:,} retried operations succeeded" if ret.success_rate is not None else None,
         "no retried operations (no span has attempt > 1)",
     )
     priced_months = [m for m in r.cost.by_month if m.cost_per_request_usd is not None]
     item(
         "monthly_cost",
         "cost per request, month by month?",
-        ", ".join(f"{m.month} ${m.cost_per_request_usd:.4f}" for m in priced_months) if priced_months else None,
+        ", ".join(f"{m.month} {usd(m.cost_per_request_usd)}" for m in priced_months) if priced_months else None,
         "no priced usage in a month with requests" if r.tokens.input_per_request is not None else "no usage records with tokens or cost",
     )
     q = r.quality

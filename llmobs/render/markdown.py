@@ -68,7 +68,7 @@ def render_report(report: Report) -> str:
     if tok.input_per_request is None:
         out.append("Unanswered: no usage records with reported tokens.")
     else:
-        out.append(f"{num(tok.input_per_request)} input and {num(tok.output_per_request)} output tokens per request; {usd(cost.per_request_usd)} per request, {usd(cost.total_usd, 2)} in all.")
+        out.append(f"{num(tok.input_per_request)} input and {num(tok.output_per_request)} output tokens per request; {usd(cost.per_request_usd)} per request, {usd(cost.total_usd)} in all.")
         if tok.totals is not None:
             out.append(token_totals_line(tok) + ".")
     if tok.missing_usage:
@@ -80,7 +80,7 @@ def render_report(report: Report) -> str:
         out += ["", f"Cost per request by month: `{trend}`", ""]
         out += _table(
             ["month", "requests", "cost", "cost per request"],
-            [[m.month, f"{m.requests:,}", usd(m.cost_usd, 2), usd(m.cost_per_request_usd)] for m in cost.by_month],
+            [[m.month, f"{m.requests:,}", usd(m.cost_usd), usd(m.cost_per_request_usd)] for m in cost.by_month],
         )
     out += ["", "## Quality", ""]
     q = r.quality

@@ -85,7 +85,7 @@ def render_report(report: Report) -> RenderableType:
         parts.append(
             Text(
                 f"Tokens per request: {num(tok.input_per_request)} in / {num(tok.output_per_request)} out.  "
-                f"Cost: {usd(cost.per_request_usd)} per request, {usd(cost.total_usd, 2)} in all."
+                f"Cost: {usd(cost.per_request_usd)} per request, {usd(cost.total_usd)} in all."
             )
         )
         if tok.totals is not None:
@@ -103,7 +103,7 @@ def render_report(report: Report) -> RenderableType:
         top = max((v for v in per_request if v is not None), default=0) or 1
         for m in cost.by_month:
             bar = "█" * round((m.cost_per_request_usd or 0) / top * 20)
-            table.add_row(m.month, f"{m.requests:,}", usd(m.cost_usd, 2), usd(m.cost_per_request_usd), Text(bar, style="green"))
+            table.add_row(m.month, f"{m.requests:,}", usd(m.cost_usd), usd(m.cost_per_request_usd), Text(bar, style="green"))
         parts.append(table)
     elif tok.input_per_request is None:
         parts.append(_unanswered("Cost per month", "no usage records"))

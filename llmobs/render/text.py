@@ -5,6 +5,9 @@ from __future__ import annotations
 import unicodedata
 
 from llmobs.analysis.results import Report, TokensSummary
+from llmobs.units import ms, pct, plural, usd
+
+__all__ = ["ms", "num", "pct", "plural", "safe", "settled_notes", "sparkline", "token_totals_line", "usd"]
 
 _BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _TABLE = {
@@ -24,20 +27,6 @@ def safe(value: object) -> str:
     if text.isprintable() and not any(c in _BIDI_CONTROLS for c in text):
         return text
     return "".join(_TABLE.get(ord(c), c if unicodedata.category(c) != "Cc" else f"\\x{ord(c):02x}") for c in text)
-
-
-def ms(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value:,.0f} ms" if value >= 100 else f"{value:,.1f} ms"
-
-
-def pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.1f}%"
-
-
-def usd(value: float | None, digits: int = 4) -> str:
-    return "—" if value is None else f"${value:,.{digits}f}"
 
 
 def num(value: float | None, digits: int = 0) -> str:

@@ -1,0 +1,69 @@
+"""One text form per quantity, shared by the checklist's answers and every renderer, so a p95 or a
+cost reads the same wherever it is shown. Pure functions of numbers; no imports beyond the language.
+"""
+
+from __future__ import annotations
+
+import math
+
+MISSING = "—"
+
+
+def ms(value: float | None) -> str:
+    """A duration given in milliseconds, in the unit that keeps it readable: ms below 10 s, then s,
+    min and h (totals of many spans run to hours)."""
+    if value is None:
+        return MISSING
+    size = abs(value)
+    if size < 1:
+        return f"{value:.2f} ms"
+    if size < 100:
+        return f"{value:.1f} ms"
+    if size < 10_000:
+        return f"{value:,.0f} ms"
+    if size < 600_000:
+        return f"{value / 1000:,.1f} s"
+    if size < 36_000_000:
+        return f"{value / 60_000:,.1f} min"
+    return f"{value / 3_600_000:,.1f} h"
+
+
+def pct(value: float | None) -> str:
+    """A fraction as a percentage; a small non-zero one keeps two significant digits, never 0.0%."""
+    if value is None:
+        return MISSING
+    if value != 0 and abs(value) < 0.001:
+        return f"{value * 100:.2g}%"
+    return f"{value * 100:.1f}%"
+
+
+def change(value: float | None) -> str:
+    """A relative change (0.2 = +20 %), signed."""
+    return MISSING if value is None else f"{value * 100:+.1f}%"
+
+
+def usd(value: float | None) -> str:
+    """Dollars: cents from $1 up, else three significant digits, so no non-zero cost reads as zero."""
+    if value is None:
+        return MISSING
+    if value == 0 or abs(value) >= 1:
+        return f"${value:,.2f}"
+    decimals = max(2, 2 - math.floor(math.log10(abs(value))))
+    return f"${value:.{decimals}f}"
+
+
+def count(value: float | None) -> str:
+    return MISSING if value is None else f"{round(value):,}"
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 request`, `2 requests`, with the count."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
+
+
+UNITS = {"ms": ms, "rate": pct, "usd": usd, "tokens": lambda v: MISSING if v is None else f"{v:,.0f} tokens", "change": change}
+
+
+def with_unit(value: float | None, unit: str) -> str:
+    """`value` in the form of its `unit`: ms, rate, usd, tokens or change."""
+    return UNITS[unit](value)
