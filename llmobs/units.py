@@ -61,9 +61,13 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
-UNITS = {"ms": ms, "rate": pct, "usd": usd, "tokens": lambda v: MISSING if v is None else f"{v:,.0f} tokens", "change": change}
+UNITS = {
+    "ms": ms, "rate": pct, "usd": usd, "change": change,
+    "tokens": lambda v: MISSING if v is None else f"{v:,.0f} tokens",
+    "number": lambda v: MISSING if v is None else f"{v:,.4g}",
+}
 
 
 def with_unit(value: float | None, unit: str) -> str:
-    """`value` in the form of its `unit`: ms, rate, usd, tokens or change."""
+    """`value` in the form of its `unit`: ms, rate, usd, tokens, change or number."""
     return UNITS[unit](value)

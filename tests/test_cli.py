@@ -245,7 +245,7 @@ def test_markdown_output_and_github_step_summary(tmp_path: Path, monkeypatch):
     result = run("checklist", str(log), "--format", "markdown", "--p95-ms", "1")
     assert result.exit_code == 1
     assert result.stdout.startswith("## llmobs checklist: failed")
-    assert "- [ ] `p95\\_ms` ≤ 1:" in result.stdout
+    assert "- [ ] `p95\\_ms` ≤ 1.0 ms: 174 ms (60 requests)" in result.stdout
     assert "- [ ] **retry success rate?** unanswered" in result.stdout
     written = summary.read_text()
     assert written.startswith("# earlier step\n## llmobs checklist: failed")
@@ -264,7 +264,7 @@ def test_junit_output_parses_with_testcases_and_failures(tmp_path: Path):
     failed = [c for c in cases if c.find("failure") is not None]
     assert [c.get("name") for c in failed] == ["p95_ms"]
     message = failed[0].find("failure").get("message")
-    assert message.startswith("p95_ms = ") and message.endswith("above the ceiling 1")
+    assert message == "p95_ms = 174 ms, above the ceiling 1.0 ms (60 requests)"
     skipped = {c.get("name") for c in cases if c.find("skipped") is not None}
     assert skipped == {"retry success rate?", "average tokens (and $) per request?", "cost per request, month by month?", "which queries got wrong answers?"}
     required = ET.fromstring(run("checklist", str(log), "--format", "junit", "--require-all").stdout)

@@ -90,28 +90,40 @@ def _cost_growth(by_month: list[MonthCost]) -> float | None:
     return months[-1] / months[-2] - 1
 
 
+UNITS = {
+    "p50_ms": "ms", "p95_ms": "ms", "p99_ms": "ms", "error_rate": "rate", "retry_success_rate": "rate",
+    "tokens_per_request": "tokens", "cost_per_request_usd": "usd", "failed_eval_rate": "rate", "monthly_cost_growth": "change",
+}
+
+
 def evaluate_gates(report: Report, config: ChecklistConfig) -> list[GateResult]:
-    """Each configured threshold against the report's figures."""
+    """Each configured threshold against the report's figures, saying what each one measured."""
     latency = report.requests.latency_ms
     evaluated = report.quality.evaluated
     latest_cost = _latest(report.cost.by_month, "cost_per_request_usd")
     latest_tokens = _latest(report.cost.by_month, "tokens_per_request")
-    measures: dict[str, tuple[float | None, str]] = {
-        "p50_ms": (latency.p50 if latency else None, "no root spans"),
-        "p95_ms": (latency.p95 if latency else None, "no root spans"),
-        "p99_ms": (latency.p99 if latency else None, "no root spans"),
-        "error_rate": (report.errors.rate, "no spans"),
-        "retry_success_rate": (report.retries.success_rate, "no retried operations"),
-        "tokens_per_request": (latest_tokens[1] if latest_tokens else None, "no usage with reported tokens in a month with requests"),
-        "cost_per_request_usd": (latest_cost[1] if latest_cost else None, "no priced usage in a month with requests"),
-        "failed_eval_rate": (report.quality.failed / evaluated if evaluated else None, "no eval records"),
-        "monthly_cost_growth": (_cost_growth(report.cost.by_month), "fewer than two months with a cost per request"),
+    priced_months = [m.month for m in report.cost.by_month if m.requests and m.cost_per_request_usd is not None]
+    lower_bound = f"; a lower bound: {report.cost.unpriced_tokens:,} tokens have no price" if report.cost.unpriced_tokens else ""
+    requests = f"{report.requests.count:,} requests" + (" (estimated from a sampled log)" if report.requests.estimated else "")
+    measures: dict[str, tuple[float | None, str, str]] = {
+        "p50_ms": (latency.p50 if latency else None, "no root spans", requests),
+        "p95_ms": (latency.p95 if latency else None, "no root spans", requests),
+        "p99_ms": (latency.p99 if latency else None, "no root spans", requests),
+        "error_rate": (report.errors.rate, "no spans", "all spans"),
+        "retry_success_rate": (report.retries.success_rate, "no retried operations", f"{report.retries.operations:,} retried operations"),
+        "tokens_per_request": (latest_tokens[1] if latest_tokens else None, "no usage with reported tokens in a month with requests",
+                               f"latest month, {latest_tokens[0]}" if latest_tokens else ""),
+        "cost_per_request_usd": (latest_cost[1] if latest_cost else None, "no priced usage in a month with requests",
+                                 (f"latest month, {latest_cost[0]}" if latest_cost else "") + lower_bound),
+        "failed_eval_rate": (report.quality.failed / evaluated if evaluated else None, "no eval records", f"{evaluated:,} evals"),
+        "monthly_cost_growth": (_cost_growth(report.cost.by_month), "fewer than two months with a cost per request",
+                                (f"$ per request, {priced_months[-2]} to {priced_months[-1]}" if len(priced_months) >= 2 else "") + lower_bound),
     }
     results = []
-    for key, (measured, why) in measures.items():
+    for key, (measured, why, scope) in measures.items():
         limit = getattr(config, key)
         if limit is not None:
-            results.append(_check(key, limit, measured, why, floor=key in FLOORS))
+            results.append(_check(key, limit, measured, why, floor=key in FLOORS, unit=UNITS[key], scope=scope))
     steps = {s.name: s for s in report.steps}
     for name, limits in config.steps.items():
         step = steps.get(name)
@@ -119,13 +131,14 @@ def evaluate_gates(report: Report, config: ChecklistConfig) -> list[GateResult]:
             limit = getattr(limits, key)
             if limit is not None:
                 measured = getattr(step, key) if step is not None else None
-                results.append(_check(f"steps.{name}.{key}", limit, measured, f"no spans named {name!r}", floor=False))
+                scope = f"{step.count:,} spans named {name}" if step is not None else ""
+                results.append(_check(f"steps.{name}.{key}", limit, measured, f"no spans named {name!r}", floor=False, unit=UNITS[key], scope=scope))
     return results
 
 
-def _check(name: str, limit: float, measured: float | None, why: str, *, floor: bool) -> GateResult:
+def _check(name: str, limit: float, measured: float | None, why: str, *, floor: bool, unit: str, scope: str) -> GateResult:
     kind = "floor" if floor else "ceiling"
     if measured is None:
-        return GateResult(name=name, limit=limit, kind=kind, measured=None, passed=False, reason=why)
+        return GateResult(name=name, limit=limit, kind=kind, measured=None, passed=False, reason=why, unit=unit, scope=scope)
     passed = measured >= limit if floor else measured <= limit
-    return GateResult(name=name, limit=limit, kind=kind, measured=measured, passed=passed)
+    return GateResult(name=name, limit=limit, kind=kind, measured=measured, passed=passed, unit=unit, scope=scope)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
+from llmobs.units import with_unit
+
 REPORT_SCHEMA = "llmobs.report/1"
 
 
@@ -174,6 +176,16 @@ class GateResult(_Result):
     measured: float | None
     passed: bool
     reason: str | None = None  # why it could not be measured
+    unit: str = "number"  # ms, rate, usd, tokens or change: how the measured value and the limit read
+    scope: str = ""  # what was measured: "all spans", "latest month (2026-11)" …
+
+    @property
+    def verdict(self) -> str:
+        """One line: what was measured against what, with units and scope."""
+        if self.measured is None:
+            return f"{self.name} cannot be measured ({self.reason})"
+        sign = "≥" if self.kind == "floor" else "≤"
+        return f"{self.name} {with_unit(self.measured, self.unit)} vs {sign} {with_unit(self.limit, self.unit)} ({self.scope})"
 
 
 class ComparisonRow(_Result):
@@ -222,11 +234,12 @@ class Checklist(_Result):
     @property
     def failures(self) -> list[str]:
         """Why the gate fails, one line each; empty when it holds."""
-        lines = [f"{g.name}: {'cannot be measured (' + (g.reason or '') + ')' if g.measured is None else f'{g.measured:g} vs {g.kind} {g.limit:g}'}" for g in self.gates if not g.passed]
+        lines = [g.verdict for g in self.gates if not g.passed]
         if self.require_all:
             lines += [f"unanswered: {i.question} ({i.reason})" for i in self.items if not i.answered]
         if self.comparison is not None:
-            lines += [f"regression: {r.name} {r.metric} {r.base:g} -> {r.new:g}" for r in self.comparison.regressions]
+            unit = lambda metric: "rate" if metric == "error_rate" else "ms"  # noqa: E731
+            lines += [f"regression: {r.name} {r.metric} {with_unit(r.base, unit(r.metric))} -> {with_unit(r.new, unit(r.metric))}" for r in self.comparison.regressions]
         return lines
 
     @computed_field  # type: ignore[prop-decorator]

@@ -55,9 +55,9 @@ def render_slowest(result: SlowestResult) -> str:
 
 def render_checklist(checklist: Checklist) -> str:
     """Questions and thresholds in one table: kind, key, passed, measured, limit, detail."""
-    rows: list[list[object]] = [["kind", "key", "passed", "measured", "limit", "detail"]]
+    rows: list[list[object]] = [["kind", "key", "passed", "measured", "limit", "detail", "unit", "measured_over"]]
     rows += [["question", i.key, i.answered or not checklist.require_all, None, None, i.answer if i.answered else i.reason] for i in checklist.items]
-    rows += [["gate", g.name, g.passed, g.measured, g.limit, g.kind if g.measured is not None else g.reason] for g in checklist.gates]
+    rows += [["gate", g.name, g.passed, g.measured, g.limit, g.kind if g.measured is not None else g.reason, g.unit, g.scope] for g in checklist.gates]
     if checklist.comparison is not None:
         rows += [["baseline", f"{r.name}.{r.metric}", not r.regression, r.new, r.base, f"change {r.change:+.4f} [{r.ci_low:+.4f}, {r.ci_high:+.4f}]"] for r in checklist.comparison.rows]
     return _write(rows)

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 
 from llmobs.analysis.results import Checklist
 from llmobs.render.text import safe
+from llmobs.units import with_unit
 
 
 def _case(suite: ET.Element, classname: str, name: str) -> ET.Element:
@@ -38,7 +39,7 @@ def render_checklist(checklist: Checklist) -> str:
             message = f"{gate.name} cannot be measured: {gate.reason}"
         else:
             relation = "below the floor" if gate.kind == "floor" else "above the ceiling"
-            message = f"{gate.name} = {gate.measured:g}, {relation} {gate.limit:g}"
+            message = f"{gate.name} = {with_unit(gate.measured, gate.unit)}, {relation} {with_unit(gate.limit, gate.unit)} ({gate.scope})"
         failure = ET.SubElement(case, "failure", message=safe(message), type="threshold")
         failure.text = f"measured: {gate.measured}\nlimit ({gate.kind}): {gate.limit}"
     if checklist.comparison is not None:

@@ -6,6 +6,7 @@ import re
 
 from llmobs.analysis.results import Checklist, Comparison, Report, SlowestResult, TraceView
 from llmobs.render.text import FAILED_QUERIES_SHOWN, ms, num, pct, safe, settled_notes, sparkline, token_totals_line, usd
+from llmobs.units import with_unit
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~])")
 
@@ -128,8 +129,8 @@ def render_checklist(checklist: Checklist) -> str:
         for gate in checklist.gates:
             mark = "x" if gate.passed else " "
             sign = "≥" if gate.kind == "floor" else "≤"
-            measured = f"cannot be measured ({md(gate.reason)})" if gate.measured is None else f"{gate.measured:,.4g}"
-            out.append(f"- [{mark}] `{md(gate.name)}` {sign} {gate.limit:,.4g}: {measured}")
+            measured = f"cannot be measured ({md(gate.reason)})" if gate.measured is None else f"{with_unit(gate.measured, gate.unit)} ({md(gate.scope)})"
+            out.append(f"- [{mark}] `{md(gate.name)}` {sign} {with_unit(gate.limit, gate.unit)}: {measured}")
     if checklist.comparison is not None:
         out += ["", "### Against the baseline", "", *render_comparison(checklist.comparison).splitlines()]
     return "\n".join(out) + "\n"

@@ -14,6 +14,7 @@ from rich.tree import Tree
 
 from llmobs.analysis.results import Checklist, Comparison, Report, SlowestResult, StepSummary, TraceView
 from llmobs.render.text import FAILED_QUERIES_SHOWN, ms, num, pct, safe, settled_notes, sparkline, token_totals_line, usd
+from llmobs.units import with_unit
 
 
 def cell(value: object, style: str = "") -> Text:
@@ -143,11 +144,12 @@ def render_checklist(checklist: Checklist) -> RenderableType:
             style = "red" if checklist.require_all else "yellow"
             parts.append(Text.assemble(("[ ] ", style), (item.question, "bold"), " ", ("unanswered: ", style), safe(item.reason)))
     if checklist.gates:
-        table = _table("Thresholds", "gate", "measured", "limit", "")
+        table = _table("Thresholds", "gate", "measured", "limit", "", "measured over")
         for gate in checklist.gates:
             sign = "≥" if gate.kind == "floor" else "≤"
-            measured = Text(f"cannot be measured: {safe(gate.reason)}", style="red") if gate.measured is None else Text(f"{gate.measured:,.4g}")
-            table.add_row(cell(gate.name), measured, f"{sign} {gate.limit:,.4g}", Text("ok", style="green") if gate.passed else Text("FAIL", style="bold red"))
+            measured = Text(f"cannot be measured: {safe(gate.reason)}", style="red") if gate.measured is None else Text(with_unit(gate.measured, gate.unit))
+            table.add_row(cell(gate.name), measured, f"{sign} {with_unit(gate.limit, gate.unit)}", Text("ok", style="green") if gate.passed else Text("FAIL", style="bold red"),
+                          cell(gate.scope, "dim"))
         parts.append(table)
     if checklist.comparison is not None:
         parts.append(render_comparison(checklist.comparison))
