@@ -26,7 +26,40 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from llmobs import __version__
+
+        sys.stdout.write(f"llmobs {__version__}\n")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    """Answer 'what are my LLM agents actually doing?' from JSONL trace logs."""
+
+
+def _at_least(minimum: float, what: str = "") -> Callable[[float | None], float | None]:
+    """A check of a number option, with the complaint in plain words (not the parser's)."""
+
+    def check(value: float | None) -> float | None:
+        if value is not None and value < minimum:
+            raise typer.BadParameter(f"must be {minimum:g} or more{what}, got {value:g}")
+        return value
+
+    return check
+
+
+def _fraction(value: float | None) -> float | None:
+    if value is not None and not 0 <= value <= 1:
+        raise typer.BadParameter(f"must be a fraction from 0 to 1 (0.05 = 5 %), got {value:g}")
+    return value
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_UNUSABLE = 0, 1, 2
 PROGRESS_MIN_BYTES = 32 << 20
@@ -49,15 +82,17 @@ class ChecklistFormat(str, Enum):
     junit = "junit"
 
 
-Paths = Annotated[list[str], typer.Argument(help="JSONL files (.gz too), directories, globs, or - for stdin.", show_default=False)]
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output form.")]
+Paths = Annotated[list[str], typer.Argument(metavar="PATH...", help="Log files (.gz too), directories, globs, or - for stdin.", show_default=False)]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", metavar="FORM", help="Output form: table, markdown, json or csv.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail (exit 2) on the first bad line instead of skipping it.")]
-SinceOpt = Annotated[str | None, typer.Option("--since", help="Only requests starting at or after this date (YYYY-MM[-DD] or RFC 3339, UTC).")]
-UntilOpt = Annotated[str | None, typer.Option("--until", help="Only requests starting before the end of this date (YYYY-MM[-DD]) or before this time.")]
-NameOpt = Annotated[list[str] | None, typer.Option("--name", help="Only requests with a span of this name (glob; repeatable).")]
-ModelOpt = Annotated[list[str] | None, typer.Option("--model", help="Only requests that used this model (glob; repeatable).")]
-ByOpt = Annotated[str, typer.Option("--by", help="Group steps by name, model, kind, or any span attribute.")]
-ConfigOpt = Annotated[str | None, typer.Option("--config", help="Config file (pyproject.toml or llmobs.toml); default: nearest one upward.")]
+SinceOpt = Annotated[str | None, typer.Option("--since", metavar="DATE", help="Only requests starting at or after DATE (YYYY-MM, YYYY-MM-DD or RFC 3339; UTC).")]
+UntilOpt = Annotated[str | None, typer.Option("--until", metavar="DATE", help="Only requests starting before the end of DATE (a month or a day counts whole).")]
+NameOpt = Annotated[list[str] | None, typer.Option("--name", metavar="GLOB", help="Only requests with a span whose name matches GLOB (repeatable).")]
+ModelOpt = Annotated[list[str] | None, typer.Option("--model", metavar="GLOB", help="Only requests that used a model matching GLOB (repeatable).")]
+ByOpt = Annotated[str, typer.Option("--by", metavar="KEY", help="Group steps by name, model, kind, or any span attribute.")]
+ConfigOpt = Annotated[str | None, typer.Option("--config", metavar="FILE", help="Settings file (pyproject.toml or llmobs.toml); default: the nearest one upward.")]
+OutputOpt = Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")]
+TopOpt = Annotated[int, typer.Option("--top", "-n", metavar="N", callback=_at_least(1), help="How many rows of each table to show (JSON and CSV keep all).")]
 
 
 def _stderr(message: str) -> None:
@@ -113,6 +148,22 @@ def _progress_callback(paths: list[str]) -> tuple[Callable[[int], None] | None, 
     return advance, progress.stop
 
 
+def _filters(since: str | None, until: str | None, names: list[str] | None, models: list[str] | None):  # type: ignore[no-untyped-def]
+    """The filters the options ask for; a range that ends before it starts is an error."""
+    from llmobs.analysis.filters import Filters, parse_moment
+    from llmobs.errors import ConfigError
+
+    filters = Filters(
+        since=parse_moment(since) if since else None,
+        until=parse_moment(until, end=True) if until else None,
+        names=tuple(names or ()),
+        models=tuple(models or ()),
+    )
+    if filters.since is not None and filters.until is not None and filters.since >= filters.until:
+        raise ConfigError(f"--since {since} is not before --until {until}: no request can match; swap them?")
+    return filters
+
+
 def _load(
     paths: list[str],
     *,
@@ -124,18 +175,14 @@ def _load(
     by: str,
     config: str | None,
 ):
-    """Read, filter and price-configure: what every analysis command starts from."""
-    from llmobs.analysis.filters import Filters, parse_moment, select
+    """Read, filter and price-configure: what every analysis command starts from. Input that held
+    lines but not one valid record is an error (exit 2): it is not a log this tool reads."""
+    from llmobs.analysis.filters import select
     from llmobs.analysis.steps import BUILTIN_GROUPS
     from llmobs.read import load
 
     pricer = _pricer(_tool_config(config))
-    filters = Filters(
-        since=parse_moment(since) if since else None,
-        until=parse_moment(until, end=True) if until else None,
-        names=tuple(names or ()),
-        models=tuple(models or ()),
-    )
+    filters = _filters(since, until, names, models)
     group_attrs = () if by in BUILTIN_GROUPS else (by,)
     on_progress, stop = _progress_callback(paths)
     try:
@@ -143,18 +190,31 @@ def _load(
     finally:
         stop()
     _warn_about_input(data.stats)
-    return select(data.columns, filters), data.stats, pricer
+    _refuse_non_logs(data.stats, data.sources)
+    return select(data.columns, filters), data.stats, pricer, filters
+
+
+def _refuse_non_logs(stats, sources: list[str]) -> None:  # type: ignore[no-untyped-def]
+    from llmobs.errors import InputError
+    from llmobs.units import plural
+
+    if stats.lines and not stats.records:
+        named = ", ".join(sources[:3]) + (f" and {len(sources) - 3:,} more" if len(sources) > 3 else "")
+        first = f" (first: {stats.first_bad})" if stats.first_bad else ""
+        raise InputError(f"{named}: {plural(stats.lines, 'line')}, none a valid llmobs or OTLP record{first}; is this a trace log?")
 
 
 def _warn_about_input(stats) -> None:  # type: ignore[no-untyped-def]
     """What was skipped while reading, on stderr: bad lines (the first few), unknown types, newer versions."""
+    from llmobs.units import plural
+
     if stats.bad_lines:
-        _stderr(f"llmobs: skipped {stats.bad_lines:,} bad line(s); use --strict to make them fatal:")
+        _stderr(f"llmobs: skipped {plural(stats.bad_lines, 'bad line')}; use --strict to make them fatal:")
         for sample in stats.bad_line_samples[:BAD_LINES_SHOWN]:
             _stderr(f"  {sample}")
     if stats.skipped_unknown:
         kinds = ", ".join(f"{k!r} ×{n}" for k, n in sorted(stats.unknown_types.items()))
-        _stderr(f"llmobs: skipped {stats.skipped_unknown:,} record(s) of unknown type: {kinds}")
+        _stderr(f"llmobs: skipped {plural(stats.skipped_unknown, 'record')} of unknown type: {kinds}")
     if stats.newer_versions:
         _stderr(f"llmobs: warning: records of format version {sorted(stats.newer_versions)} read as version 1; upgrade llmobs")
     if stats.unused_usage_attrs:
@@ -162,23 +222,41 @@ def _warn_about_input(stats) -> None:  # type: ignore[no-untyped-def]
         _stderr(f"llmobs: warning: usage-like span attributes that no mapping reads (kept as attributes, not counted as tokens or cost): {names}")
 
 
-def _print(fmt: Enum, what: str, result: object) -> None:
-    """Render `result` (a `what`: report, slowest, …) in the chosen form on stdout."""
+def _print(fmt: Enum, what: str, result: object, output: str | None = None, **options: object) -> None:
+    """Render `result` (a `what`: report, slowest, …) in the chosen form, on stdout or into `output`."""
+    import io
+
     from llmobs.render import renderer
 
-    rendered = renderer(fmt.value, what)(result)
+    rendered = renderer(fmt.value, what)(result, **options)
     if fmt.value == "table":
-        from llmobs.render.table import make_console
+        from llmobs.render.table import write
 
-        make_console().print(rendered)
+        if output is None:
+            write(rendered, sys.stdout)
+            return
+        buffer = io.StringIO()
+        write(rendered, buffer)
+        rendered = buffer.getvalue()
+    text = rendered if rendered.endswith("\n") else rendered + "\n"
+    if output is None:
+        sys.stdout.write(text)
     else:
-        sys.stdout.write(rendered if rendered.endswith("\n") else rendered + "\n")
+        with _atomic_output(output) as handle:
+            handle.write(text.encode("utf-8"))
 
 
-@app.command()
+class SlowestTable(str, Enum):
+    steps = "steps"
+    requests = "requests"
+
+
+@app.command(short_help="The whole checklist on one screen.")
 def report(
     paths: Paths,
     format: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
+    top: TopOpt = 20,
     strict: StrictOpt = False,
     since: SinceOpt = None,
     until: UntilOpt = None,
@@ -187,20 +265,22 @@ def report(
     by: ByOpt = "name",
     config: ConfigOpt = None,
 ) -> None:
-    """One screen answering the production checklist: latency, errors, retries, tokens, cost, quality."""
+    """The whole checklist on one screen: latency, steps, errors, retries, tokens, cost, quality."""
     with _user_errors():
         from llmobs.analysis.report import build_report
 
-        columns, stats, pricer = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by=by, config=config)
-        result = build_report(columns, stats, pricer, by)
-        _print(format, "report", result)
+        columns, stats, pricer, filters = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by=by, config=config)
+        result = build_report(columns, stats, pricer, by, filters)
+        _print(format, "report", result, output, **({"top": top} if format.value in ("table", "markdown") else {}))
 
 
-@app.command()
+@app.command(short_help="Steps ranked by p95, then the slowest requests.")
 def slowest(
     paths: Paths,
-    top: Annotated[int, typer.Option("--top", "-n", min=1, help="How many steps and requests to list.")] = 5,
+    top: TopOpt = 5,
     format: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
+    table: Annotated[SlowestTable, typer.Option("--table", metavar="TABLE", help="With --format csv: steps or requests (one table per file).")] = SlowestTable.steps,
     strict: StrictOpt = False,
     since: SinceOpt = None,
     until: UntilOpt = None,
@@ -213,9 +293,9 @@ def slowest(
     with _user_errors():
         from llmobs.analysis.slowest import slowest as find_slowest
 
-        columns, _, _ = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by=by, config=config)
+        columns, _, _, _ = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by=by, config=config)
         result = find_slowest(columns, top, by)
-        _print(format, "slowest", result)
+        _print(format, "slowest", result, output, **({"table": table.value} if format.value == "csv" else {}))
 
 
 BaselineOpt = Annotated[list[str] | None, typer.Option("--baseline", "-b", help="Baseline log (file, directory or glob; repeatable) to compare against.")]
@@ -225,13 +305,16 @@ TOOL_SECTIONS = ("prices", "checklist")
 
 def _tool_config(config: str | None):
     """The `[tool.llmobs]` table, its unknown sections rejected, and where it came from."""
-    from llmobs.config import load_tool_config
+    from llmobs.config import load_tool_config, suggestion
     from llmobs.errors import ConfigError
 
     tool = load_tool_config(config)
     unknown = sorted(set(tool.table) - set(TOOL_SECTIONS))
     if unknown:
-        raise ConfigError(f"{tool.path}: unknown section(s) {', '.join(unknown)} in the llmobs settings (known: {', '.join(TOOL_SECTIONS)})")
+        raise ConfigError("\n".join(
+            f"{tool.path}: unknown section {tool.section(name)}{suggestion(name, TOOL_SECTIONS)}; the known ones are {', '.join(tool.section(k) for k in TOOL_SECTIONS)}"
+            for name in unknown
+        ))
     return tool
 
 
@@ -240,7 +323,7 @@ def _pricer(tool):  # type: ignore[no-untyped-def]
     from llmobs.pricing import Pricer, parse_overrides
 
     prices = tool.table.get("prices", {})
-    return Pricer(parse_overrides(prices, str(tool.path)) if prices else None)
+    return Pricer(parse_overrides(prices, str(tool.path), tool.prefix) if prices else None)
 
 
 def _step_limits(values: list[str]) -> dict[str, dict[str, float]]:
@@ -260,36 +343,38 @@ def _step_limits(values: list[str]) -> dict[str, dict[str, float]]:
     return steps
 
 
-@app.command()
+@app.command(short_help="The seven questions as a CI gate, with thresholds.")
 def checklist(
     paths: Paths,
-    format: Annotated[ChecklistFormat, typer.Option("--format", "-f", help="Output form; markdown suits $GITHUB_STEP_SUMMARY, junit suits CI test reports.")] = ChecklistFormat.table,
+    format: Annotated[ChecklistFormat, typer.Option("--format", "-f", metavar="FORM", help="Output form: table, markdown ($GITHUB_STEP_SUMMARY), json, csv or junit (CI test reports).")] = ChecklistFormat.table,
+    output: OutputOpt = None,
     strict: StrictOpt = False,
     since: SinceOpt = None,
     until: UntilOpt = None,
     name: NameOpt = None,
     model: ModelOpt = None,
     config: ConfigOpt = None,
-    p50_ms: Annotated[float | None, typer.Option("--p50-ms", help="Ceiling on request p50 latency.")] = None,
-    p95_ms: Annotated[float | None, typer.Option("--p95-ms", help="Ceiling on request p95 latency.")] = None,
-    p99_ms: Annotated[float | None, typer.Option("--p99-ms", help="Ceiling on request p99 latency.")] = None,
-    error_rate: Annotated[float | None, typer.Option("--error-rate", help="Ceiling on the span error rate (0..1).")] = None,
-    retry_success_rate: Annotated[float | None, typer.Option("--retry-success-rate", help="Floor on the retry success rate (0..1).")] = None,
-    tokens_per_request: Annotated[float | None, typer.Option("--tokens-per-request", help="Ceiling on tokens per request, latest month.")] = None,
-    cost_per_request_usd: Annotated[float | None, typer.Option("--cost-per-request-usd", help="Ceiling on $ per request, latest month.")] = None,
-    failed_eval_rate: Annotated[float | None, typer.Option("--failed-eval-rate", help="Ceiling on the share of failed evals (0..1).")] = None,
-    monthly_cost_growth: Annotated[float | None, typer.Option("--monthly-cost-growth", help="Ceiling on month-over-month growth of $ per request (0.2 = +20%).")] = None,
-    step: Annotated[list[str] | None, typer.Option("--step", help="Per-step ceiling NAME.KEY=VALUE, KEY one of p50_ms, p95_ms, p99_ms, error_rate (repeatable).")] = None,
+    p50_ms: Annotated[float | None, typer.Option("--p50-ms", metavar="MS", callback=_at_least(0), help="Ceiling on request p50 latency.")] = None,
+    p95_ms: Annotated[float | None, typer.Option("--p95-ms", metavar="MS", callback=_at_least(0), help="Ceiling on request p95 latency.")] = None,
+    p99_ms: Annotated[float | None, typer.Option("--p99-ms", metavar="MS", callback=_at_least(0), help="Ceiling on request p99 latency.")] = None,
+    error_rate: Annotated[float | None, typer.Option("--error-rate", metavar="FRACTION", callback=_fraction, help="Ceiling on the share of failed spans.")] = None,
+    retry_success_rate: Annotated[float | None, typer.Option("--retry-success-rate", metavar="FRACTION", callback=_fraction, help="Floor on the retry success rate.")] = None,
+    tokens_per_request: Annotated[float | None, typer.Option("--tokens-per-request", metavar="TOKENS", callback=_at_least(0), help="Ceiling on tokens per request, latest month.")] = None,
+    cost_per_request_usd: Annotated[float | None, typer.Option("--cost-per-request-usd", metavar="USD", callback=_at_least(0), help="Ceiling on $ per request, latest month.")] = None,
+    failed_eval_rate: Annotated[float | None, typer.Option("--failed-eval-rate", metavar="FRACTION", callback=_fraction, help="Ceiling on the share of failed evals.")] = None,
+    monthly_cost_growth: Annotated[float | None, typer.Option("--monthly-cost-growth", metavar="FRACTION", help="Ceiling on month-over-month growth of $ per request (0.2 = +20 %).")] = None,
+    step: Annotated[list[str] | None, typer.Option("--step", metavar="NAME.KEY=VALUE", help="Per-step ceiling, KEY one of p50_ms, p95_ms, p99_ms, error_rate (repeatable).")] = None,
     require_all: Annotated[bool, typer.Option("--require-all", help="Fail when any checklist question cannot be answered.")] = False,
+    allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Pass even when the input holds no records or every request was filtered out.")] = False,
     baseline: BaselineOpt = None,
     tolerance: ToleranceOpt = None,
 ) -> None:
     """The seven questions as [x]/[ ] items, checked against thresholds and optionally a baseline.
 
-    Exit 0 when every gate holds, 1 when a gate fails (or, with --require-all, a question cannot be
-    answered), 2 for unusable input, configuration or arguments. Thresholds come from
-    [tool.llmobs.checklist] in the nearest pyproject.toml, llmobs.toml [checklist], or --config;
-    flags override them.
+    Exit 0 when every gate holds, 1 when a gate fails, when there is no data to check (unless
+    --allow-empty) or, with --require-all, a question cannot be answered; 2 for unusable input,
+    configuration or arguments. Thresholds come from [tool.llmobs.checklist] in the nearest
+    pyproject.toml, [checklist] in llmobs.toml, or --config; flags override them.
     """
     with _user_errors():
         from llmobs.analysis.checklist import build_checklist
@@ -312,17 +397,16 @@ def checklist(
             settings["steps"] = {**settings.get("steps", {}), step_name: {**settings.get("steps", {}).get(step_name, {}), **limits}}
         if tolerance is not None:
             settings["baseline"] = {**settings.get("baseline", {}), "tolerance": tolerance}
-        where = f"{tool.path} [checklist]" if tool.path else "checklist options"
-        gate_config = parse_checklist_config(settings, where)
+        gate_config = parse_checklist_config(settings, tool.section("checklist") if tool.path else "checklist options", str(tool.path or "options"))
 
-        columns, stats, pricer = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config)
-        report_result = build_report(columns, stats, pricer)
+        columns, stats, pricer, filters = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config)
+        report_result = build_report(columns, stats, pricer, filters=filters)
         comparison = None
         if baseline:
-            base_columns, _, _ = _load(baseline, strict=strict, since=None, until=None, names=name, models=model, by="name", config=config)
+            base_columns, _, _, _ = _load(baseline, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config)
             comparison = compare(base_columns, columns, gate_config.baseline)
-        result = build_checklist(report_result, evaluate_gates(report_result, gate_config), comparison, gate_config.require_all)
-        _print(format, "checklist", result)
+        result = build_checklist(report_result, evaluate_gates(report_result, gate_config), comparison, gate_config.require_all, allow_empty=allow_empty)
+        _print(format, "checklist", result, output)
         _append_step_summary(result)
     raise typer.Exit(EXIT_OK if result.passed else EXIT_GATE_FAILED)
 
@@ -342,12 +426,15 @@ def _append_step_summary(result: object) -> None:
         _stderr(f"llmobs: warning: cannot append to $GITHUB_STEP_SUMMARY ({target}): {exc.strerror or exc}")
 
 
-@app.command()
+@app.command(short_help="Compare with a baseline; informational, exits 0.")
 def diff(
     paths: Paths,
-    baseline: Annotated[list[str], typer.Option("--baseline", "-b", help="Baseline log (file, directory or glob; repeatable).")],
+    baseline: Annotated[list[str], typer.Option("--baseline", "-b", metavar="PATH", help="Baseline log: file, directory or glob (repeatable).")],
     format: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
     strict: StrictOpt = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
     name: NameOpt = None,
     model: ModelOpt = None,
     tolerance: ToleranceOpt = None,
@@ -363,26 +450,28 @@ def diff(
         settings = dict(tool.table.get("checklist", {}))
         if tolerance is not None:
             settings["baseline"] = {**settings.get("baseline", {}), "tolerance": tolerance}
-        gate_config = parse_checklist_config(settings, f"{tool.path} [checklist]" if tool.path else "options")
-        base_columns, _, _ = _load(baseline, strict=strict, since=None, until=None, names=name, models=model, by="name", config=config)
-        new_columns, _, _ = _load(paths, strict=strict, since=None, until=None, names=name, models=model, by="name", config=config)
+        gate_config = parse_checklist_config(settings, tool.section("checklist") if tool.path else "options", str(tool.path or "options"))
+        base_columns, _, _, _ = _load(baseline, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config)
+        new_columns, _, _, _ = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config)
         result = compare(base_columns, new_columns, gate_config.baseline)
-        _print(format, "comparison", result)
+        _print(format, "comparison", result, output)
 
 
-@app.command()
+@app.command(short_help="One request as a tree: durations, status, tokens, $.")
 def trace(
     paths: Paths,
-    trace_id: Annotated[str, typer.Argument(help="The trace id, or the request id given to TraceContext.")],
+    trace_id: Annotated[str, typer.Argument(metavar="ID", help="A trace id (or a unique prefix of one), or the request id given to TraceContext.")],
     format: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
+    strict: StrictOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """One request as an indented tree with durations, status, tokens and cost per span."""
     with _user_errors():
         from llmobs.analysis.trace import build_trace_view
 
-        view = build_trace_view(paths, trace_id, _pricer(_tool_config(config)))
-        _print(format, "trace", view)
+        view = build_trace_view(paths, trace_id, _pricer(_tool_config(config)), strict=strict)
+        _print(format, "trace", view, output)
 
 
 class OtlpProtocol(str, Enum):
@@ -390,18 +479,24 @@ class OtlpProtocol(str, Enum):
     protobuf = "http/protobuf"
 
 
-@app.command()
+@app.command(short_help="Export as OpenTelemetry traces: OTLP file or collector.")
 def export(
     paths: Paths,
-    otlp: Annotated[str | None, typer.Option("--otlp", help="Write OTLP/JSON here, one ExportTraceServiceRequest per line (- for stdout).")] = None,
-    endpoint: Annotated[str | None, typer.Option("--endpoint", help="Send to an OTLP/HTTP collector, e.g. http://localhost:4318 (/v1/traces is added).")] = None,
-    protocol: Annotated[OtlpProtocol, typer.Option("--protocol", help="OTLP/HTTP encoding; protobuf needs llmobs[otel].")] = OtlpProtocol.json,
-    header: Annotated[list[str] | None, typer.Option("--header", help="Extra HTTP header NAME=VALUE for the collector (repeatable).")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Spans per OTLP document / request.")] = 512,
-    service_name: Annotated[str, typer.Option("--service-name", help="resource service.name of the exported spans.")] = "llmobs",
-    timeout: Annotated[float, typer.Option("--timeout", min=0.1, help="Seconds per HTTP request.")] = 10.0,
-    retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of a request the collector could not take (429, 502-504, no connection), with exponential backoff.")] = 5,
+    output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write OTLP/JSON to FILE (atomically), one ExportTraceServiceRequest per line; - for stdout.")] = None,
+    otlp: Annotated[str | None, typer.Option("--otlp", metavar="FILE", hidden=True, help="The older spelling of --output.")] = None,
+    endpoint: Annotated[str | None, typer.Option("--endpoint", metavar="URL", help="Send to an OTLP/HTTP collector, e.g. http://localhost:4318 (/v1/traces is added).")] = None,
+    protocol: Annotated[OtlpProtocol, typer.Option("--protocol", metavar="PROTOCOL", help="OTLP/HTTP encoding: http/json, or http/protobuf (needs llmobs[otel]).")] = OtlpProtocol.json,
+    header: Annotated[list[str] | None, typer.Option("--header", metavar="NAME=VALUE", help="Extra HTTP header for the collector (repeatable).")] = None,
+    batch_size: Annotated[int, typer.Option("--batch-size", metavar="N", callback=_at_least(1), help="Spans per OTLP document / request.")] = 512,
+    service_name: Annotated[str, typer.Option("--service-name", metavar="NAME", help="resource service.name of the exported spans.")] = "llmobs",
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", callback=_at_least(0.1), help="Seconds per HTTP request.")] = 10.0,
+    retries: Annotated[int, typer.Option("--retries", metavar="N", callback=_at_least(0), help="Retries of a request the collector could not take (429, 502-504, no connection), with backoff.")] = 5,
     strict: StrictOpt = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    name: NameOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
 ) -> None:
     """Export logs as OpenTelemetry traces: OTLP/JSON to a file, or OTLP/HTTP to a collector.
 
@@ -416,9 +511,16 @@ def export(
         from llmobs.otlp.stream import otlp_span_stream
         from llmobs.read import InputStats
         from llmobs.read.sources import expand
+        from llmobs.units import plural
 
+        if output is not None and otlp is not None:
+            raise ConfigError("--otlp is the older spelling of --output: give one of them")
+        otlp = output if output is not None else otlp
         if otlp is None and endpoint is None:
-            raise ConfigError("nothing to do: give --otlp FILE and/or --endpoint URL")
+            raise ConfigError("nothing to do: give --output FILE and/or --endpoint URL")
+        _tool_config(config)  # checked like every command's: a typo in the settings is an error here too
+        filters = _filters(since, until, name, model)
+        keep = _traces_to_export(paths, filters, strict) if filters.active else None
         headers = {}
         for item in header or []:
             key, sep, value = item.partition("=")
@@ -431,7 +533,7 @@ def export(
 
             sender = Sender(endpoint, protocol=protocol.value, headers=headers, timeout=timeout, retries=retries)
         stats = InputStats()
-        spans, window = otlp_span_stream(expand(paths)[0], stats, strict=strict)
+        spans, window = otlp_span_stream(expand(paths)[0], stats, strict=strict, keep_traces=keep)
         span_count = 0
 
         def counted() -> Iterator[dict]:
@@ -457,11 +559,23 @@ def export(
             with _atomic_output(otlp) as handle:
                 export_to(handle)
         if sender is not None:
-            _stderr(f"llmobs: sent {span_count:,} spans in {sender.requests:,} request(s) to {endpoint}")
+            _stderr(f"llmobs: sent {plural(span_count, 'span')} in {plural(sender.requests, 'request')} to {endpoint}")
         homeless = window.homeless
         _warn_about_input(stats)
+        _refuse_non_logs(stats, [source.name for source in expand(paths)[0]])
         if homeless:
-            _stderr(f"llmobs: warning: {homeless:,} usage/eval record(s) have no span of their trace to travel on and cannot be expressed in OTLP; they were not exported")
+            _stderr(f"llmobs: warning: {plural(homeless, 'usage or eval record')} with no span of their trace to travel on cannot be expressed in OTLP and were not exported")
+
+
+def _traces_to_export(paths: list[str], filters, strict: bool) -> set[str]:  # type: ignore[no-untyped-def]
+    """The ids of the traces the filters keep, from a first reading of the inputs (not stdin)."""
+    from llmobs.analysis.filters import kept_trace_ids
+    from llmobs.errors import ConfigError
+    from llmobs.read import load
+
+    if "-" in paths:
+        raise ConfigError("export reads stdin once and cannot apply filters to it; save it to a file first")
+    return kept_trace_ids(load(paths, strict=strict).columns, filters)
 
 
 @contextmanager
@@ -484,10 +598,10 @@ def _atomic_output(path: str) -> Iterator[BinaryIO]:
         raise
 
 
-@app.command()
+@app.command(short_help="Prometheus metrics: duration histograms, counters.")
 def metrics(
     paths: Paths,
-    output: Annotated[str | None, typer.Option("--output", "-o", help="Write here (atomically, for node_exporter's textfile collector) instead of stdout.")] = None,
+    output: OutputOpt = None,
     strict: StrictOpt = False,
     since: SinceOpt = None,
     until: UntilOpt = None,
@@ -496,12 +610,13 @@ def metrics(
     config: ConfigOpt = None,
 ) -> None:
     """Prometheus text exposition: request and step duration histograms (GenAI operation-duration
-    buckets), token and cost counters by model, error counters by type."""
+    buckets), token and cost counters by model, error counters by type. With --output the file is
+    replaced atomically, for node_exporter's textfile collector."""
     with _user_errors():
         from llmobs.analysis.metrics import build_metrics
         from llmobs.render.prometheus import render_metrics
 
-        columns, _, pricer = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config)
+        columns, _, pricer, _ = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config)
         text = render_metrics(build_metrics(columns, pricer.price(columns)))
         if output is None:
             sys.stdout.write(text)
@@ -510,12 +625,18 @@ def metrics(
                 handle.write(text.encode("utf-8"))
 
 
-@app.command()
-def schema() -> None:
-    """Print the JSON Schema of one record line (FORMAT.md v1), generated from the pydantic models."""
-    from llmobs.records import record_json_schema
+@app.command(short_help="The JSON Schema of one record line.")
+def schema(output: OutputOpt = None) -> None:
+    """Print the JSON Schema of one record line (docs/FORMAT.md), generated from the pydantic models."""
+    with _user_errors():
+        from llmobs.records import record_json_schema
 
-    sys.stdout.write(json.dumps(record_json_schema(), indent=2) + "\n")
+        text = json.dumps(record_json_schema(), indent=2) + "\n"
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            with _atomic_output(output) as handle:
+                handle.write(text.encode("utf-8"))
 
 
 def main() -> None:

@@ -6,7 +6,9 @@ repository's settings. Both the price overrides and the checklist thresholds liv
 
 from __future__ import annotations
 
+import difflib
 import sys
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,58 @@ class ToolConfig:
 
     table: dict[str, Any]
     path: Path | None
+
+    @property
+    def prefix(self) -> str:
+        """What the settings' tables are written under in this file: `tool.llmobs.` in a pyproject.toml."""
+        return "tool.llmobs." if self.path is not None and self.path.name == "pyproject.toml" else ""
+
+    def section(self, name: str) -> str:
+        """A table of the settings as written in this file: `[tool.llmobs.checklist]` or `[checklist]`."""
+        return f"[{self.prefix}{name}]"
+
+
+def suggestion(key: str, known: Iterable[str]) -> str:
+    """` (did you mean 'p95_ms'?)` for a key close to a known one, else nothing."""
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def problem_lines(errors: list[Any], where: str, known_keys: Callable[[tuple[Any, ...]], Iterable[str]],
+                  typo_cost: str = "a typo would silently switch a gate off") -> list[str]:
+    """pydantic's validation errors as one line each in the user's words: `FILE: [SECTION] key: what
+    is wrong`, an unknown key with a "did you mean"."""
+    lines = []
+    for error in errors:
+        location = tuple(error["loc"])
+        key = str(location[-1]) if location else ""
+        parent = location[:-1]
+        section = where if not parent else where[:-1] + "." + ".".join(map(str, parent)) + "]"
+        if error["type"] == "extra_forbidden":
+            lines.append(f"{section} unknown key {key!r}{suggestion(key, known_keys(parent))}: {typo_cost}")
+        else:
+            lines.append(f"{section} {key}: {plain_words(error)}")
+    return lines
+
+
+def plain_words(error: Any) -> str:
+    """What a pydantic error means, without pydantic's phrasing."""
+    kind, context = error["type"], error.get("ctx") or {}
+    bound = next((context[k] for k in ("ge", "gt", "le", "lt") if k in context), None)
+    bound_text = f"{bound:g}" if isinstance(bound, (int, float)) else str(bound)
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"must be {'at least' if kind.endswith('equal') else 'more than'} {bound_text}"
+    if kind in ("less_than_equal", "less_than"):
+        return f"must be {'at most' if kind.endswith('equal') else 'less than'} {bound_text}"
+    if kind.startswith(("float", "int")):
+        return "must be a number"
+    if kind.startswith("bool"):
+        return "must be true or false"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "must be a table"
+    if kind == "missing":
+        return "is required"
+    return str(error["msg"]).lower()
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from llmobs.config import problem_lines
 from llmobs.errors import ConfigError
 from llmobs.read.columns import Columns, UsageColumns
 
@@ -41,17 +42,23 @@ class PriceOverride(BaseModel):
     cache_write_mtok: float | None = Field(default=None, ge=0)
 
 
-def parse_overrides(table: Mapping[str, Any], source: str) -> dict[str, PriceOverride]:
-    """`[tool.llmobs.prices]` as overrides keyed by model (or `provider/model`); errors name the key."""
+def parse_overrides(table: Mapping[str, Any], source: str, prefix: str = "tool.llmobs.") -> dict[str, PriceOverride]:
+    """`[tool.llmobs.prices]` (`[prices]` in llmobs.toml, `prefix` says which) as overrides keyed by
+    model (or `provider/model`); each problem is one line naming the table and the key."""
     overrides: dict[str, PriceOverride] = {}
+    problems: list[str] = []
     for model, prices in table.items():
+        section = f'[{prefix}prices."{model}"]'
         if not isinstance(prices, dict):
-            raise ConfigError(f'{source}: [tool.llmobs.prices."{model}"] must be a table of prices')
+            problems.append(f"{section} must be a table of prices (input_mtok = …, output_mtok = …)")
+            continue
         try:
             overrides[model] = PriceOverride.model_validate(prices)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_input=False))
-            raise ConfigError(f'{source}: [tool.llmobs.prices."{model}"]: {problems}') from None
+            problems += problem_lines(exc.errors(include_input=False), section, lambda parent: list(PriceOverride.model_fields),
+                                      "a typo would silently leave a price unset")
+    if problems:
+        raise ConfigError("\n".join(f"{source}: {line}" for line in problems))
     return overrides
 
 

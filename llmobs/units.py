@@ -25,7 +25,9 @@ def ms(value: float | None) -> str:
         return f"{value / 1000:,.1f} s"
     if size < 36_000_000:
         return f"{value / 60_000:,.1f} min"
-    return f"{value / 3_600_000:,.1f} h"
+    if size < 3.6e15:
+        return f"{value / 3_600_000:,.1f} h"
+    return f"{value / 3_600_000:.3g} h"  # a billion hours and more: a broken clock, shown short
 
 
 def pct(value: float | None) -> str:

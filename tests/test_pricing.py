@@ -79,8 +79,12 @@ def test_overrides_price_by_model_or_provider_slash_model():
 
 
 def test_bad_override_names_the_key():
-    with pytest.raises(ConfigError, match=r'prices."m"\]: input_mtk: Extra inputs are not permitted'):
-        parse_overrides({"m": {"input_mtk": 1, "input_mtok": 1, "output_mtok": 1}}, "pyproject.toml")
+    with pytest.raises(ConfigError) as caught:
+        parse_overrides({"m": {"input_mtk": 1, "input_mtok": 1, "output_mtok": 1}, "n": {"input_mtok": -1, "output_mtok": 1}}, "pyproject.toml")
+    assert str(caught.value).splitlines() == [
+        "pyproject.toml: [tool.llmobs.prices.\"m\"] unknown key 'input_mtk' (did you mean 'input_mtok'?): a typo would silently leave a price unset",
+        "pyproject.toml: [tool.llmobs.prices.\"n\"] input_mtok: must be at least 0",
+    ]
     with pytest.raises(ConfigError, match="must be a table"):
         parse_overrides({"m": 3}, "pyproject.toml")
     assert PriceOverride(input_mtok=1, output_mtok=2).cache_read_mtok is None

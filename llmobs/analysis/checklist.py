@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from llmobs.analysis.results import Checklist, ChecklistItem, Comparison, GateResult, Report
-from llmobs.units import ms, pct, usd
+from llmobs.units import ms, pct, plural, usd
 
 
 def build_checklist(
@@ -11,22 +11,26 @@ def build_checklist(
     gates: list[GateResult] | None = None,
     comparison: Comparison | None = None,
     require_all: bool = False,
+    *,
+    allow_empty: bool = False,
 ) -> Checklist:
     """One item per question (answered only when the data supports an answer), plus the checked
-    thresholds and the baseline comparison when there are any."""
+    thresholds and the baseline comparison when there are any. With no data at all (no records,
+    or every request filtered out) the checklist fails unless `allow_empty`."""
     r = report
     items: list[ChecklistItem] = []
 
     def item(key: str, question: str, answer: str | None, reason: str | None) -> None:
+        reason = r.no_data or reason
         items.append(ChecklistItem(key=key, question=question, answered=answer is not None, answer=answer, reason=None if answer else reason))
 
     lat = r.requests.latency_ms
     item(
         "latency",
         "p50 / p95 / p99 latency per request and per step?",
-        f"p50 {ms(lat.p50)}, p95 {ms(lat.p95)}, p99 {ms(lat.p99)} over {r.requests.count:,} requests"
+        f"p50 {ms(lat.p50)}, p95 {ms(lat.p95)}, p99 {ms(lat.p99)} over {plural(r.requests.count, 'request')}"
         + (f" (estimated from {r.requests.kept:,} kept by sampling)" if r.requests.estimated else "")
-        + f"; {len(r.steps)} steps timed"
+        + f"; {plural(len(r.steps), 'step')} timed"
         if lat
         else None,
         "no root spans (parent_id null): requests cannot be timed",
@@ -62,7 +66,7 @@ def build_checklist(
     item(
         "retries",
         "retry success rate?",
-        f"{pct(ret.success_rate)} of {ret.operations:,} retried operations succeeded" if ret.success_rate is not None else None,
+        f"{pct(ret.success_rate)} of {plural(ret.operations, 'retried operation')} succeeded" if ret.success_rate is not None else None,
         "no retried operations (no span has attempt > 1)",
     )
     priced_months = [m for m in r.cost.by_month if m.cost_per_request_usd is not None]
@@ -76,7 +80,7 @@ def build_checklist(
     item(
         "quality",
         "which queries got wrong answers?",
-        f"{q.failed:,} of {q.evaluated:,} evaluated answers failed" if q.evaluated else None,
+        f"{q.failed:,} of {plural(q.evaluated, 'evaluated answer')} failed" if q.evaluated else None,
         "no eval records",
     )
-    return Checklist(items=items, gates=gates or [], comparison=comparison, require_all=require_all)
+    return Checklist(items=items, gates=gates or [], comparison=comparison, require_all=require_all, no_data=None if allow_empty else r.no_data)

@@ -27,6 +27,16 @@ class Filters:
     def active(self) -> bool:
         return bool(self.since or self.until or self.names or self.models)
 
+    def describe(self) -> str:
+        """The filters as the options that set them, for messages."""
+        parts = []
+        if self.since:
+            parts.append(f"--since {self.since.isoformat().replace('+00:00', 'Z')}")
+        if self.until:
+            parts.append(f"--until {self.until.isoformat().replace('+00:00', 'Z')} (exclusive)")
+        parts += [f"--name {glob}" for glob in self.names] + [f"--model {glob}" for glob in self.models]
+        return " ".join(parts)
+
 
 def parse_moment(text: str, *, end: bool = False) -> datetime:
     """`2026-10`, `2026-10-31` or an RFC 3339 time; with `end`, a date or month means its end."""
@@ -65,6 +75,17 @@ def select(columns: Columns, filters: Filters) -> Columns:
     """The columns restricted to the requests that pass every filter."""
     if not filters.active:
         return columns
+    return _take(columns, _kept(columns, filters))
+
+
+def kept_trace_ids(columns: Columns, filters: Filters) -> set[str]:
+    """The ids of the traces that pass every filter."""
+    values = columns.trace_ids.values
+    return {values[code] for code in np.flatnonzero(_kept(columns, filters))}
+
+
+def _kept(columns: Columns, filters: Filters) -> np.ndarray:
+    """Per trace code: whether the trace passes every filter."""
     keep = np.ones(len(columns.trace_ids), dtype=bool)
     if filters.since or filters.until:
         times = trace_times(columns)
@@ -83,7 +104,7 @@ def select(columns: Columns, filters: Filters) -> Columns:
         modelled[columns.usage.trace[np.isin(columns.usage.model, codes)]] = True
         modelled[columns.spans.trace[np.isin(columns.spans.model, codes)]] = True
         keep &= modelled
-    return _take(columns, keep)
+    return keep
 
 
 def _take(columns: Columns, keep_trace: np.ndarray) -> Columns:

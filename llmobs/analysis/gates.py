@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from llmobs.analysis.results import GateResult, MonthCost, Report
+from llmobs.config import problem_lines
 from llmobs.errors import ConfigError
 
 Limit = Field(default=None, ge=0)
@@ -63,19 +64,24 @@ class ChecklistConfig(BaseModel):
 FLOORS = {"retry_success_rate"}
 
 
-def parse_checklist_config(table: Mapping[str, Any], where: str) -> ChecklistConfig:
-    """Validate a checklist table; errors name the file, the key and what is wrong."""
+def _known_keys(parent: tuple[Any, ...]) -> list[str]:
+    if not parent:
+        return list(ChecklistConfig.model_fields)
+    if parent[0] == "steps":
+        return list(StepLimits.model_fields)
+    if parent[0] == "baseline":
+        return list(BaselineSettings.model_fields)
+    return []
+
+
+def parse_checklist_config(table: Mapping[str, Any], section: str, source: str) -> ChecklistConfig:
+    """Validate a checklist table; each problem is one line naming the file, the section as written
+    there, the key and what is wrong, with a "did you mean" for a misspelt key."""
     try:
         return ChecklistConfig.model_validate(dict(table))
     except ValidationError as exc:
-        problems = []
-        for error in exc.errors(include_input=False):
-            key = ".".join(str(part) for part in error["loc"])
-            if error["type"] == "extra_forbidden":
-                problems.append(f"unknown key '{key}' (a typo would silently disable a gate)")
-            else:
-                problems.append(f"{key}: {error['msg']}")
-        raise ConfigError(f"{where}: " + "; ".join(problems)) from None
+        lines = problem_lines(exc.errors(include_input=False), section, _known_keys)
+        raise ConfigError("\n".join(f"{source}: {line}" for line in lines)) from None
 
 
 def _latest(by_month: list[MonthCost], attribute: str) -> tuple[str, float] | None:

@@ -133,6 +133,7 @@ class Report(_Result):
     tokens: TokensSummary
     cost: CostSummary
     quality: QualitySummary
+    no_data: str | None = None  # why nothing at all can be answered (no records, every request filtered out)
 
     def to_json_dict(self) -> dict[str, object]:
         """The `llmobs.report/1` document."""
@@ -225,6 +226,7 @@ class Checklist(_Result):
     gates: list[GateResult] = []
     comparison: Comparison | None = None
     require_all: bool = False
+    no_data: str | None = None  # set when the gate fails for want of data (see --allow-empty)
 
     @property
     def all_answered(self) -> bool:
@@ -234,7 +236,8 @@ class Checklist(_Result):
     @property
     def failures(self) -> list[str]:
         """Why the gate fails, one line each; empty when it holds."""
-        lines = [g.verdict for g in self.gates if not g.passed]
+        lines = [f"no data: {self.no_data}; a gate must not pass on nothing (--allow-empty to allow it)"] if self.no_data else []
+        lines += [g.verdict for g in self.gates if not g.passed]
         if self.require_all:
             lines += [f"unanswered: {i.question} ({i.reason})" for i in self.items if not i.answered]
         if self.comparison is not None:

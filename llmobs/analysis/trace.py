@@ -25,21 +25,38 @@ def _kept(records: list, keep: np.ndarray | None) -> list:
     return records if keep is None else [r for r, k in zip(records, keep, strict=True) if k]
 
 
-def _records_mentioning(paths: Sequence[str], needle: str) -> list[Span | Usage | Eval]:
+MIN_PREFIX = 8  # a shorter prefix of a trace id is too likely to match another id's middle
+
+
+def _records_mentioning(paths: Sequence[str], needle: str, strict: bool) -> list[Span | Usage | Eval]:
     sources, _ = expand(list(paths))
-    return list(iter_records(sources, InputStats(), mentioning=needle.encode()))
+    stats = InputStats()
+    records = list(iter_records(sources, stats, mentioning=needle.encode()))
+    if strict and stats.first_bad is not None:
+        raise InputError(f"{stats.first_bad} (--strict)")
+    return records
 
 
-def build_trace_view(paths: Sequence[str], wanted: str, pricer: Pricer) -> TraceView:
-    """The trace whose id (or root `request.id`) is `wanted`; InputError when there is none."""
-    records = _records_mentioning(paths, wanted)
+def build_trace_view(paths: Sequence[str], wanted: str, pricer: Pricer, *, strict: bool = False) -> TraceView:
+    """The trace whose id, unique id prefix (as tables shorten ids) or root `request.id` is `wanted`;
+    InputError when there is none or the prefix is ambiguous. With `strict`, a bad line is fatal
+    (only lines mentioning `wanted` are decoded)."""
+    records = _records_mentioning(paths, wanted, strict)
     trace_ids = {r.trace_id for r in records if r.trace_id == wanted}
+    if not trace_ids and len(wanted) >= MIN_PREFIX:
+        trace_ids = {r.trace_id for r in records if r.trace_id.startswith(wanted)}
+        if len(trace_ids) > 1:
+            shown = ", ".join(sorted(trace_ids)[:3])
+            raise InputError(f"{len(trace_ids):,} traces start with {wanted!r} ({shown}…): give more of the id")
+        if trace_ids:
+            wanted = next(iter(trace_ids))
+            records = [r for r in records if r.trace_id == wanted]
     if not trace_ids:
         roots = [r for r in records if isinstance(r, Span) and r.parent_id is None and (r.attrs or {}).get("request.id") == wanted]
         if not roots:
             raise InputError(f"no trace with id or request.id {wanted!r} in the input")
         trace_id = roots[0].trace_id
-        records = [r for r in _records_mentioning(paths, trace_id) if r.trace_id == trace_id]
+        records = [r for r in _records_mentioning(paths, trace_id, strict) if r.trace_id == trace_id]
     else:
         trace_id = wanted
         records = [r for r in records if r.trace_id == trace_id]

@@ -53,8 +53,10 @@ class TraceWindow:
         yield from spans
 
 
-def otlp_span_stream(sources: list[Source], stats: InputStats, *, strict: bool = False) -> tuple[Iterator[dict[str, Any]], TraceWindow]:
-    """OTLP spans of all the sources, and the window (whose `homeless` is final once exhausted).
+def otlp_span_stream(sources: list[Source], stats: InputStats, *, strict: bool = False,
+                     keep_traces: set[str] | None = None) -> tuple[Iterator[dict[str, Any]], TraceWindow]:
+    """OTLP spans of all the sources, and the window (whose `homeless` is final once exhausted);
+    with `keep_traces`, only the records of those traces.
 
     With `strict`, a bad line raises InputError: before anything is produced when the inputs can be
     read twice, else (stdin) once the input is exhausted.
@@ -64,7 +66,7 @@ def otlp_span_stream(sources: list[Source], stats: InputStats, *, strict: bool =
         evals = {}
         first_pass = InputStats()
         for record in iter_records(sources, first_pass):
-            if isinstance(record, Eval):
+            if isinstance(record, Eval) and (keep_traces is None or record.trace_id in keep_traces):
                 evals.setdefault(record.trace_id, []).append(record)
         if strict and first_pass.first_bad is not None:
             raise InputError(f"{first_pass.first_bad} (--strict)")
@@ -72,7 +74,8 @@ def otlp_span_stream(sources: list[Source], stats: InputStats, *, strict: bool =
 
     def spans() -> Iterator[dict[str, Any]]:
         for record in iter_records(sources, stats):
-            yield from window.add(record)
+            if keep_traces is None or record.trace_id in keep_traces:
+                yield from window.add(record)
         yield from window.finish()
         if strict and stats.first_bad is not None:
             raise InputError(f"{stats.first_bad} (--strict)")

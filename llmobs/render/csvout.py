@@ -11,11 +11,22 @@ from llmobs.render.text import safe
 STEP_FIELDS = ["name", "count", "p50_ms", "p95_ms", "p99_ms", "total_ms", "error_rate", "share_of_request_time"]
 
 
+def _value(value: object) -> object:
+    """A cell: text made safe, floats without binary noise (307.52, not 307.52000000000004)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return safe(value)
+    if isinstance(value, float):
+        return format(value, ".15g")
+    return value
+
+
 def _write(rows: list[list[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     for row in rows:
-        writer.writerow(["" if v is None else safe(v) if isinstance(v, str) else v for v in row])
+        writer.writerow([_value(v) for v in row])
     return buffer.getvalue()
 
 
@@ -46,11 +57,14 @@ def render_report(report: Report) -> str:
     return _write(rows)
 
 
-def render_slowest(result: SlowestResult) -> str:
-    rows: list[list[object]] = [["kind", "name_or_trace_id", "count", "p50_ms", "p95_ms", "p99_ms", "total_or_duration_ms", "error_rate", "share_of_request_time"]]
-    rows += [["step", *row] for row in _steps(result.steps)]
-    rows += [["request", q.trace_id, 1, None, None, None, q.duration_ms, 1.0 if q.status == "error" else 0.0, None] for q in result.requests]
-    return _write(rows)
+REQUEST_FIELDS = ["trace_id", "request_id", "name", "start", "duration_ms", "status"]
+
+
+def render_slowest(result: SlowestResult, table: str = "steps") -> str:
+    """One table per file: the steps (`table="steps"`) or the slowest requests."""
+    if table == "requests":
+        return _write([REQUEST_FIELDS] + [[getattr(q, f) for f in REQUEST_FIELDS] for q in result.requests])
+    return _write([["step" if result.group_by == "name" else result.group_by, *STEP_FIELDS[1:]], *_steps(result.steps)])
 
 
 def render_checklist(checklist: Checklist) -> str:

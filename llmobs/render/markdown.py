@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from llmobs.analysis.results import Checklist, Comparison, Report, SlowestResult, TraceView
-from llmobs.render.text import FAILED_QUERIES_SHOWN, ms, num, pct, safe, settled_notes, sparkline, token_totals_line, usd
+from llmobs.render.text import DEFAULT_TOP, FAILED_QUERIES_SHOWN, ms, num, pct, plural, safe, settled_notes, sparkline, token_totals_line, usd
 from llmobs.units import with_unit
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~])")
@@ -22,7 +22,7 @@ def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
     return lines
 
 
-def render_report(report: Report) -> str:
+def render_report(report: Report, top: int = DEFAULT_TOP) -> str:
     r = report
     out = ["# llmobs report", ""]
     inp = r.input
@@ -48,8 +48,10 @@ def render_report(report: Report) -> str:
     else:
         out += _table(
             ["step", "count", "p50", "p95", "p99", "total", "error rate"],
-            [[md(s.name), f"{s.count:,}", ms(s.p50_ms), ms(s.p95_ms), ms(s.p99_ms), ms(s.total_ms), pct(s.error_rate)] for s in r.steps],
+            [[md(s.name), f"{s.count:,}", ms(s.p50_ms), ms(s.p95_ms), ms(s.p99_ms), ms(s.total_ms), pct(s.error_rate)] for s in r.steps[:top]],
         )
+        if len(r.steps) > top:
+            out += ["", f"The first {top} of {plural(len(r.steps), 'step')}; `--top N` shows more, `--format json` all."]
     out += ["", "## Errors", ""]
     if r.errors.rate is None:
         out.append("Unanswered: no spans.")

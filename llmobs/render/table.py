@@ -1,4 +1,5 @@
-"""Rich tables for a terminal (colour and box lines) that degrade to plain text when piped.
+"""Rich tables for a terminal (colour and box lines) that degrade to plain text when piped: no box
+lines, no colour, no trailing spaces, as wide as COLUMNS says (tables fit it, see `render.fit`).
 
 Every value from a log goes through `cell()`: `safe()` escapes control characters and
 `rich.text.Text` keeps `[bold]`-like names literal, since it is never parsed as markup.
@@ -6,37 +7,42 @@ Every value from a log goes through `cell()`: `safe()` escapes control character
 
 from __future__ import annotations
 
-from rich import box
+import os
+from typing import TextIO
+
 from rich.console import Console, Group, RenderableType
-from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from llmobs.analysis.results import Checklist, Comparison, Report, SlowestResult, StepSummary, TraceView
-from llmobs.render.text import FAILED_QUERIES_SHOWN, ms, num, pct, safe, settled_notes, sparkline, token_totals_line, usd
-from llmobs.units import with_unit
+from llmobs.analysis.results import Checklist, Comparison, InputSummary, Report, SlowestResult, StepSummary, TraceView
+from llmobs.render.fit import Column, FitTable
+from llmobs.render.text import DEFAULT_TOP, FAILED_QUERIES_SHOWN, ms, num, pct, plural, safe, settled_notes, sparkline, token_totals_line, usd
+from llmobs.units import count, with_unit
+
+PIPED_WIDTH = 160  # when COLUMNS does not say: wide enough that piped tables rarely leave a column out
 
 
 def cell(value: object, style: str = "") -> Text:
     return Text(safe(value), style=style)
 
 
-def _table(title: str, *columns: str) -> Table:
-    table = Table(title=Text(title, style="bold"), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, min_width=len(title) + 2)
-    for index, column in enumerate(columns):
-        table.add_column(column, justify="left" if index == 0 else "right", overflow="fold")
-    return table
-
-
 def _unanswered(what: str, why: str) -> Text:
     return Text.assemble((f"{what}: ", "bold"), ("unanswered", "yellow"), f" — {why}")
 
 
-def _steps_table(title: str, steps: list[StepSummary], label: str = "step", share: bool = False) -> Table:
-    columns = [label, "count", "p50", "p95", "p99", "total"] + (["share"] if share else []) + ["errors"]
-    table = _table(title, *columns)
-    for s in steps:
-        row = [cell(s.name, "cyan"), f"{s.count:,}", ms(s.p50_ms), ms(s.p95_ms), ms(s.p99_ms), ms(s.total_ms)]
+def _more(shown: int, total: int, what: str) -> str | None:
+    return f"the first {shown} of {plural(total, what)}; --top N shows more, --format json all" if total > shown else None
+
+
+def _steps_table(title: str, steps: list[StepSummary], label: str = "step", share: bool = False, top: int | None = None) -> FitTable:
+    shown = steps if top is None else steps[:top]
+    columns = [
+        Column(label, justify="left", shrink=True, style="cyan"), Column("count"), Column("p50", drop=2), Column("p95"), Column("p99", drop=3),
+        Column("total", drop=1), *([Column("share", drop=4)] if share else []), Column("errors"),
+    ]
+    table = FitTable(title, columns, caption=_more(len(shown), len(steps), "step"))
+    for s in shown:
+        row: list[str | Text] = [cell(s.name), count(s.count), ms(s.p50_ms), ms(s.p95_ms), ms(s.p99_ms), ms(s.total_ms)]
         if share:
             row.append(pct(s.share_of_request_time))
         row.append(Text(pct(s.error_rate), style="red" if s.error_rate > 0 else ""))
@@ -44,44 +50,44 @@ def _steps_table(title: str, steps: list[StepSummary], label: str = "step", shar
     return table
 
 
-def render_report(report: Report) -> RenderableType:
-    r = report
-    parts: list[RenderableType] = []
-    inp = r.input
-    parts.append(
-        Text(
-            f"Read {inp.files} file(s), {inp.lines:,} lines: {inp.records:,} records ({inp.spans:,} spans, "
-            f"{inp.usage:,} usage, {inp.evals:,} evals); {inp.bad_lines:,} bad lines, {inp.skipped_unknown:,} of unknown type."
-            + (f" {inp.ignored_files:,} file(s) in the directories were not logs (not .jsonl/.ndjson/.json/.log) and were skipped." if inp.ignored_files else ""),
-            style="dim",
-        )
+def input_line(inp: InputSummary) -> str:
+    ignored = f" {plural(inp.ignored_files, 'file')} in the directories were not logs (not .jsonl/.ndjson/.json/.log) and were skipped." if inp.ignored_files else ""
+    return (
+        f"Read {plural(inp.files, 'file')}, {plural(inp.lines, 'line')}: {plural(inp.records, 'record')} ({plural(inp.spans, 'span')}, "
+        f"{inp.usage:,} usage, {plural(inp.evals, 'eval')}); {plural(inp.bad_lines, 'bad line')}, {inp.skipped_unknown:,} of unknown type.{ignored}"
     )
+
+
+def render_report(report: Report, top: int = DEFAULT_TOP) -> RenderableType:
+    r = report
+    parts: list[RenderableType] = [Text(input_line(r.input), style="dim")]
     for note in settled_notes(r):
         parts.append(Text(note, style="yellow"))
     req = r.requests
     if req.latency_ms is None:
-        parts.append(_unanswered("Request latency", "no root spans (parent_id null), so no request can be timed"))
+        parts.append(_unanswered("Request latency", r.no_data or "no root spans (parent_id null), so no request can be timed"))
     else:
-        table = _table("Requests", "requests", "p50", "p95", "p99", "error rate", "incomplete")
-        table.add_row(f"{req.count:,}", ms(req.latency_ms.p50), ms(req.latency_ms.p95), ms(req.latency_ms.p99), pct(req.error_rate), f"{req.incomplete:,}")
+        table = FitTable("Requests", [Column("requests"), Column("p50"), Column("p95"), Column("p99"), Column("error rate"), Column("incomplete", drop=1)])
+        table.add_row(count(req.count), ms(req.latency_ms.p50), ms(req.latency_ms.p95), ms(req.latency_ms.p99), pct(req.error_rate), count(req.incomplete))
         parts.append(table)
-    parts.append(_steps_table("Steps, slowest p95 first", r.steps) if r.steps else _unanswered("Steps", "no step spans"))
+    parts.append(_steps_table("Steps, slowest p95 first", r.steps, top=top) if r.steps else _unanswered("Steps", r.no_data or "no step spans"))
     if r.errors.rate is None:
-        parts.append(_unanswered("Errors", "no spans"))
+        parts.append(_unanswered("Errors", r.no_data or "no spans"))
     else:
-        table = _table(f"Errors: {r.errors.count:,} failed spans, {pct(r.errors.rate)} of all", "error type", "count")
+        table = FitTable(f"Errors: {plural(r.errors.count, 'failed span')}, {pct(r.errors.rate)} of all",
+                         [Column("error type", justify="left", shrink=True, style="red"), Column("count")])
         for e in r.errors.top:
-            table.add_row(cell(e.type, "red"), f"{e.count:,}")
+            table.add_row(cell(e.type), count(e.count))
         parts.append(table)
     ret = r.retries
     parts.append(
-        Text(f"Retries: {pct(ret.success_rate)} of {ret.operations:,} retried operations succeeded ({ret.succeeded:,}).")
+        Text(f"Retries: {pct(ret.success_rate)} of {plural(ret.operations, 'retried operation')} succeeded ({ret.succeeded:,}).")
         if ret.success_rate is not None
-        else _unanswered("Retry success rate", "no retried operations (no span has attempt > 1)")
+        else _unanswered("Retry success rate", r.no_data or "no retried operations (no span has attempt > 1)")
     )
     tok, cost = r.tokens, r.cost
     if tok.input_per_request is None:
-        parts.append(_unanswered("Tokens per request", "no usage records with reported tokens"))
+        parts.append(_unanswered("Tokens per request", r.no_data or "no usage records with reported tokens"))
     else:
         parts.append(
             Text(
@@ -93,42 +99,48 @@ def render_report(report: Report) -> RenderableType:
             parts.append(Text(token_totals_line(tok)))
     notes = []
     if tok.missing_usage:
-        notes.append(f"{tok.missing_usage:,} usage records did not report tokens (shown as missing, not zero).")
+        notes.append(f"{plural(tok.missing_usage, 'usage record')} did not report tokens (shown as missing, not zero).")
     if cost.unpriced_tokens:
-        notes.append(f"{cost.unpriced_tokens:,} tokens have no known price ({', '.join(safe(m) for m in cost.unpriced_models)}); costs are lower bounds. Set prices in [tool.llmobs.prices].")
+        notes.append(f"{plural(cost.unpriced_tokens, 'token')} have no known price ({', '.join(safe(m) for m in cost.unpriced_models)}); costs are lower bounds. Set prices in [tool.llmobs.prices].")
     for note in notes:
         parts.append(Text(note, style="yellow"))
     if cost.by_month:
         per_request = [m.cost_per_request_usd for m in cost.by_month]
-        table = _table(f"Cost per request by month  {sparkline(per_request)}", "month", "requests", "cost", "per request", "")
-        top = max((v for v in per_request if v is not None), default=0) or 1
+        table = FitTable(f"Cost per request by month  {sparkline(per_request)}",
+                         [Column("month", justify="left"), Column("requests"), Column("cost"), Column("per request"), Column("", justify="left", drop=1)])
+        highest = max((v for v in per_request if v is not None), default=0) or 1
         for m in cost.by_month:
-            bar = "█" * round((m.cost_per_request_usd or 0) / top * 20)
-            table.add_row(m.month, f"{m.requests:,}", usd(m.cost_usd), usd(m.cost_per_request_usd), Text(bar, style="green"))
+            bar = "█" * round((m.cost_per_request_usd or 0) / highest * 20)
+            table.add_row(m.month, count(m.requests), usd(m.cost_usd), usd(m.cost_per_request_usd), Text(bar, style="green"))
         parts.append(table)
     elif tok.input_per_request is None:
-        parts.append(_unanswered("Cost per month", "no usage records"))
+        parts.append(_unanswered("Cost per month", r.no_data or "no usage records"))
     q = r.quality
     if not q.evaluated:
-        parts.append(_unanswered("Wrong answers", "no eval records"))
+        parts.append(_unanswered("Wrong answers", r.no_data or "no eval records"))
     else:
-        table = _table(f"Wrong answers: {q.failed:,} of {q.evaluated:,} evaluated failed", "query", "evaluator", "trace")
-        for f in q.failed_queries[:FAILED_QUERIES_SHOWN]:
-            table.add_row(cell(f.query or "—"), cell(f.evaluator), cell(f.trace_id, "dim"))
-        if q.failed > FAILED_QUERIES_SHOWN:
-            table.caption = f"the newest {FAILED_QUERIES_SHOWN}; {q.failed - FAILED_QUERIES_SHOWN:,} more: use --format json for all"
+        shown = q.failed_queries[:FAILED_QUERIES_SHOWN]
+        caption = f"the newest {len(shown)}; {q.failed - len(shown):,} more: use --format json for all" if q.failed > len(shown) else None
+        table = FitTable(f"Wrong answers: {q.failed:,} of {plural(q.evaluated, 'evaluated answer')} failed",
+                         [Column("query", justify="left", shrink=True), Column("evaluator", justify="left", drop=1), Column("trace", justify="left", ident=True, style="dim")],
+                         caption=caption)
+        for f in shown:
+            table.add_row(cell(f.query or "—"), cell(f.evaluator), cell(f.trace_id))
         parts.append(table)
     return Group(*parts)
 
 
 def render_slowest(result: SlowestResult) -> RenderableType:
     parts: list[RenderableType] = []
-    label = safe(result.group_by)
-    parts.append(_steps_table(f"Slowest steps by p95 (grouped by {label})", result.steps, label, share=True) if result.steps else _unanswered("Slowest steps", "no step spans"))
+    label = "step" if result.group_by == "name" else safe(result.group_by)
+    parts.append(_steps_table(f"Slowest steps by p95 (grouped by {safe(result.group_by)})", result.steps, label, share=True) if result.steps else _unanswered("Slowest steps", "no step spans"))
     if result.requests:
-        table = _table("Slowest requests", "trace id", "request", "name", "start", "duration", "status")
+        table = FitTable("Slowest requests", [
+            Column("trace id", justify="left", ident=True), Column("request", justify="left", shrink=True, drop=2), Column("name", justify="left", shrink=True, style="cyan", drop=1),
+            Column("start", justify="left", drop=3), Column("duration"), Column("status", justify="left"),
+        ])
         for q in result.requests:
-            table.add_row(cell(q.trace_id), cell(q.request_id or "—"), cell(q.name, "cyan"), q.start, ms(q.duration_ms), Text(q.status, style="red" if q.status == "error" else "green"))
+            table.add_row(cell(q.trace_id), cell(q.request_id or "—"), cell(q.name), q.start, ms(q.duration_ms), Text(q.status, style="red" if q.status == "error" else "green"))
         parts.append(table)
     else:
         parts.append(_unanswered("Slowest requests", "no root spans"))
@@ -144,7 +156,8 @@ def render_checklist(checklist: Checklist) -> RenderableType:
             style = "red" if checklist.require_all else "yellow"
             parts.append(Text.assemble(("[ ] ", style), (item.question, "bold"), " ", ("unanswered: ", style), safe(item.reason)))
     if checklist.gates:
-        table = _table("Thresholds", "gate", "measured", "limit", "", "measured over")
+        table = FitTable("Thresholds", [Column("gate", justify="left", shrink=True), Column("measured"), Column("limit"), Column(""),
+                                        Column("measured over", justify="left", shrink=True, drop=1)])
         for gate in checklist.gates:
             sign = "≥" if gate.kind == "floor" else "≤"
             measured = Text(f"cannot be measured: {safe(gate.reason)}", style="red") if gate.measured is None else Text(with_unit(gate.measured, gate.unit))
@@ -156,7 +169,7 @@ def render_checklist(checklist: Checklist) -> RenderableType:
     if checklist.passed:
         parts.append(Text("checklist passed", style="bold green"))
     else:
-        parts.append(Text(f"checklist failed: {len(checklist.failures)} problem(s)", style="bold red"))
+        parts.append(Text(f"checklist failed: {plural(len(checklist.failures), 'problem')}", style="bold red"))
         for failure in checklist.failures:
             parts.append(Text(f"  - {safe(failure)}", style="red"))
     return Group(*parts)
@@ -168,18 +181,19 @@ def _change(metric: str, value: float) -> str:
 
 def render_comparison(comparison: Comparison) -> RenderableType:
     level = f"{comparison.confidence:.0%}"
-    table = _table(
-        f"Against the baseline (regression: > {comparison.tolerance:.0%} slower or > {comparison.error_rate_tolerance * 100:g} pp more errors, {level} interval above zero)",
-        "scope", "metric", "baseline", "new", "change", f"{level} interval", "",
-    )
+    rule = Text(f"Regression: > {comparison.tolerance:.0%} slower or > {comparison.error_rate_tolerance * 100:g} pp more errors, with the {level} interval above zero.", style="dim")
+    table = FitTable("Against the baseline", [
+        Column("scope", justify="left", shrink=True, style="cyan"), Column("metric", justify="left"), Column("baseline", drop=2), Column("new"),
+        Column("change"), Column(f"{level} interval", drop=1), Column(""),
+    ])
     for r in comparison.rows:
         fmt = pct if r.metric == "error_rate" else ms
         table.add_row(
-            cell(r.name, "cyan"), r.metric, fmt(r.base), fmt(r.new), _change(r.metric, r.change),
+            cell(r.name), r.metric, fmt(r.base), fmt(r.new), _change(r.metric, r.change),
             f"{_change(r.metric, r.ci_low)} … {_change(r.metric, r.ci_high)}",
             Text("REGRESSION", style="bold red") if r.regression else Text("ok", style="green"),
         )
-    parts: list[RenderableType] = [table]
+    parts: list[RenderableType] = [rule, table]
     if comparison.missing_steps:
         parts.append(Text("Steps in the baseline but not in the new data: " + ", ".join(safe(s) for s in comparison.missing_steps), style="yellow"))
     if comparison.new_steps:
@@ -215,15 +229,28 @@ def render_trace(view: TraceView) -> RenderableType:
     if view.total_cost_usd is not None:
         footer.append(Text(f"total cost {usd(view.total_cost_usd)}"))
     if view.orphans:
-        footer.append(Text(f"{view.orphans} span(s) whose parent is not in the data are shown at the top level", style="yellow"))
+        footer.append(Text(f"{plural(view.orphans, 'span')} whose parent is not in the data {'is' if view.orphans == 1 else 'are'} shown at the top level", style="yellow"))
     for ev in view.evals:
         footer.append(Text(safe(ev), style="dim"))
     return Group(tree, *footer)
 
 
 def make_console(file: object = None, *, width: int | None = None) -> Console:
-    """A console that uses colour on a terminal and plain, wide text when piped."""
+    """A console that uses colour on a terminal and plain text when piped, COLUMNS wide if set."""
     console = Console(file=file, width=width, highlight=False, soft_wrap=False)  # type: ignore[arg-type]
     if not console.is_terminal and width is None:
-        console = Console(file=file, width=160, highlight=False, no_color=True, soft_wrap=False)  # type: ignore[arg-type]
+        columns = os.environ.get("COLUMNS", "")
+        piped_width = int(columns) if columns.isdigit() and int(columns) > 0 else PIPED_WIDTH
+        console = Console(file=file, width=piped_width, highlight=False, no_color=True, soft_wrap=False)  # type: ignore[arg-type]
     return console
+
+
+def write(renderable: RenderableType, file: TextIO) -> None:
+    """Draw `renderable` on `file`: as rich draws it on a terminal, else plain with no trailing spaces."""
+    console = make_console(file)
+    if console.is_terminal:
+        console.print(renderable)
+        return
+    with console.capture() as captured:
+        console.print(renderable)
+    file.write("\n".join(line.rstrip() for line in captured.get().split("\n")))

@@ -7,7 +7,7 @@ import unicodedata
 from llmobs.analysis.results import Report, TokensSummary
 from llmobs.units import ms, pct, plural, usd
 
-__all__ = ["ms", "num", "pct", "plural", "safe", "settled_notes", "sparkline", "token_totals_line", "usd"]
+__all__ = ["DEFAULT_TOP", "FAILED_QUERIES_SHOWN", "ms", "num", "pct", "plural", "safe", "settled_notes", "sparkline", "token_totals_line", "usd"]
 
 _BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _TABLE = {
@@ -43,6 +43,7 @@ def sparkline(values: list[float | None]) -> str:
 
 
 FAILED_QUERIES_SHOWN = 20  # on a terminal and in markdown; JSON and CSV list every failed query
+DEFAULT_TOP = 20  # rows of a steps table on a terminal and in markdown; JSON and CSV keep every row
 
 
 def settled_notes(report: Report) -> list[str]:
