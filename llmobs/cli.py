@@ -16,6 +16,7 @@ from enum import Enum
 from typing import Annotated, BinaryIO
 
 import typer
+import typer.core
 
 from llmobs.errors import LlmobsError
 
@@ -45,21 +46,39 @@ def _main(
     """Answer 'what are my LLM agents actually doing?' from JSONL trace logs."""
 
 
-def _at_least(minimum: float, what: str = "") -> Callable[[float | None], float | None]:
-    """A check of a number option, with the complaint in plain words (not the parser's)."""
+def _number(minimum: float | None = None, maximum: float | None = None, *, whole: bool = False, fraction: bool = False) -> Callable[[object], float | int]:
+    """A parser for a number option whose complaints are in plain words, not the parser's."""
 
-    def check(value: float | None) -> float | None:
-        if value is not None and value < minimum:
-            raise typer.BadParameter(f"must be {minimum:g} or more{what}, got {value:g}")
+    def parse(text: object) -> float | int:
+        if isinstance(text, (int, float)):  # a default
+            return text
+        try:
+            value: float | int = int(str(text)) if whole else float(str(text))
+        except ValueError:
+            raise typer.BadParameter(f"{text!r} is not {'a whole number' if whole else 'a number'}") from None
+        if value != value or value in (float("inf"), float("-inf")):
+            raise typer.BadParameter(f"{text!r} is not a finite number")
+        if fraction and not 0 <= value <= 1:
+            raise typer.BadParameter(f"must be a fraction from 0 to 1 (0.05 = 5 %), got {text}")
+        if minimum is not None and value < minimum:
+            raise typer.BadParameter(f"must be {minimum:g} or more, got {text}")
+        if maximum is not None and value > maximum:
+            raise typer.BadParameter(f"must be {maximum:g} or less, got {text}")
         return value
 
-    return check
+    return parse
 
 
-def _fraction(value: float | None) -> float | None:
-    if value is not None and not 0 <= value <= 1:
-        raise typer.BadParameter(f"must be a fraction from 0 to 1 (0.05 = 5 %), got {value:g}")
-    return value
+class _Command(typer.core.TyperCommand):
+    """Help that names arguments by their metavar alone (`PATH...`), without a Python type beside it."""
+
+    def get_params(self, ctx: typer.Context) -> list:  # type: ignore[type-arg]
+        params = super().get_params(ctx)
+        for param in params:
+            if isinstance(param, typer.core.TyperArgument):
+                param.display_type_rich = lambda ctx: None  # type: ignore[method-assign]
+        return params
+
 
 EXIT_OK, EXIT_GATE_FAILED, EXIT_UNUSABLE = 0, 1, 2
 PROGRESS_MIN_BYTES = 32 << 20
@@ -82,7 +101,7 @@ class ChecklistFormat(str, Enum):
     junit = "junit"
 
 
-Paths = Annotated[list[str], typer.Argument(metavar="PATH...", help="Log files (.gz too), directories, globs, or - for stdin.", show_default=False)]
+Paths = Annotated[list[str], typer.Argument(metavar="PATH", help="Log files (.gz too), directories, globs, or - for stdin.", show_default=False)]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", metavar="FORM", help="Output form: table, markdown, json or csv.")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail (exit 2) on the first bad line instead of skipping it.")]
 SinceOpt = Annotated[str | None, typer.Option("--since", metavar="DATE", help="Only requests starting at or after DATE (YYYY-MM, YYYY-MM-DD or RFC 3339; UTC).")]
@@ -92,7 +111,7 @@ ModelOpt = Annotated[list[str] | None, typer.Option("--model", metavar="GLOB", h
 ByOpt = Annotated[str, typer.Option("--by", metavar="KEY", help="Group steps by name, model, kind, or any span attribute.")]
 ConfigOpt = Annotated[str | None, typer.Option("--config", metavar="FILE", help="Settings file (pyproject.toml or llmobs.toml); default: the nearest one upward.")]
 OutputOpt = Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")]
-TopOpt = Annotated[int, typer.Option("--top", "-n", metavar="N", callback=_at_least(1), help="How many rows of each table to show (JSON and CSV keep all).")]
+TopOpt = Annotated[int, typer.Option("--top", "-n", metavar="N", parser=_number(1, whole=True), help="How many rows of each table to show (JSON and CSV keep all).")]
 
 
 def _stderr(message: str) -> None:
@@ -251,7 +270,7 @@ class SlowestTable(str, Enum):
     requests = "requests"
 
 
-@app.command(short_help="The whole checklist on one screen.")
+@app.command(cls=_Command, short_help="The whole checklist on one screen.")
 def report(
     paths: Paths,
     format: FormatOpt = OutputFormat.table,
@@ -274,7 +293,7 @@ def report(
         _print(format, "report", result, output, **({"top": top} if format.value in ("table", "markdown") else {}))
 
 
-@app.command(short_help="Steps ranked by p95, then the slowest requests.")
+@app.command(cls=_Command, short_help="Steps ranked by p95, then the slowest requests.")
 def slowest(
     paths: Paths,
     top: TopOpt = 5,
@@ -298,8 +317,9 @@ def slowest(
         _print(format, "slowest", result, output, **({"table": table.value} if format.value == "csv" else {}))
 
 
-BaselineOpt = Annotated[list[str] | None, typer.Option("--baseline", "-b", help="Baseline log (file, directory or glob; repeatable) to compare against.")]
-ToleranceOpt = Annotated[float | None, typer.Option("--tolerance", min=0, help="Relative latency change allowed before a significant change is a regression (default 0.10).")]
+BaselineOpt = Annotated[list[str] | None, typer.Option("--baseline", "-b", metavar="PATH", help="Baseline log: file, directory or glob (repeatable).")]
+ToleranceOpt = Annotated[float | None, typer.Option("--tolerance", metavar="FRACTION", parser=_number(0),
+                                                    help="Relative latency change allowed before a significant change is a regression (default 0.10).")]
 TOOL_SECTIONS = ("prices", "checklist")
 
 
@@ -343,7 +363,7 @@ def _step_limits(values: list[str]) -> dict[str, dict[str, float]]:
     return steps
 
 
-@app.command(short_help="The seven questions as a CI gate, with thresholds.")
+@app.command(cls=_Command, short_help="The seven questions as a CI gate, with thresholds.")
 def checklist(
     paths: Paths,
     format: Annotated[ChecklistFormat, typer.Option("--format", "-f", metavar="FORM", help="Output form: table, markdown ($GITHUB_STEP_SUMMARY), json, csv or junit (CI test reports).")] = ChecklistFormat.table,
@@ -354,15 +374,15 @@ def checklist(
     name: NameOpt = None,
     model: ModelOpt = None,
     config: ConfigOpt = None,
-    p50_ms: Annotated[float | None, typer.Option("--p50-ms", metavar="MS", callback=_at_least(0), help="Ceiling on request p50 latency.")] = None,
-    p95_ms: Annotated[float | None, typer.Option("--p95-ms", metavar="MS", callback=_at_least(0), help="Ceiling on request p95 latency.")] = None,
-    p99_ms: Annotated[float | None, typer.Option("--p99-ms", metavar="MS", callback=_at_least(0), help="Ceiling on request p99 latency.")] = None,
-    error_rate: Annotated[float | None, typer.Option("--error-rate", metavar="FRACTION", callback=_fraction, help="Ceiling on the share of failed spans.")] = None,
-    retry_success_rate: Annotated[float | None, typer.Option("--retry-success-rate", metavar="FRACTION", callback=_fraction, help="Floor on the retry success rate.")] = None,
-    tokens_per_request: Annotated[float | None, typer.Option("--tokens-per-request", metavar="TOKENS", callback=_at_least(0), help="Ceiling on tokens per request, latest month.")] = None,
-    cost_per_request_usd: Annotated[float | None, typer.Option("--cost-per-request-usd", metavar="USD", callback=_at_least(0), help="Ceiling on $ per request, latest month.")] = None,
-    failed_eval_rate: Annotated[float | None, typer.Option("--failed-eval-rate", metavar="FRACTION", callback=_fraction, help="Ceiling on the share of failed evals.")] = None,
-    monthly_cost_growth: Annotated[float | None, typer.Option("--monthly-cost-growth", metavar="FRACTION", help="Ceiling on month-over-month growth of $ per request (0.2 = +20 %).")] = None,
+    p50_ms: Annotated[float | None, typer.Option("--p50-ms", metavar="MS", parser=_number(0), help="Ceiling on request p50 latency.")] = None,
+    p95_ms: Annotated[float | None, typer.Option("--p95-ms", metavar="MS", parser=_number(0), help="Ceiling on request p95 latency.")] = None,
+    p99_ms: Annotated[float | None, typer.Option("--p99-ms", metavar="MS", parser=_number(0), help="Ceiling on request p99 latency.")] = None,
+    error_rate: Annotated[float | None, typer.Option("--error-rate", metavar="FRACTION", parser=_number(fraction=True), help="Ceiling on the share of failed spans.")] = None,
+    retry_success_rate: Annotated[float | None, typer.Option("--retry-success-rate", metavar="FRACTION", parser=_number(fraction=True), help="Floor on the retry success rate.")] = None,
+    tokens_per_request: Annotated[float | None, typer.Option("--tokens-per-request", metavar="TOKENS", parser=_number(0), help="Ceiling on tokens per request, latest month.")] = None,
+    cost_per_request_usd: Annotated[float | None, typer.Option("--cost-per-request-usd", metavar="USD", parser=_number(0), help="Ceiling on $ per request, latest month.")] = None,
+    failed_eval_rate: Annotated[float | None, typer.Option("--failed-eval-rate", metavar="FRACTION", parser=_number(fraction=True), help="Ceiling on the share of failed evals.")] = None,
+    monthly_cost_growth: Annotated[float | None, typer.Option("--monthly-cost-growth", metavar="FRACTION", parser=_number(), help="Ceiling on month-over-month growth of $ per request (0.2 = +20 %).")] = None,
     step: Annotated[list[str] | None, typer.Option("--step", metavar="NAME.KEY=VALUE", help="Per-step ceiling, KEY one of p50_ms, p95_ms, p99_ms, error_rate (repeatable).")] = None,
     require_all: Annotated[bool, typer.Option("--require-all", help="Fail when any checklist question cannot be answered.")] = False,
     allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Pass even when the input holds no records or every request was filtered out.")] = False,
@@ -426,10 +446,10 @@ def _append_step_summary(result: object) -> None:
         _stderr(f"llmobs: warning: cannot append to $GITHUB_STEP_SUMMARY ({target}): {exc.strerror or exc}")
 
 
-@app.command(short_help="Compare with a baseline; informational, exits 0.")
+@app.command(cls=_Command, short_help="Compare with a baseline; informational, exits 0.")
 def diff(
     paths: Paths,
-    baseline: Annotated[list[str], typer.Option("--baseline", "-b", metavar="PATH", help="Baseline log: file, directory or glob (repeatable).")],
+    baseline: Annotated[list[str], typer.Option("--baseline", "-b", metavar="PATH", help="Baseline log: file, directory or glob (repeatable).", show_default=False)],
     format: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
     strict: StrictOpt = False,
@@ -457,7 +477,7 @@ def diff(
         _print(format, "comparison", result, output)
 
 
-@app.command(short_help="One request as a tree: durations, status, tokens, $.")
+@app.command(cls=_Command, short_help="One request as a tree: durations, status, tokens, $.")
 def trace(
     paths: Paths,
     trace_id: Annotated[str, typer.Argument(metavar="ID", help="A trace id (or a unique prefix of one), or the request id given to TraceContext.")],
@@ -479,7 +499,7 @@ class OtlpProtocol(str, Enum):
     protobuf = "http/protobuf"
 
 
-@app.command(short_help="Export as OpenTelemetry traces: OTLP file or collector.")
+@app.command(cls=_Command, short_help="Export as OpenTelemetry traces: OTLP file or collector.")
 def export(
     paths: Paths,
     output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write OTLP/JSON to FILE (atomically), one ExportTraceServiceRequest per line; - for stdout.")] = None,
@@ -487,10 +507,10 @@ def export(
     endpoint: Annotated[str | None, typer.Option("--endpoint", metavar="URL", help="Send to an OTLP/HTTP collector, e.g. http://localhost:4318 (/v1/traces is added).")] = None,
     protocol: Annotated[OtlpProtocol, typer.Option("--protocol", metavar="PROTOCOL", help="OTLP/HTTP encoding: http/json, or http/protobuf (needs llmobs[otel]).")] = OtlpProtocol.json,
     header: Annotated[list[str] | None, typer.Option("--header", metavar="NAME=VALUE", help="Extra HTTP header for the collector (repeatable).")] = None,
-    batch_size: Annotated[int, typer.Option("--batch-size", metavar="N", callback=_at_least(1), help="Spans per OTLP document / request.")] = 512,
+    batch_size: Annotated[int, typer.Option("--batch-size", metavar="N", parser=_number(1, whole=True), help="Spans per OTLP document / request.")] = 512,
     service_name: Annotated[str, typer.Option("--service-name", metavar="NAME", help="resource service.name of the exported spans.")] = "llmobs",
-    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", callback=_at_least(0.1), help="Seconds per HTTP request.")] = 10.0,
-    retries: Annotated[int, typer.Option("--retries", metavar="N", callback=_at_least(0), help="Retries of a request the collector could not take (429, 502-504, no connection), with backoff.")] = 5,
+    timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", parser=_number(0.1), help="Seconds per HTTP request.")] = 10.0,
+    retries: Annotated[int, typer.Option("--retries", metavar="N", parser=_number(0, whole=True), help="Retries of a request the collector could not take (429, 502-504, no connection), with backoff.")] = 5,
     strict: StrictOpt = False,
     since: SinceOpt = None,
     until: UntilOpt = None,
@@ -598,7 +618,7 @@ def _atomic_output(path: str) -> Iterator[BinaryIO]:
         raise
 
 
-@app.command(short_help="Prometheus metrics: duration histograms, counters.")
+@app.command(cls=_Command, short_help="Prometheus metrics: duration histograms, counters.")
 def metrics(
     paths: Paths,
     output: OutputOpt = None,
@@ -625,7 +645,7 @@ def metrics(
                 handle.write(text.encode("utf-8"))
 
 
-@app.command(short_help="The JSON Schema of one record line.")
+@app.command(cls=_Command, short_help="The JSON Schema of one record line.")
 def schema(output: OutputOpt = None) -> None:
     """Print the JSON Schema of one record line (docs/FORMAT.md), generated from the pydantic models."""
     with _user_errors():

@@ -11,7 +11,7 @@ from typing import Union
 
 from pydantic import ValidationError
 
-from llmobs.records import RECORD_ADAPTER, Eval, Span, Usage
+from llmobs.records import FORMAT_VERSION, RECORD_ADAPTER, Eval, Span, Usage
 
 AnyRecord = Union[Span, Usage, Eval]
 
@@ -53,7 +53,18 @@ def _explain(line: bytes, exc: ValidationError) -> UnknownType | str:
         loc = ".".join(str(p) for p in error["loc"][1:]) or "record"
         parts.append(f"{loc}: {error['msg']}")
     more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
-    return f"invalid {first['loc'][0]} record: " + "; ".join(parts) + more
+    version = _version_of(line)
+    newer = f"a version {version} record, written by a newer llmobs than this one (upgrade llmobs to read it); as version 1 it is " if version else ""
+    return f"{newer}invalid {first['loc'][0]} record: " + "; ".join(parts) + more
+
+
+def _version_of(line: bytes) -> int | None:
+    """The format version a rejected line claims, when it is newer than the one this reader knows."""
+    try:
+        version = json.loads(line).get("v")
+    except (ValueError, AttributeError):
+        return None
+    return version if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION else None
 
 
 OTLP_MARKERS = (b'"resourceSpans"', b'"resource_spans"')
