@@ -89,7 +89,9 @@ class FitTable:
                              min_width=widths[i], max_width=widths[i], style=column.style)
         for row in rows:
             table.add_row(*(row[i] for i in active))
+        if plain:
+            yield Text("")  # box lines would set tables apart on a terminal
         yield table
         if left_out:
-            yield Text(f"({', '.join(left_out)} left out at this width: widen the terminal, set COLUMNS, or use --format json)", style="dim")
+            yield Text(f"({', '.join(left_out)}: left out at this width)", style="dim")
 

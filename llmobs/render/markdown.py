@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from llmobs.analysis.results import Checklist, Comparison, Report, SlowestResult, TraceView
-from llmobs.render.text import DEFAULT_TOP, FAILED_QUERIES_SHOWN, ms, num, pct, plural, safe, settled_notes, sparkline, token_totals_line, usd
+from llmobs.render.text import DEFAULT_TOP, FAILED_QUERIES_SHOWN, input_line, ms, num, pct, plural, safe, settled_notes, sparkline, token_totals_line, usd
 from llmobs.units import with_unit
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~])")
@@ -26,17 +26,12 @@ def render_report(report: Report, top: int = DEFAULT_TOP) -> str:
     r = report
     out = ["# llmobs report", ""]
     inp = r.input
-    out.append(
-        f"Read {inp.files} file(s), {inp.lines:,} lines: {inp.records:,} records "
-        f"({inp.spans:,} spans, {inp.usage:,} usage, {inp.evals:,} evals), {inp.bad_lines:,} bad lines, "
-        f"{inp.skipped_unknown:,} of unknown type."
-        + (f" {inp.ignored_files:,} file(s) in the directories were not logs and were skipped." if inp.ignored_files else "")
-    )
+    out.append(md(input_line(inp)))
     out += [f"{note}" for note in settled_notes(r)]
     out += ["", "## Requests", ""]
     req = r.requests
     if req.latency_ms is None:
-        out.append("Unanswered: no root spans, so no request can be timed.")
+        out.append(f"Unanswered: {md(r.no_data or 'no root spans, so no request can be timed')}.")
     else:
         out += _table(
             ["requests", "p50", "p95", "p99", "error rate", "incomplete traces"],
@@ -44,7 +39,7 @@ def render_report(report: Report, top: int = DEFAULT_TOP) -> str:
         )
     out += ["", "## Steps (slowest p95 first)", ""]
     if not r.steps:
-        out.append("Unanswered: no step spans.")
+        out.append(f"Unanswered: {md(r.no_data or 'no step spans')}.")
     else:
         out += _table(
             ["step", "count", "p50", "p95", "p99", "total", "error rate"],
@@ -54,7 +49,7 @@ def render_report(report: Report, top: int = DEFAULT_TOP) -> str:
             out += ["", f"The first {top} of {plural(len(r.steps), 'step')}; `--top N` shows more, `--format json` all."]
     out += ["", "## Errors", ""]
     if r.errors.rate is None:
-        out.append("Unanswered: no spans.")
+        out.append(f"Unanswered: {md(r.no_data or 'no spans')}.")
     else:
         out.append(f"{r.errors.count:,} failed spans ({pct(r.errors.rate)} of all spans).")
         if r.errors.top:
@@ -64,12 +59,12 @@ def render_report(report: Report, top: int = DEFAULT_TOP) -> str:
     out.append(
         f"{pct(ret.success_rate)} of {ret.operations:,} retried operations succeeded ({ret.succeeded:,})."
         if ret.success_rate is not None
-        else "Unanswered: no retried operations."
+        else f"Unanswered: {md(r.no_data or 'no retried operations')}."
     )
     out += ["", "## Tokens and cost", ""]
     tok, cost = r.tokens, r.cost
     if tok.input_per_request is None:
-        out.append("Unanswered: no usage records with reported tokens.")
+        out.append(f"Unanswered: {md(r.no_data or 'no usage records with reported tokens')}.")
     else:
         out.append(f"{num(tok.input_per_request)} input and {num(tok.output_per_request)} output tokens per request; {usd(cost.per_request_usd)} per request, {usd(cost.total_usd)} in all.")
         if tok.totals is not None:
@@ -88,7 +83,7 @@ def render_report(report: Report, top: int = DEFAULT_TOP) -> str:
     out += ["", "## Quality", ""]
     q = r.quality
     if not q.evaluated:
-        out.append("Unanswered: no eval records.")
+        out.append(f"Unanswered: {md(r.no_data or 'no eval records')}.")
     else:
         out.append(f"{q.failed:,} of {q.evaluated:,} evaluated answers failed.")
         if q.failed_queries:

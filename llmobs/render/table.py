@@ -14,9 +14,9 @@ from rich.console import Console, Group, RenderableType
 from rich.text import Text
 from rich.tree import Tree
 
-from llmobs.analysis.results import Checklist, Comparison, InputSummary, Report, SlowestResult, StepSummary, TraceView
+from llmobs.analysis.results import Checklist, Comparison, Report, SlowestResult, StepSummary, TraceView
 from llmobs.render.fit import Column, FitTable
-from llmobs.render.text import DEFAULT_TOP, FAILED_QUERIES_SHOWN, ms, num, pct, plural, safe, settled_notes, sparkline, token_totals_line, usd
+from llmobs.render.text import DEFAULT_TOP, FAILED_QUERIES_SHOWN, input_line, ms, num, pct, plural, safe, settled_notes, sparkline, token_totals_line, usd
 from llmobs.units import count, with_unit
 
 PIPED_WIDTH = 160  # when COLUMNS does not say: wide enough that piped tables rarely leave a column out
@@ -48,14 +48,6 @@ def _steps_table(title: str, steps: list[StepSummary], label: str = "step", shar
         row.append(Text(pct(s.error_rate), style="red" if s.error_rate > 0 else ""))
         table.add_row(*row)
     return table
-
-
-def input_line(inp: InputSummary) -> str:
-    ignored = f" {plural(inp.ignored_files, 'file')} in the directories were not logs (not .jsonl/.ndjson/.json/.log) and were skipped." if inp.ignored_files else ""
-    return (
-        f"Read {plural(inp.files, 'file')}, {plural(inp.lines, 'line')}: {plural(inp.records, 'record')} ({plural(inp.spans, 'span')}, "
-        f"{inp.usage:,} usage, {plural(inp.evals, 'eval')}); {plural(inp.bad_lines, 'bad line')}, {inp.skipped_unknown:,} of unknown type.{ignored}"
-    )
 
 
 def render_report(report: Report, top: int = DEFAULT_TOP) -> RenderableType:

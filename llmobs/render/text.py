@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import unicodedata
 
-from llmobs.analysis.results import Report, TokensSummary
+from llmobs.analysis.results import InputSummary, Report, TokensSummary
 from llmobs.units import ms, pct, plural, usd
 
-__all__ = ["DEFAULT_TOP", "FAILED_QUERIES_SHOWN", "ms", "num", "pct", "plural", "safe", "settled_notes", "sparkline", "token_totals_line", "usd"]
+__all__ = ["DEFAULT_TOP", "FAILED_QUERIES_SHOWN", "input_line", "ms", "num", "pct", "plural", "safe", "settled_notes", "sparkline", "token_totals_line", "usd"]
 
 _BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _TABLE = {
@@ -69,4 +69,13 @@ def token_totals_line(tokens: TokensSummary) -> str:
     return (
         f"Tokens in all: {totals.input:,} input (cache reads {totals.cache_read:,}, cache writes {totals.cache_write:,}{hit}), "
         f"{totals.output:,} output (reasoning {totals.reasoning:,})"
+    )
+
+
+def input_line(inp: InputSummary) -> str:
+    ignored = (f" {plural(inp.ignored_files, 'file')} in the directories {'was not a log' if inp.ignored_files == 1 else 'were not logs'}"
+               " (not .jsonl/.ndjson/.json/.log) and skipped." if inp.ignored_files else "")
+    return (
+        f"Read {plural(inp.files, 'file')}, {plural(inp.lines, 'line')}: {plural(inp.records, 'record')} ({plural(inp.spans, 'span')}, "
+        f"{inp.usage:,} usage, {plural(inp.evals, 'eval')}); {plural(inp.bad_lines, 'bad line')}, {inp.skipped_unknown:,} of unknown type.{ignored}"
     )
