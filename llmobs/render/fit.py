@@ -81,8 +81,7 @@ class FitTable:
             left_out.append(columns[i].header)
 
         plain = not console.is_terminal
-        table = Table(title=Text(self.title, style="bold"), title_justify="left", box=None if plain else box.SIMPLE_HEAD,
-                      pad_edge=False, show_edge=False, caption=self.caption, caption_justify="left")
+        table = Table(box=None if plain else box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
         for i in active:
             column = columns[i]
             table.add_column(column.header, justify=column.justify, no_wrap=True, overflow="ellipsis",  # type: ignore[arg-type]
@@ -91,7 +90,10 @@ class FitTable:
             table.add_row(*(row[i] for i in active))
         if plain:
             yield Text("")  # box lines would set tables apart on a terminal
+        yield Text(self.title, style="bold")  # title and caption as lines of their own: never squeezed to the table's width
         yield table
+        if self.caption:
+            yield Text(self.caption, style="dim")
         if left_out:
             yield Text(f"({', '.join(left_out)}: left out at this width)", style="dim")
 

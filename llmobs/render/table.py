@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import TextIO
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.text import Text
 from rich.tree import Tree
 
@@ -65,6 +65,8 @@ def render_report(report: Report, top: int = DEFAULT_TOP) -> RenderableType:
     parts.append(_steps_table("Steps, slowest p95 first", r.steps, top=top) if r.steps else _unanswered("Steps", r.no_data or "no step spans"))
     if r.errors.rate is None:
         parts.append(_unanswered("Errors", r.no_data or "no spans"))
+    elif not r.errors.top:
+        parts.append(Text("Errors: none (0 failed spans)."))
     else:
         table = FitTable(f"Errors: {plural(r.errors.count, 'failed span')}, {pct(r.errors.rate)} of all",
                          [Column("error type", justify="left", shrink=True, style="red"), Column("count")])
@@ -193,15 +195,34 @@ def render_comparison(comparison: Comparison) -> RenderableType:
     return Group(*parts)
 
 
+class _SpanTree:
+    """Spans as a tree: rich's guide lines on a terminal, plain indentation when piped."""
+
+    def __init__(self, title: Text, rows: list[tuple[int, Text]]) -> None:
+        self.title = title
+        self.rows = rows
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        if not console.is_terminal:
+            yield self.title
+            for depth, label in self.rows:
+                yield Text("  " * (depth + 1)) + label
+            return
+        tree = Tree(self.title)
+        stack: list[tuple[int, Tree]] = [(-1, tree)]
+        for depth, label in self.rows:
+            while stack[-1][0] >= depth:
+                stack.pop()
+            stack.append((depth, stack[-1][1].add(label)))
+        yield tree
+
+
 def render_trace(view: TraceView) -> RenderableType:
     title = Text.assemble(("trace ", "bold"), safe(view.trace_id))
     if view.request_id:
         title.append(f"  request {safe(view.request_id)}", style="dim")
-    tree = Tree(title)
-    stack: list[tuple[int, Tree]] = [(-1, tree)]
+    rows: list[tuple[int, Text]] = []
     for s in view.spans:
-        while stack[-1][0] >= s.depth:
-            stack.pop()
         label = Text.assemble(
             (safe(s.name), "cyan"),
             f"  +{ms(s.offset_ms)}  {ms(s.duration_ms)}  ",
@@ -215,8 +236,7 @@ def render_trace(view: TraceView) -> RenderableType:
             label.append(f"  tokens {num(s.input_tokens)}/{num(s.output_tokens)}" + (" (own part of a rollup)" if s.rollup else ""), style="dim")
         if s.cost_usd is not None:
             label.append(f"  {usd(s.cost_usd)}", style="dim")
-        node = stack[-1][1].add(label)
-        stack.append((s.depth, node))
+        rows.append((s.depth, label))
     footer = []
     if view.total_cost_usd is not None:
         footer.append(Text(f"total cost {usd(view.total_cost_usd)}"))
@@ -224,7 +244,7 @@ def render_trace(view: TraceView) -> RenderableType:
         footer.append(Text(f"{plural(view.orphans, 'span')} whose parent is not in the data {'is' if view.orphans == 1 else 'are'} shown at the top level", style="yellow"))
     for ev in view.evals:
         footer.append(Text(safe(ev), style="dim"))
-    return Group(tree, *footer)
+    return Group(_SpanTree(title, rows), *footer)
 
 
 def make_console(file: object = None, *, width: int | None = None) -> Console:
