@@ -152,3 +152,19 @@ def test_every_option_is_spelled_helped_and_typed_alike_in_every_command():
     for shared in ("since", "until", "name", "model", "config", "strict", "output"):
         assert analysis <= {command for command, _ in options[shared]}, f"--{shared} missing somewhere"
     assert {command for command, _ in options["strict"]} >= {"trace"}
+
+
+def test_export_takes_the_filters(tmp_path: Path):
+    records = [root("a" * 32, 10.0, start="2026-09-10T00:00:00Z"), usage("a" * 32, "gpt-4o", 5, 1, time="2026-09-10T00:00:01Z"),
+               root("b" * 32, 20.0, start="2026-10-10T00:00:00Z"), usage("b" * 32, "gpt-4o", 7, 2, time="2026-10-10T00:00:01Z")]
+    for r in records:
+        r["span_id"] = r.get("span_id") or None
+    records[0]["span_id"], records[2]["span_id"] = "1" * 16, "2" * 16
+    log = write_jsonl(tmp_path / "log.jsonl", records)
+    out = tmp_path / "october.otlp.jsonl"
+    result = run("export", str(log), "--since", "2026-10", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    back = json.loads(run("report", str(out), "--format", "json").stdout)
+    assert back["requests"]["count"] == 1 and back["tokens"]["totals"]["input"] == 7
+    piped = run("export", "-", "--since", "2026-10", "-o", str(out), input=log.read_text())
+    assert piped.exit_code == 2 and "cannot apply filters" in piped.stderr

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+from typer.testing import CliRunner
+
 from llmobs.analysis.results import InputSummary, RequestsSummary, TokensSummary, TokenTotals
+from llmobs.cli import app
 from llmobs.records import Eval, Span, Usage
 
 FORMAT = (Path(__file__).parent.parent / "docs" / "FORMAT.md").read_text(encoding="utf-8")
@@ -21,6 +25,20 @@ def test_every_report_key_of_the_settled_figures_is_documented():
         for name in model.model_fields:
             if name not in ("bad_line_samples", "ignored_files"):
                 assert f'"{name}"' in FORMAT, f"{model.__name__}.{name} is not in the report JSON of docs/FORMAT.md"
+
+
+def _keys(value: object) -> set[str]:
+    if isinstance(value, dict):
+        return set(value) | {k for v in value.values() for k in _keys(v)}
+    if isinstance(value, list):
+        return {k for v in value for k in _keys(v)}
+    return set()
+
+
+def test_every_key_of_a_real_report_is_documented():
+    result = CliRunner().invoke(app, ["report", "sample_traces/agent_traces.jsonl", "--format", "json"])
+    missing = sorted(key for key in _keys(json.loads(result.stdout)) if f'"{key}"' not in FORMAT)
+    assert missing == [], f"report keys missing from docs/FORMAT.md: {missing}"
 
 
 def test_the_readme_links_the_living_copy():

@@ -25,7 +25,7 @@ def report(*paths: str) -> dict:
 
 def test_export_file_reads_back_to_the_same_report(tmp_path: Path):
     out = tmp_path / "sample.otlp.jsonl"
-    result = runner.invoke(app, ["export", SAMPLE, "--otlp", str(out), "--batch-size", "1000"])
+    result = runner.invoke(app, ["export", SAMPLE, "-o", str(out), "--batch-size", "1000"])
     assert result.exit_code == 0, result.output
     lines = out.read_text().splitlines()
     assert len(lines) == 4  # 3,636 spans in documents of 1,000
