@@ -61,7 +61,8 @@ def test_slowest_ranks_steps_and_requests(tmp_path: Path):
     assert doc["steps"][1]["p95_ms"] == pytest.approx(47.5)
     assert [r["trace_id"] for r in doc["requests"]] == ["t5", "t4"]
     csv_out = run("slowest", str(path), "--top", "1", "--format", "csv").stdout.splitlines()
-    assert csv_out[:2] == ["step,count,p50_ms,p95_ms,p99_ms,total_ms,error_rate,share_of_request_time", "rerank,6,50,50,50,300,0,0.48780487804878"]
+    assert csv_out == ["step,count,p50_ms,p95_ms,p99_ms,total_ms,error_rate,share_of_request_time,self_p50_ms,self_p95_ms,self_total_ms,self_share,ranked",
+                       "rerank,6,50,50,50,300,0,0.48780487804878,50,50,300,0.392156862745098,True"]  # 300 of 765 ms of self time
     requests_csv = run("slowest", str(path), "--top", "1", "--format", "csv", "--table", "requests").stdout.splitlines()
     assert requests_csv == ["trace_id,request_id,name,start,duration_ms,status", "t5,,request,2026-03-01T10:00:00.000000Z,105,ok"]
 

@@ -59,7 +59,7 @@ def test_tables_fit_without_splitting_ids_numbers_or_names(wide_log: Path, colum
         for step in report["steps"]:
             assert ms(step["p95_ms"]) in text and count(step["count"]) in text and pct(step["error_rate"]) in text
             shown = LONG_NAME if step["name"] == LONG_NAME else step["name"]
-            assert re.search(rf"^{re.escape(shown)}\b|^{re.escape(shown[:12])}\S*…", text, re.MULTILINE), f"{shown} split or missing"
+            assert re.search(rf"^{re.escape(shown)}\b|^{re.escape(shown[:8])}\S*…", text, re.MULTILINE), f"{shown} split or missing"
     if command[0] == "slowest":
         slow = json.loads(run("slowest", str(wide_log), "--format", "json").stdout)
         for request in slow["requests"]:

@@ -55,7 +55,11 @@ class StepSummary(_Result):
     p99_ms: float
     total_ms: float
     error_rate: float
-    share_of_request_time: float | None = None
+    share_of_request_time: float | None = None  # total / all requests' time: nested steps make these add past 100 %
+    self_p50_ms: float = 0.0  # self time: the span's duration minus its children's (overlapping ones once)
+    self_p95_ms: float = 0.0
+    self_total_ms: float = 0.0
+    self_share: float | None = None  # self total / all spans' self time (roots too): these add up to at most 100 %
 
 
 class ErrorTypeCount(_Result):
@@ -152,12 +156,16 @@ class SlowRequest(_Result):
 
 
 class SlowestResult(_Result):
-    """Steps ranked by p95 and the slowest individual requests."""
+    """Steps ranked by p95 (of total or self time) and the slowest individual requests; steps with
+    too few spans to say anything are listed apart, never ranked above the others."""
 
     group_by: str
     steps: list[StepSummary]
     requests: list[SlowRequest]
     total_request_ms: float | None
+    ranked_by: str = "p95_ms"  # or "self_p95_ms"
+    min_count: int = 0
+    few: list[StepSummary] = []  # steps with fewer than min_count spans, by the same ranking
 
 
 class ChecklistItem(_Result):

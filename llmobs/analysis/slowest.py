@@ -9,9 +9,12 @@ from llmobs.analysis.results import SlowestResult, SlowRequest
 from llmobs.analysis.steps import analyze_steps
 from llmobs.read.columns import Columns
 
+MIN_RANKED_COUNT = 5  # a p95 of fewer spans than this is mostly one span: such steps are listed apart
 
-def slowest(columns: Columns, top: int, by: str = "name") -> SlowestResult:
-    """The `top` slowest steps (by p95) and requests (by duration)."""
+
+def slowest(columns: Columns, top: int, by: str = "name", rank_by: str = "p95_ms", min_count: int = MIN_RANKED_COUNT) -> SlowestResult:
+    """The `top` slowest steps (by `rank_by`: p95 of total or of self time) with at least
+    `min_count` spans, the `top` slowest of the rest apart, and the slowest requests by duration."""
     spans = columns.spans
     roots = np.flatnonzero(spans.is_root)
     weights = request_weights(columns)
@@ -27,9 +30,13 @@ def slowest(columns: Columns, top: int, by: str = "name") -> SlowestResult:
         )
         for i in order
     ]
+    steps = analyze_steps(columns, by, rank_by)
     return SlowestResult(
         group_by=by,
-        steps=analyze_steps(columns, by)[:top],
+        ranked_by=rank_by,
+        min_count=min_count,
+        steps=[s for s in steps if s.count >= min_count][:top],
+        few=[s for s in steps if s.count < min_count][:top],
         requests=requests,
         total_request_ms=float(spans.duration_ms[roots].sum() if weights is None else (spans.duration_ms[roots] * weights).sum()) if len(roots) else None,
     )

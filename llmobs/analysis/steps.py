@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from llmobs.analysis.results import StepSummary
+from llmobs.analysis.selftime import self_times
 from llmobs.analysis.stats import grouped_percentiles
 from llmobs.read.columns import Columns, Strings
 
@@ -34,26 +35,37 @@ def _share(part: float, whole: float) -> float | None:
     return share if math.isfinite(share) else None
 
 
-def analyze_steps(columns: Columns, by: str = "name") -> list[StepSummary]:
-    """Non-root spans grouped by `by`, sorted by p95 descending; spans without the key group as `(unset)`.
-    Counts, totals, rates and percentiles are weighted when the log was sampled."""
+RANKINGS = ("p95_ms", "self_p95_ms")
+
+
+def analyze_steps(columns: Columns, by: str = "name", rank_by: str = "p95_ms") -> list[StepSummary]:
+    """Non-root spans grouped by `by`, slowest first by `rank_by` (p95 of the whole span or of its
+    self time); spans without the key group as `(unset)`. Counts, totals, rates and percentiles are
+    weighted when the log was sampled."""
     spans = columns.spans
     child = ~spans.is_root
     codes, table = group_codes(columns, by)
     codes = codes[child].astype(np.int64)
     durations = spans.duration_ms[child]
+    all_self = self_times(columns)
+    own = all_self[child]
     errors = spans.is_error[child]
     all_weights = columns.span_weights()
     weights = None if all_weights is None else all_weights[child]
     group, sizes, quantiles = grouped_percentiles(codes, durations, weights=weights)
     if len(group) == 0:
         return []
+    _, _, self_quantiles = grouped_percentiles(codes, own, weights=weights)
     index = np.searchsorted(group, codes)
+
+    def summed(values: np.ndarray) -> np.ndarray:
+        return np.bincount(index, weights=values if weights is None else values * weights, minlength=len(group))
+
     counts = sizes if weights is None else np.bincount(index, weights=weights, minlength=len(group))
-    totals = np.bincount(index, weights=durations if weights is None else durations * weights, minlength=len(group))
-    error_counts = np.bincount(index, weights=errors if weights is None else errors * weights, minlength=len(group))
+    totals, self_totals, error_counts = summed(durations), summed(own), summed(errors.astype(np.float64))
     roots = spans.is_root
     request_total = float(spans.duration_ms[roots].sum() if all_weights is None else (spans.duration_ms[roots] * all_weights[roots]).sum())
+    all_self_total = float(all_self.sum() if all_weights is None else (all_self * all_weights).sum())
     steps = [
         StepSummary(
             name=table.lookup(int(code)) or UNSET,
@@ -64,7 +76,11 @@ def analyze_steps(columns: Columns, by: str = "name") -> list[StepSummary]:
             total_ms=float(total),
             error_rate=float(errs / count),
             share_of_request_time=_share(float(total), request_total),
+            self_p50_ms=float(sq[0]),
+            self_p95_ms=float(sq[1]),
+            self_total_ms=float(self_total),
+            self_share=_share(float(self_total), all_self_total),
         )
-        for code, count, q, total, errs in zip(group, counts, quantiles, totals, error_counts, strict=True)
+        for code, count, q, sq, total, self_total, errs in zip(group, counts, quantiles, self_quantiles, totals, self_totals, error_counts, strict=True)
     ]
-    return sorted(steps, key=lambda s: (-s.p95_ms, s.name))
+    return sorted(steps, key=lambda s: (-getattr(s, rank_by), s.name))

@@ -8,7 +8,8 @@ import io
 from llmobs.analysis.results import Checklist, Comparison, Report, SlowestResult, StepSummary, TraceView
 from llmobs.render.text import safe
 
-STEP_FIELDS = ["name", "count", "p50_ms", "p95_ms", "p99_ms", "total_ms", "error_rate", "share_of_request_time"]
+STEP_FIELDS = ["name", "count", "p50_ms", "p95_ms", "p99_ms", "total_ms", "error_rate", "share_of_request_time",
+               "self_p50_ms", "self_p95_ms", "self_total_ms", "self_share"]
 
 
 def _value(value: object) -> object:
@@ -64,7 +65,8 @@ def render_slowest(result: SlowestResult, table: str = "steps") -> str:
     """One table per file: the steps (`table="steps"`) or the slowest requests."""
     if table == "requests":
         return _write([REQUEST_FIELDS] + [[getattr(q, f) for f in REQUEST_FIELDS] for q in result.requests])
-    return _write([["step" if result.group_by == "name" else result.group_by, *STEP_FIELDS[1:]], *_steps(result.steps)])
+    header = ["step" if result.group_by == "name" else result.group_by, *STEP_FIELDS[1:], "ranked"]
+    return _write([header, *([*row, True] for row in _steps(result.steps)), *([*row, False] for row in _steps(result.few))])
 
 
 def render_checklist(checklist: Checklist) -> str:

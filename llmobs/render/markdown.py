@@ -94,15 +94,22 @@ def render_report(report: Report, top: int = DEFAULT_TOP) -> str:
     return "\n".join(out) + "\n"
 
 
+def _slowest_steps(result: SlowestResult, steps: list) -> list[str]:
+    return _table(
+        [md("step" if result.group_by == "name" else result.group_by), "count", "p50", "p95", "p99", "total", "self p95", "self share", "error rate"],
+        [[md(s.name), f"{s.count:,}", ms(s.p50_ms), ms(s.p95_ms), ms(s.p99_ms), ms(s.total_ms), ms(s.self_p95_ms), pct(s.self_share), pct(s.error_rate)] for s in steps],
+    )
+
+
 def render_slowest(result: SlowestResult) -> str:
-    out = [f"## Slowest steps (by {md(result.group_by)}, p95)", ""]
+    measure = "p95 of self time" if result.ranked_by == "self_p95_ms" else "p95"
+    out = [f"## Slowest steps (by {measure}, grouped by {md(result.group_by)})", ""]
     if result.steps:
-        out += _table(
-            [md(result.group_by), "count", "p50", "p95", "p99", "total", "share of request time", "error rate"],
-            [[md(s.name), f"{s.count:,}", ms(s.p50_ms), ms(s.p95_ms), ms(s.p99_ms), ms(s.total_ms), pct(s.share_of_request_time), pct(s.error_rate)] for s in result.steps],
-        )
-    else:
+        out += _slowest_steps(result, result.steps)
+    elif not result.few:
         out.append("Unanswered: no step spans.")
+    if result.few:
+        out += ["", f"### Too few spans to rank (fewer than {result.min_count} each)", "", *_slowest_steps(result, result.few)]
     out += ["", "## Slowest requests", ""]
     if result.requests:
         out += _table(

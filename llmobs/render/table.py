@@ -37,14 +37,14 @@ def _more(shown: int, total: int, what: str) -> str | None:
 def _steps_table(title: str, steps: list[StepSummary], label: str = "step", share: bool = False, top: int | None = None) -> FitTable:
     shown = steps if top is None else steps[:top]
     columns = [
-        Column(label, justify="left", shrink=True, style="cyan"), Column("count"), Column("p50", drop=2), Column("p95"), Column("p99", drop=3),
-        Column("total", drop=1), *([Column("share", drop=4)] if share else []), Column("errors"),
+        Column(label, justify="left", shrink=True, style="cyan"), Column("count"), Column("p50", drop=3), Column("p95"), Column("p99", drop=4),
+        Column("total", drop=2), Column("self p95", drop=5), *([Column("self share", drop=1)] if share else []), Column("errors"),
     ]
     table = FitTable(title, columns, caption=_more(len(shown), len(steps), "step"))
     for s in shown:
-        row: list[str | Text] = [cell(s.name), count(s.count), ms(s.p50_ms), ms(s.p95_ms), ms(s.p99_ms), ms(s.total_ms)]
+        row: list[str | Text] = [cell(s.name), count(s.count), ms(s.p50_ms), ms(s.p95_ms), ms(s.p99_ms), ms(s.total_ms), ms(s.self_p95_ms)]
         if share:
-            row.append(pct(s.share_of_request_time))
+            row.append(pct(s.self_share))
         row.append(Text(pct(s.error_rate), style="red" if s.error_rate > 0 else ""))
         table.add_row(*row)
     return table
@@ -124,10 +124,19 @@ def render_report(report: Report, top: int = DEFAULT_TOP) -> RenderableType:
     return Group(*parts)
 
 
+RANKINGS = {"p95_ms": "p95", "self_p95_ms": "p95 of self time (the part not spent in child spans)"}
+
+
 def render_slowest(result: SlowestResult) -> RenderableType:
     parts: list[RenderableType] = []
     label = "step" if result.group_by == "name" else safe(result.group_by)
-    parts.append(_steps_table(f"Slowest steps by p95 (grouped by {safe(result.group_by)})", result.steps, label, share=True) if result.steps else _unanswered("Slowest steps", "no step spans"))
+    title = f"Slowest steps by {RANKINGS[result.ranked_by]}, grouped by {safe(result.group_by)}"
+    if result.steps:
+        parts.append(_steps_table(title, result.steps, label, share=True))
+    elif not result.few:
+        parts.append(_unanswered("Slowest steps", "no step spans"))
+    if result.few:
+        parts.append(_steps_table(f"Too few spans to rank (fewer than {result.min_count} each), by the same measure", result.few, label, share=True))
     if result.requests:
         table = FitTable("Slowest requests", [
             Column("trace id", justify="left", ident=True), Column("request", justify="left", shrink=True, drop=2), Column("name", justify="left", shrink=True, style="cyan", drop=1),
