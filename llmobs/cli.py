@@ -111,6 +111,7 @@ ModelOpt = Annotated[list[str] | None, typer.Option("--model", metavar="GLOB", h
 ByOpt = Annotated[str, typer.Option("--by", metavar="KEY", help="Group steps by name, model, kind, or any span attribute.")]
 ConfigOpt = Annotated[str | None, typer.Option("--config", metavar="FILE", help="Settings file (pyproject.toml or llmobs.toml); default: the nearest one upward.")]
 OutputOpt = Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of stdout.")]
+RawNamesOpt = Annotated[bool, typer.Option("--raw-names", help="Group steps by span names as written, without turning ids and numbers into placeholders.")]
 TopOpt = Annotated[int, typer.Option("--top", "-n", metavar="N", parser=_number(1, whole=True), help="How many rows of each table to show (JSON and CSV keep all).")]
 
 
@@ -167,7 +168,7 @@ def _progress_callback(paths: list[str]) -> tuple[Callable[[int], None] | None, 
     return advance, progress.stop
 
 
-def _filters(since: str | None, until: str | None, names: list[str] | None, models: list[str] | None):  # type: ignore[no-untyped-def]
+def _filters(since: str | None, until: str | None, names: list[str] | None, models: list[str] | None, name_rules=None):  # type: ignore[no-untyped-def]
     """The filters the options ask for; a range that ends before it starts is an error."""
     from llmobs.analysis.filters import Filters, parse_moment
     from llmobs.errors import ConfigError
@@ -177,6 +178,7 @@ def _filters(since: str | None, until: str | None, names: list[str] | None, mode
         until=parse_moment(until, end=True) if until else None,
         names=tuple(names or ()),
         models=tuple(models or ()),
+        name_rules=name_rules,
     )
     if filters.since is not None and filters.until is not None and filters.since >= filters.until:
         raise ConfigError(f"--since {since} is not before --until {until}: no request can match; swap them?")
@@ -193,15 +195,21 @@ def _load(
     models: list[str] | None,
     by: str,
     config: str | None,
+    raw_names: bool = False,
 ):
-    """Read, filter and price-configure: what every analysis command starts from. Input that held
-    lines but not one valid record is an error (exit 2): it is not a log this tool reads."""
+    """Read, filter, normalise step names and price-configure: what every analysis command starts
+    from. Input that held lines but not one valid record is an error (exit 2): it is not a log."""
+    import numpy as np
+
     from llmobs.analysis.filters import select
+    from llmobs.analysis.names import DISTINCT_NAMES_WARNING, normalize_names
     from llmobs.analysis.steps import BUILTIN_GROUPS
     from llmobs.read import load
 
-    pricer = _pricer(_tool_config(config))
-    filters = _filters(since, until, names, models)
+    tool = _tool_config(config)
+    pricer = _pricer(tool)
+    name_rules = None if raw_names else _name_rules(tool)
+    filters = _filters(since, until, names, models, name_rules)
     group_attrs = () if by in BUILTIN_GROUPS else (by,)
     on_progress, stop = _progress_callback(paths)
     try:
@@ -210,7 +218,25 @@ def _load(
         stop()
     _warn_about_input(data.stats)
     _refuse_non_logs(data.stats, data.sources)
-    return select(data.columns, filters), data.stats, pricer, filters
+    columns = select(data.columns, filters)
+    if name_rules is not None:
+        columns, _ = normalize_names(columns, name_rules)
+    distinct = len({columns.names.values[code] for code in np.unique(columns.spans.name[~columns.spans.is_root])}) if len(columns.names) > DISTINCT_NAMES_WARNING else 0
+    if distinct > DISTINCT_NAMES_WARNING:
+        _stderr(f"llmobs: warning: {distinct:,} distinct step names{'' if raw_names else ' remain after normalising ids and numbers'}; "
+                f"{'drop --raw-names, or ' if raw_names else ''}add a rule for their variable part in [tool.llmobs.names] (see the README), "
+                "or group with --by kind / --by <attribute>")
+    return columns, data.stats, pricer, filters
+
+
+def _name_rules(tool):  # type: ignore[no-untyped-def]
+    """The step-name rules: `[tool.llmobs.names]` of `tool`, then the built-in ones."""
+    from llmobs.analysis.names import NameRules, parse_names_config
+
+    table = tool.table.get("names")
+    if table is None:
+        return NameRules.build()
+    return parse_names_config(table, tool.section("names"), str(tool.path))
 
 
 def _refuse_non_logs(stats, sources: list[str]) -> None:  # type: ignore[no-untyped-def]
@@ -282,13 +308,14 @@ def report(
     name: NameOpt = None,
     model: ModelOpt = None,
     by: ByOpt = "name",
+    raw_names: RawNamesOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """The whole checklist on one screen: latency, steps, errors, retries, tokens, cost, quality."""
     with _user_errors():
         from llmobs.analysis.report import build_report
 
-        columns, stats, pricer, filters = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by=by, config=config)
+        columns, stats, pricer, filters = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by=by, config=config, raw_names=raw_names)
         result = build_report(columns, stats, pricer, by, filters)
         _print(format, "report", result, output, **({"top": top} if format.value in ("table", "markdown") else {}))
 
@@ -299,6 +326,7 @@ def slowest(
     top: TopOpt = 5,
     format: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
+    by_self_time: Annotated[bool, typer.Option("--by-self-time", help="Rank steps by the p95 of their self time (not spent in child spans) instead of their whole duration.")] = False,
     table: Annotated[SlowestTable, typer.Option("--table", metavar="TABLE", help="With --format csv: steps or requests (one table per file).")] = SlowestTable.steps,
     strict: StrictOpt = False,
     since: SinceOpt = None,
@@ -306,21 +334,26 @@ def slowest(
     name: NameOpt = None,
     model: ModelOpt = None,
     by: ByOpt = "name",
+    raw_names: RawNamesOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Steps ranked by p95 (count, percentiles, total, share of request time, errors), then the slowest requests."""
+    """Steps ranked by p95 (count, percentiles, total, self time, errors), then the slowest requests.
+
+    Steps with fewer than 5 spans are listed apart: their p95 is mostly one span's duration. Step
+    names are grouped with their ids and numbers as placeholders (GET /users/{id}) unless
+    --raw-names; --by-self-time ranks by the time a step spends outside its child spans."""
     with _user_errors():
         from llmobs.analysis.slowest import slowest as find_slowest
 
-        columns, _, _, _ = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by=by, config=config)
-        result = find_slowest(columns, top, by)
+        columns, _, _, _ = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by=by, config=config, raw_names=raw_names)
+        result = find_slowest(columns, top, by, "self_p95_ms" if by_self_time else "p95_ms")
         _print(format, "slowest", result, output, **({"table": table.value} if format.value == "csv" else {}))
 
 
 BaselineOpt = Annotated[list[str] | None, typer.Option("--baseline", "-b", metavar="PATH", help="Baseline log: file, directory or glob (repeatable).")]
 ToleranceOpt = Annotated[float | None, typer.Option("--tolerance", metavar="FRACTION", parser=_number(0),
                                                     help="Relative latency change allowed before a significant change is a regression (default 0.10).")]
-TOOL_SECTIONS = ("prices", "checklist")
+TOOL_SECTIONS = ("prices", "checklist", "names")
 
 
 def _tool_config(config: str | None):
@@ -374,6 +407,7 @@ def checklist(
     name: NameOpt = None,
     model: ModelOpt = None,
     config: ConfigOpt = None,
+    raw_names: RawNamesOpt = False,
     p50_ms: Annotated[float | None, typer.Option("--p50-ms", metavar="MS", parser=_number(0), help="Ceiling on request p50 latency.")] = None,
     p95_ms: Annotated[float | None, typer.Option("--p95-ms", metavar="MS", parser=_number(0), help="Ceiling on request p95 latency.")] = None,
     p99_ms: Annotated[float | None, typer.Option("--p99-ms", metavar="MS", parser=_number(0), help="Ceiling on request p99 latency.")] = None,
@@ -419,11 +453,13 @@ def checklist(
             settings["baseline"] = {**settings.get("baseline", {}), "tolerance": tolerance}
         gate_config = parse_checklist_config(settings, tool.section("checklist") if tool.path else "checklist options", str(tool.path or "options"))
 
-        columns, stats, pricer, filters = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config)
+        columns, stats, pricer, filters = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
+        if filters.name_rules is not None:  # a gate on `GET /users/42` or on `GET /users/{id}` checks the step as grouped
+            gate_config = gate_config.model_copy(update={"steps": {filters.name_rules.apply(key): limits for key, limits in gate_config.steps.items()}})
         report_result = build_report(columns, stats, pricer, filters=filters)
         comparison = None
         if baseline:
-            base_columns, _, _, _ = _load(baseline, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config)
+            base_columns, _, _, _ = _load(baseline, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
             comparison = compare(base_columns, columns, gate_config.baseline)
         result = build_checklist(report_result, evaluate_gates(report_result, gate_config), comparison, gate_config.require_all, allow_empty=allow_empty)
         _print(format, "checklist", result, output)
@@ -459,6 +495,7 @@ def diff(
     model: ModelOpt = None,
     tolerance: ToleranceOpt = None,
     config: ConfigOpt = None,
+    raw_names: RawNamesOpt = False,
 ) -> None:
     """Compare new logs (PATHS) with a baseline: per step and for requests, the change in p50, p95
     and error rate with a bootstrap confidence interval. Informational: exits 0 whatever changed."""
@@ -471,8 +508,8 @@ def diff(
         if tolerance is not None:
             settings["baseline"] = {**settings.get("baseline", {}), "tolerance": tolerance}
         gate_config = parse_checklist_config(settings, tool.section("checklist") if tool.path else "options", str(tool.path or "options"))
-        base_columns, _, _, _ = _load(baseline, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config)
-        new_columns, _, _, _ = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config)
+        base_columns, _, _, _ = _load(baseline, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
+        new_columns, _, _, _ = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
         result = compare(base_columns, new_columns, gate_config.baseline)
         _print(format, "comparison", result, output)
 
@@ -538,8 +575,8 @@ def export(
         otlp = output if output is not None else otlp
         if otlp is None and endpoint is None:
             raise ConfigError("nothing to do: give --output FILE and/or --endpoint URL")
-        _tool_config(config)  # checked like every command's: a typo in the settings is an error here too
-        filters = _filters(since, until, name, model)
+        tool = _tool_config(config)  # checked like every command's: a typo in the settings is an error here too
+        filters = _filters(since, until, name, model, _name_rules(tool))
         keep = _traces_to_export(paths, filters, strict) if filters.active else None
         headers = {}
         for item in header or []:
@@ -628,6 +665,7 @@ def metrics(
     name: NameOpt = None,
     model: ModelOpt = None,
     config: ConfigOpt = None,
+    raw_names: RawNamesOpt = False,
 ) -> None:
     """Prometheus text exposition: request and step duration histograms (GenAI operation-duration
     buckets), token and cost counters by model, error counters by type. With --output the file is
@@ -636,7 +674,7 @@ def metrics(
         from llmobs.analysis.metrics import build_metrics
         from llmobs.render.prometheus import render_metrics
 
-        columns, _, pricer, _ = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config)
+        columns, _, pricer, _ = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
         text = render_metrics(build_metrics(columns, pricer.price(columns)))
         if output is None:
             sys.stdout.write(text)

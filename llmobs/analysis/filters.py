@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
+from llmobs.analysis.names import NameRules, name_matcher
 from llmobs.errors import ConfigError
 from llmobs.read.columns import Columns, Strings, to_micros
 from llmobs.read.settle import take_rows
@@ -22,6 +23,7 @@ class Filters:
     until: datetime | None = None
     names: tuple[str, ...] = ()
     models: tuple[str, ...] = ()
+    name_rules: NameRules | None = None  # --name globs match a span name as written or as normalised by these
 
     @property
     def active(self) -> bool:
@@ -95,7 +97,8 @@ def _kept(columns: Columns, filters: Filters) -> np.ndarray:
             keep &= times < to_micros(filters.until)
     if filters.names:
         named = np.zeros_like(keep)
-        codes = _matching_codes(columns.names, filters.names)
+        matches = name_matcher(filters.names, filters.name_rules)
+        codes = np.array([code for code, value in enumerate(columns.names.values) if matches(value)], dtype=np.int64)
         named[columns.spans.trace[np.isin(columns.spans.name, codes)]] = True
         keep &= named
     if filters.models:

@@ -11,9 +11,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
 
+from llmobs.config import problem_lines
+from llmobs.errors import ConfigError
 from llmobs.read.columns import Columns, Strings
 
 # Model families whose names carry versions and dates that are part of the name (gpt-4o-2024-08-06,
@@ -64,6 +68,44 @@ class NameRules:
         for pattern, replacement in self.rules:
             text = pattern.sub(replacement, text)
         return _KEPT.sub(lambda m: protected[ord(m.group(1)) - _SLOT], text) if protected else text
+
+
+class NameRule(BaseModel):
+    """One `[[tool.llmobs.names.rules]]` entry: a regular expression and its literal replacement."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    pattern: str
+    replace: str
+
+
+class NamesConfig(BaseModel):
+    """`[tool.llmobs.names]`: the user's rules, tried before the built-in ones (unless `builtin = false`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    builtin: bool = True
+    rules: list[NameRule] = []
+
+
+def parse_names_config(table: dict[str, Any], section: str, source: str) -> NameRules:
+    """Validate `[tool.llmobs.names]`; every problem (an unknown key, a pattern that does not
+    compile) is one line naming the file, the table and the key."""
+    try:
+        config = NamesConfig.model_validate(table)
+    except ValidationError as exc:
+        known = lambda parent: list(NameRule.model_fields) if parent else list(NamesConfig.model_fields)  # noqa: E731
+        lines = problem_lines(exc.errors(include_input=False), section, known, "a typo would silently leave names as they are")
+        raise ConfigError("\n".join(f"{source}: {line}" for line in lines)) from None
+    problems = []
+    for index, rule in enumerate(config.rules):
+        try:
+            re.compile(rule.pattern)
+        except re.error as exc:
+            problems.append(f"{source}: {section} rules[{index}] pattern {rule.pattern!r} is not a regular expression: {exc}")
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return NameRules.build([(rule.pattern, rule.replace) for rule in config.rules], builtin=config.builtin)
 
 
 def normalize_names(columns: Columns, rules: NameRules) -> tuple[Columns, int]:
