@@ -169,3 +169,21 @@ def test_export_takes_the_filters(tmp_path: Path):
     assert back["requests"]["count"] == 1 and back["tokens"]["totals"]["input"] == 7
     piped = run("export", "-", "--since", "2026-10", "-o", str(out), input=log.read_text())
     assert piped.exit_code == 2 and "cannot apply filters" in piped.stderr
+
+
+def test_every_table_shows_its_first_rows_and_says_how_many_more(tmp_path: Path):
+    kinds = [f"Error{chr(65 + i)}" for i in range(25)]
+    records = [root("t", 100.0)] + [span("t", f"e{i}", "call", 1.0, status="error", error=kind) for i, kind in enumerate(kinds)]
+    path = write_jsonl(tmp_path / "errors.jsonl", records)
+    text = run("report", str(path), columns=120).stdout
+    assert "the first 20 of 25 error types" in text
+    assert len(json.loads(run("report", str(path), "--format", "json").stdout)["errors"]["top"]) == 25
+    assert "The first 20 of 25 error types" in run("report", str(path), "--format", "markdown").stdout
+    steps = [f"step_{chr(97 + i)}" for i in range(10)]  # 10 steps: 3 rows each, plus 3 for requests
+    records = []
+    for t in range(25):
+        records += [root(f"t{t}", 100.0 + t)] + [span(f"t{t}", f"s{i}", name, 10.0 + t) for i, name in enumerate(steps)]
+    log = write_jsonl(tmp_path / "steps.jsonl", records)
+    diff = run("diff", str(log), "-b", str(log), columns=120)
+    assert diff.exit_code == 0 and "13 more rows without a regression" in diff.stdout
+    assert len(json.loads(run("diff", str(log), "-b", str(log), "--format", "json").stdout)["rows"]) == 33

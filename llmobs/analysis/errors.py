@@ -7,11 +7,9 @@ import numpy as np
 from llmobs.analysis.results import ErrorsSummary, ErrorTypeCount, RetriesSummary
 from llmobs.read.columns import Columns
 
-TOP_ERRORS = 10
 
-
-def analyze_errors(columns: Columns, top: int = TOP_ERRORS) -> ErrorsSummary:
-    """Errors over all spans (weighted when sampled); types by count, descending (ties by name)."""
+def analyze_errors(columns: Columns) -> ErrorsSummary:
+    """Errors over all spans (weighted when sampled); every error type by count, descending (ties by name)."""
     spans = columns.spans
     weights = columns.span_weights()
     failed = spans.is_error
@@ -23,7 +21,7 @@ def analyze_errors(columns: Columns, top: int = TOP_ERRORS) -> ErrorsSummary:
     return ErrorsSummary(
         count=round(count),
         rate=count / everything if len(spans.trace) else None,
-        top=[ErrorTypeCount(type=name, count=n) for n, name in ranked[:top]],
+        top=[ErrorTypeCount(type=name, count=n) for n, name in ranked],
     )
 
 

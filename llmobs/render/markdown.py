@@ -5,7 +5,21 @@ from __future__ import annotations
 import re
 
 from llmobs.analysis.results import Checklist, Comparison, Report, SlowestResult, TraceView
-from llmobs.render.text import DEFAULT_TOP, FAILED_QUERIES_SHOWN, input_line, ms, num, pct, plural, safe, settled_notes, sparkline, token_totals_line, usd
+from llmobs.render.text import (
+    DEFAULT_TOP,
+    FAILED_QUERIES_SHOWN,
+    comparison_rows_shown,
+    input_line,
+    ms,
+    num,
+    pct,
+    plural,
+    safe,
+    settled_notes,
+    sparkline,
+    token_totals_line,
+    usd,
+)
 from llmobs.units import with_unit
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~])")
@@ -53,7 +67,9 @@ def render_report(report: Report, top: int = DEFAULT_TOP) -> str:
     else:
         out.append(f"{r.errors.count:,} failed spans ({pct(r.errors.rate)} of all spans).")
         if r.errors.top:
-            out += ["", *_table(["error type", "count"], [[md(e.type), f"{e.count:,}"] for e in r.errors.top])]
+            out += ["", *_table(["error type", "count"], [[md(e.type), f"{e.count:,}"] for e in r.errors.top[:top]])]
+            if len(r.errors.top) > top:
+                out += ["", f"The first {top} of {plural(len(r.errors.top), 'error type')}; `--format json` has them all."]
     out += ["", "## Retries", ""]
     ret = r.retries
     out.append(
@@ -160,9 +176,12 @@ def render_comparison(comparison: Comparison) -> str:
         [
             ["❌" if r.regression else "✅", md(r.name), r.metric, _value(r.metric, r.base), _value(r.metric, r.new), _change(r.metric, r.change),
              f"{_change(r.metric, r.ci_low)} … {_change(r.metric, r.ci_high)}"]
-            for r in comparison.rows
+            for r in comparison_rows_shown(comparison)
         ],
     )
+    hidden = len(comparison.rows) - len(comparison_rows_shown(comparison))
+    if hidden:
+        out += ["", f"{hidden:,} more rows without a regression: `--format json` or `csv` has them all."]
     if comparison.missing_steps:
         out += ["", "Steps in the baseline but not in the new data: " + ", ".join(md(s) for s in comparison.missing_steps)]
     if comparison.new_steps:

@@ -16,7 +16,21 @@ from rich.tree import Tree
 
 from llmobs.analysis.results import Checklist, Comparison, Report, SlowestResult, StepSummary, TraceView
 from llmobs.render.fit import Column, FitTable
-from llmobs.render.text import DEFAULT_TOP, FAILED_QUERIES_SHOWN, input_line, ms, num, pct, plural, safe, settled_notes, sparkline, token_totals_line, usd
+from llmobs.render.text import (
+    DEFAULT_TOP,
+    FAILED_QUERIES_SHOWN,
+    comparison_rows_shown,
+    input_line,
+    ms,
+    num,
+    pct,
+    plural,
+    safe,
+    settled_notes,
+    sparkline,
+    token_totals_line,
+    usd,
+)
 from llmobs.units import count, with_unit
 
 PIPED_WIDTH = 160  # when COLUMNS does not say: wide enough that piped tables rarely leave a column out
@@ -69,8 +83,9 @@ def render_report(report: Report, top: int = DEFAULT_TOP) -> RenderableType:
         parts.append(Text("Errors: none (0 failed spans)."))
     else:
         table = FitTable(f"Errors: {plural(r.errors.count, 'failed span')}, {pct(r.errors.rate)} of all",
-                         [Column("error type", justify="left", shrink=True, style="red"), Column("count")])
-        for e in r.errors.top:
+                         [Column("error type", justify="left", shrink=True, style="red"), Column("count")],
+                         caption=_more(min(top, len(r.errors.top)), len(r.errors.top), "error type"))
+        for e in r.errors.top[:top]:
             table.add_row(cell(e.type), count(e.count))
         parts.append(table)
     ret = r.retries
@@ -189,13 +204,16 @@ def render_comparison(comparison: Comparison) -> RenderableType:
         Column("scope", justify="left", shrink=True, style="cyan"), Column("metric", justify="left"), Column("baseline", drop=2), Column("new"),
         Column("change"), Column(f"{level} interval", drop=1), Column(""),
     ])
-    for r in comparison.rows:
+    shown = comparison_rows_shown(comparison)
+    for r in shown:
         fmt = pct if r.metric == "error_rate" else ms
         table.add_row(
             cell(r.name), r.metric, fmt(r.base), fmt(r.new), _change(r.metric, r.change),
             f"{_change(r.metric, r.ci_low)} … {_change(r.metric, r.ci_high)}",
             Text("REGRESSION", style="bold red") if r.regression else Text("ok", style="green"),
         )
+    if len(comparison.rows) > len(shown):
+        table.caption = f"{len(comparison.rows) - len(shown):,} more rows without a regression: --format json or csv has them all"
     parts: list[RenderableType] = [rule, table]
     if comparison.missing_steps:
         parts.append(Text("Steps in the baseline but not in the new data: " + ", ".join(safe(s) for s in comparison.missing_steps), style="yellow"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import unicodedata
 
-from llmobs.analysis.results import InputSummary, Report, TokensSummary
+from llmobs.analysis.results import Comparison, ComparisonRow, InputSummary, Report, TokensSummary
 from llmobs.units import ms, pct, plural, usd
 
-__all__ = ["DEFAULT_TOP", "FAILED_QUERIES_SHOWN", "input_line", "ms", "num", "pct", "plural", "safe", "settled_notes", "sparkline", "token_totals_line", "usd"]
+__all__ = ["DEFAULT_TOP", "FAILED_QUERIES_SHOWN", "comparison_rows_shown", "input_line", "ms", "num", "pct", "plural", "safe", "settled_notes", "sparkline", "token_totals_line", "usd"]
 
 _BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _TABLE = {
@@ -79,3 +79,10 @@ def input_line(inp: InputSummary) -> str:
         f"Read {plural(inp.files, 'file')}, {plural(inp.lines, 'line')}: {plural(inp.records, 'record')} ({plural(inp.spans, 'span')}, "
         f"{inp.usage:,} usage, {plural(inp.evals, 'eval')}); {plural(inp.bad_lines, 'bad line')}, {inp.skipped_unknown:,} of unknown type.{ignored}"
     )
+
+
+def comparison_rows_shown(comparison: Comparison, top: int = DEFAULT_TOP) -> list[ComparisonRow]:
+    """The rows a terminal or markdown comparison shows: every regression, then the first others up to `top`."""
+    regressions = [r for r in comparison.rows if r.regression]
+    others = [r for r in comparison.rows if not r.regression]
+    return regressions + others[: max(0, top - len(regressions))]
