@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from llmobs.analysis.results import ErrorsSummary, ErrorTypeCount, RetriesSummary
+from llmobs.analysis.results import ErrorsSummary, ErrorTypeCount, MonthErrors, RetriesSummary
 from llmobs.read.columns import Columns
 
 
@@ -19,6 +19,7 @@ def analyze_errors(columns: Columns) -> ErrorsSummary:
     counts = np.bincount(codes, weights=None if weights is None else weights[failed], minlength=len(columns.error_types)) if len(codes) else np.zeros(0)
     ranked = sorted(((round(float(n)), columns.error_types.values[c]) for c, n in enumerate(counts) if n), key=lambda t: (-t[0], t[1]))
     return ErrorsSummary(
+        by_month=_errors_by_month(columns),
         count=round(count),
         rate=count / everything if len(spans.trace) else None,
         top=[ErrorTypeCount(type=name, count=n) for n, name in ranked],
@@ -44,3 +45,19 @@ def analyze_retries(columns: Columns) -> RetriesSummary:
     operations = float(weights.sum())
     succeeded = float(weights[ok[last]].sum())
     return RetriesSummary(operations=round(operations), succeeded=round(succeeded), success_rate=succeeded / operations)
+
+
+def _errors_by_month(columns: Columns) -> list[MonthErrors]:
+    """Per UTC month of the requests' start: requests and the share that failed (weighted when sampled)."""
+    from llmobs.analysis.requests import request_weights
+    from llmobs.analysis.usage import month_name, months_of
+
+    spans = columns.spans
+    roots = spans.is_root
+    if not roots.any():
+        return []
+    weights = request_weights(columns)
+    months, inverse = np.unique(months_of(spans.start_us[roots]), return_inverse=True)
+    requests = np.bincount(inverse, weights=weights)
+    failed = np.bincount(inverse, weights=spans.is_error[roots] * (1.0 if weights is None else weights))
+    return [MonthErrors(month=month_name(m), requests=round(float(n)), error_rate=float(f / n)) for m, n, f in zip(months, requests, failed, strict=True)]

@@ -9,6 +9,7 @@ from llmobs.analysis.requests import analyze_requests
 from llmobs.analysis.results import InputSummary, Report
 from llmobs.analysis.steps import analyze_steps
 from llmobs.analysis.usage import analyze_cost, analyze_tokens
+from llmobs.analysis.waterfall import waterfalls
 from llmobs.pricing import Pricer
 from llmobs.read import InputStats
 from llmobs.read.columns import Columns
@@ -55,4 +56,5 @@ def build_report(columns: Columns, stats: InputStats, pricer: Pricer, by: str = 
         tokens=analyze_tokens(columns),
         cost=analyze_cost(columns, pricer.price(columns)),
         quality=analyze_quality(columns),
+        slowest_requests=waterfalls(columns),
     )

@@ -38,6 +38,14 @@ class LatencyMs(_Result):
     p99: float
 
 
+class HistogramBin(_Result):
+    """Requests whose latency falls in [low_ms, high_ms): bins a quarter of a decade wide (log scale)."""
+
+    low_ms: float
+    high_ms: float
+    count: float  # estimated when the log was sampled
+
+
 class RequestsSummary(_Result):
     count: int  # estimated from the sampling weights when `estimated`
     incomplete: int
@@ -45,6 +53,7 @@ class RequestsSummary(_Result):
     latency_ms: LatencyMs | None
     kept: int = 0  # root spans read; equals count unless the log was sampled
     estimated: bool = False  # the log was sampled: counts, rates, percentiles and totals are estimates
+    latency_histogram: list[HistogramBin] = []
 
 
 class StepSummary(_Result):
@@ -67,10 +76,17 @@ class ErrorTypeCount(_Result):
     count: int
 
 
+class MonthErrors(_Result):
+    month: str
+    requests: int
+    error_rate: float  # failed requests / requests started that month
+
+
 class ErrorsSummary(_Result):
     count: int
     rate: float | None
     top: list[ErrorTypeCount]
+    by_month: list[MonthErrors] = []
 
 
 class RetriesSummary(_Result):
@@ -97,12 +113,19 @@ class TokensSummary(_Result):
     cache_hit_rate: float | None = None  # cache-read share of input tokens
 
 
+class ModelCost(_Result):
+    model: str  # `provider/model` when the provider is known
+    cost_usd: float
+
+
 class MonthCost(_Result):
     month: str
     cost_usd: float | None
     requests: int
     cost_per_request_usd: float | None
     tokens_per_request: float | None = None
+    cache_hit_rate: float | None = None
+    by_model: list[ModelCost] = []  # the month's priced cost by model, largest first
 
 
 class CostSummary(_Result):
@@ -125,6 +148,26 @@ class QualitySummary(_Result):
     failed_queries: list[FailedQuery]
 
 
+class WaterfallSpan(_Result):
+    name: str
+    offset_ms: float  # start after the request's start
+    duration_ms: float
+    depth: int
+    status: str
+
+
+class Waterfall(_Result):
+    """One of the slowest requests as its spans on a time axis (the trace tree, depth first)."""
+
+    trace_id: str
+    request_id: str | None
+    name: str
+    duration_ms: float
+    status: str
+    spans: list[WaterfallSpan]
+    spans_left_out: int = 0
+
+
 class Report(_Result):
     """The answers to the production checklist for one data set."""
 
@@ -137,6 +180,7 @@ class Report(_Result):
     tokens: TokensSummary
     cost: CostSummary
     quality: QualitySummary
+    slowest_requests: list[Waterfall] = []
     no_data: str | None = None  # why nothing at all can be answered (no records, every request filtered out)
 
     def to_json_dict(self) -> dict[str, object]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from llmobs.analysis.requests import estimated_requests, request_weights
-from llmobs.analysis.results import CostSummary, MonthCost, TokensSummary, TokenTotals
+from llmobs.analysis.results import CostSummary, ModelCost, MonthCost, TokensSummary, TokenTotals
 from llmobs.pricing import PricedUsage
 from llmobs.read.columns import Columns
 
@@ -84,6 +84,9 @@ def analyze_cost(columns: Columns, priced: PricedUsage) -> CostSummary:
     tokens_by_month = sum_by_month(usage.time_us[reported], tokens[reported])
     roots = columns.spans.is_root
     request_months = sum_by_month(columns.spans.start_us[roots], request_weights(columns))
+    cache_read_by_month = sum_by_month(usage.time_us[reported], _weighted(usage.cache_read_tokens, weights)[reported])
+    input_by_month = sum_by_month(usage.time_us[reported], _weighted(usage.input_tokens, weights)[reported])
+    models_by_month = _cost_by_month_and_model(columns, cost, known)
     by_month = []
     for month in sorted(set(cost_by_month) | set(request_months) | set(tokens_by_month)):
         month_cost = cost_by_month.get(month)
@@ -95,6 +98,8 @@ def analyze_cost(columns: Columns, priced: PricedUsage) -> CostSummary:
                 requests=round(count),
                 cost_per_request_usd=month_cost / count if month_cost is not None and count else None,
                 tokens_per_request=tokens_by_month[month] / count if month in tokens_by_month and count else None,
+                cache_hit_rate=cache_read_by_month[month] / input_by_month[month] if input_by_month.get(month) else None,
+                by_model=models_by_month.get(month, []),
             )
         )
     return CostSummary(
@@ -104,3 +109,20 @@ def analyze_cost(columns: Columns, priced: PricedUsage) -> CostSummary:
         by_month=by_month,
         unpriced_models=priced.unpriced_models,
     )
+
+
+def _cost_by_month_and_model(columns: Columns, cost: np.ndarray, known: np.ndarray) -> dict[str, list[ModelCost]]:
+    """Per month: the priced cost of each model (`provider/model`), largest first."""
+    usage = columns.usage
+    if not known.any():
+        return {}
+    months = months_of(usage.time_us[known])
+    pair = usage.provider[known].astype(np.int64) * (len(columns.models) + 1) + usage.model[known]
+    keys, inverse = np.unique(np.stack([months, pair], axis=1), axis=0, return_inverse=True)
+    totals = np.bincount(inverse.ravel(), weights=cost[known])
+    out: dict[str, list[ModelCost]] = {}
+    for (month, key), total in zip(keys.tolist(), totals.tolist(), strict=True):
+        provider = columns.providers.lookup(key // (len(columns.models) + 1))
+        model = columns.models.values[key % (len(columns.models) + 1)]
+        out.setdefault(month_name(month), []).append(ModelCost(model=f"{provider}/{model}" if provider else model, cost_usd=total))
+    return {month: sorted(models, key=lambda m: (-m.cost_usd, m.model)) for month, models in out.items()}
