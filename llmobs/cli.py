@@ -91,6 +91,7 @@ class OutputFormat(str, Enum):
     markdown = "markdown"
     json = "json"
     csv = "csv"
+    html = "html"
 
 
 class ChecklistFormat(str, Enum):
@@ -98,11 +99,12 @@ class ChecklistFormat(str, Enum):
     markdown = "markdown"
     json = "json"
     csv = "csv"
+    html = "html"
     junit = "junit"
 
 
 Paths = Annotated[list[str], typer.Argument(metavar="PATH", help="Log files (.gz too), directories, globs, or - for stdin.", show_default=False)]
-FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", metavar="FORM", help="Output form: table, markdown, json or csv.")]
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", metavar="FORM", help="Output form: table, markdown, json, csv or html (one self-contained page).")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail (exit 2) on the first bad line instead of skipping it.")]
 SinceOpt = Annotated[str | None, typer.Option("--since", metavar="DATE", help="Only requests starting at or after DATE (YYYY-MM, YYYY-MM-DD or RFC 3339; UTC).")]
 UntilOpt = Annotated[str | None, typer.Option("--until", metavar="DATE", help="Only requests starting before the end of DATE (a month or a day counts whole).")]
@@ -267,12 +269,23 @@ def _warn_about_input(stats) -> None:  # type: ignore[no-untyped-def]
         _stderr(f"llmobs: warning: usage-like span attributes that no mapping reads (kept as attributes, not counted as tokens or cost): {names}")
 
 
+def _invocation() -> str:
+    """The command line that made this output, as a shell would take it back."""
+    import shlex
+
+    return shlex.join(["llmobs", *sys.argv[1:]])
+
+
 def _print(fmt: Enum, what: str, result: object, output: str | None = None, **options: object) -> None:
     """Render `result` (a `what`: report, slowest, …) in the chosen form, on stdout or into `output`."""
     import io
 
     from llmobs.render import renderer
 
+    if fmt.value == "html":
+        from datetime import datetime, timezone
+
+        options = {**options, "invocation": _invocation(), "generated": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}
     rendered = renderer(fmt.value, what)(result, **options)
     if fmt.value == "table":
         from llmobs.render.table import write
@@ -399,7 +412,7 @@ def _step_limits(values: list[str]) -> dict[str, dict[str, float]]:
 @app.command(cls=_Command, short_help="The seven questions as a CI gate, with thresholds.")
 def checklist(
     paths: Paths,
-    format: Annotated[ChecklistFormat, typer.Option("--format", "-f", metavar="FORM", help="Output form: table, markdown ($GITHUB_STEP_SUMMARY), json, csv or junit (CI test reports).")] = ChecklistFormat.table,
+    format: Annotated[ChecklistFormat, typer.Option("--format", "-f", metavar="FORM", help="Output form: table, markdown ($GITHUB_STEP_SUMMARY), json, csv, html or junit (CI test reports).")] = ChecklistFormat.table,
     output: OutputOpt = None,
     strict: StrictOpt = False,
     since: SinceOpt = None,

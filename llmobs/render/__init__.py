@@ -10,7 +10,7 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-MODULES = {"table": "table", "markdown": "markdown", "csv": "csvout", "junit": "junit", "json": "jsonout"}
+MODULES = {"table": "table", "markdown": "markdown", "csv": "csvout", "junit": "junit", "json": "jsonout", "html": "html"}
 
 
 def renderer(form: str, what: str) -> Callable[[Any], Any]:

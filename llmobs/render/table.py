@@ -21,6 +21,7 @@ from llmobs.render.text import (
     FAILED_QUERIES_SHOWN,
     comparison_rows_shown,
     input_line,
+    latency_histogram_line,
     ms,
     num,
     pct,
@@ -76,6 +77,8 @@ def render_report(report: Report, top: int = DEFAULT_TOP) -> RenderableType:
         table = FitTable("Requests", [Column("requests"), Column("p50"), Column("p95"), Column("p99"), Column("error rate"), Column("incomplete", drop=1)])
         table.add_row(count(req.count), ms(req.latency_ms.p50), ms(req.latency_ms.p95), ms(req.latency_ms.p99), pct(req.error_rate), count(req.incomplete))
         parts.append(table)
+        if req.latency_histogram:
+            parts.append(Text(latency_histogram_line(req)))
     parts.append(_steps_table("Steps, slowest p95 first", r.steps, top=top) if r.steps else _unanswered("Steps", r.no_data or "no step spans"))
     if r.errors.rate is None:
         parts.append(_unanswered("Errors", r.no_data or "no spans"))

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import unicodedata
 
-from llmobs.analysis.results import Comparison, ComparisonRow, InputSummary, Report, TokensSummary
+from llmobs.analysis.results import Comparison, ComparisonRow, InputSummary, Report, RequestsSummary, TokensSummary
 from llmobs.units import ms, pct, plural, usd
 
-__all__ = ["DEFAULT_TOP", "FAILED_QUERIES_SHOWN", "comparison_rows_shown", "input_line", "ms", "num", "pct", "plural", "safe", "settled_notes", "sparkline", "token_totals_line", "usd"]
+__all__ = ["DEFAULT_TOP", "FAILED_QUERIES_SHOWN", "comparison_rows_shown", "input_line", "latency_histogram_line", "ms", "num", "pct", "plural", "safe", "settled_notes", "sparkline", "token_totals_line", "usd"]
 
 _BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 _TABLE = {
@@ -86,3 +86,9 @@ def comparison_rows_shown(comparison: Comparison, top: int = DEFAULT_TOP) -> lis
     regressions = [r for r in comparison.rows if r.regression]
     others = [r for r in comparison.rows if not r.regression]
     return regressions + others[: max(0, top - len(regressions))]
+
+
+def latency_histogram_line(requests: RequestsSummary) -> str:
+    """The request latency distribution in one line: a bar per log-scale bin, from its first edge to its last."""
+    bins = requests.latency_histogram
+    return f"latency  {ms(bins[0].low_ms)} {sparkline([b.count for b in bins])} {ms(bins[-1].high_ms)}  (log scale, {len(bins)} bins of a quarter decade)"

@@ -1,0 +1,127 @@
+"""The HTML report opened in a real headless Chromium: scripts run without errors, nothing is
+fetched, charts are drawn, the numbers are the JSON's, and hostile strings from a log stay text."""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from helpers import evaluation, root, span, usage, write_jsonl
+from typer.testing import CliRunner
+
+from llmobs.cli import app
+from llmobs.units import ms
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"  # screenshots kept for a person to look at
+SAMPLE = "sample_traces/agent_traces.jsonl"
+HOSTILE = [
+    "</script><script>document.title='pwned'</script>",
+    "<img src=x onerror=\"document.title='pwned'\">",
+    "<svg onload=\"document.title='pwned'\"></svg>",
+    "\"'><b>bold</b>&amp;",
+]
+
+needs_chromium = pytest.mark.skipif(CHROMIUM is None and not os.environ.get("CI"), reason="no chromium here (.ci/run installs it)")
+
+
+def run(*args: str):
+    return CliRunner().invoke(app, list(args))
+
+
+def browse(page: Path, *extra: str) -> tuple[str, str]:
+    """The page's DOM after its scripts ran, and what the browser logged."""
+    assert CHROMIUM is not None, "chromium is not installed; .ci/run installs it"
+    result = subprocess.run(
+        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--enable-logging=stderr", "--v=0",
+         "--host-resolver-rules=MAP * ~NOTFOUND", *extra, "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )
+    return result.stdout, result.stderr
+
+
+def body_state(dom: str) -> str:
+    """The attributes the page's script set on <body> once it ran."""
+    return re.search(r"<body([^>]*)>", dom).group(1)
+
+
+def console_messages(log: str) -> list[str]:
+    return [line for line in log.splitlines() if ":CONSOLE" in line]
+
+
+@pytest.fixture(scope="module")
+def hostile_log(tmp_path_factory) -> Path:
+    records = []
+    for i, text in enumerate(HOSTILE * 3):
+        trace = f"t{i}"
+        records += [root(trace, 100.0 + i * 10, input=text, **{"request.id": text}), span(trace, "a", text, 40.0 + i, status="error", error="E" + str(i % 2)),
+                    usage(trace, "gpt-4o", 1000, 100, span_id=f"{trace}-a"), evaluation(trace, False, query=text)]
+    return write_jsonl(tmp_path_factory.mktemp("hostile") / "hostile.jsonl", records)
+
+
+@needs_chromium
+def test_report_page_runs_clean_offline_with_the_json_numbers(tmp_path: Path):
+    page = tmp_path / "report.html"
+    assert run("report", SAMPLE, "--format", "html", "-o", str(page)).exit_code == 0
+    source = page.read_text()
+    assert not re.search(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//|url\(\s*["']?https?:""", source)  # nothing to fetch
+    dom, log = browse(page)
+    state = body_state(dom)
+    assert 'data-ready="1"' in state and "data-js-error" not in state
+    assert 'data-resources="0"' in state  # the browser fetched nothing
+    assert console_messages(log) == []  # no script error, no blocked request
+    assert dom.count('class="chart"') >= 5 and dom.count("<rect") > 20  # histogram, steps, error months, cost, waterfalls
+    embedded = json.loads(re.search(r'<script type="application/json" id="llmobs-data">(.*?)</script>', dom, re.DOTALL).group(1))
+    expected = json.loads(run("report", SAMPLE, "--format", "json").stdout)
+    assert embedded == expected
+    p95 = ms(expected["requests"]["latency_ms"]["p95"])
+    assert f"<b>{p95}</b><span>p95</span>" in dom
+    for step in expected["steps"]:
+        assert f'data-sort="{step["p95_ms"]!r}">{ms(step["p95_ms"])}</td>' in dom
+    ARTIFACTS.mkdir(exist_ok=True)
+    shot = ARTIFACTS / "report.png"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1100,3600",
+                    f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True)
+    assert shot.stat().st_size > 50_000
+
+
+@needs_chromium
+def test_hostile_strings_are_shown_as_text_and_never_run(tmp_path: Path, hostile_log: Path):
+    for command in (["report"], ["slowest"], ["checklist", "--p95-ms", "1"], ["diff", "-b", str(hostile_log)], ["trace", "t0"]):
+        page = tmp_path / f"{command[0]}.html"
+        result = run(command[0], str(hostile_log), *command[1:], "--format", "html", "-o", str(page))
+        assert result.exit_code in (0, 1), result.output
+        dom, log = browse(page)
+        title = re.search(r"<title>(.*?)</title>", dom).group(1)
+        assert title.startswith("llmobs") and "pwned" not in title
+        assert 'data-ready="1"' in body_state(dom) and "data-js-error" not in body_state(dom) and console_messages(log) == []
+        assert not re.search(r"<\w+[^>]*\son\w+\s*=", dom)  # no element with an event handler: the hostile ones stayed text
+        assert "<img" not in dom and "<b>bold</b>" not in dom
+        shown = [text for text in HOSTILE if html.escape(text, quote=False) in dom]  # as the DOM serialises text
+        assert shown or command[0] == "diff", f"{command[0]}: no hostile string shown literally"  # diff compares steps of 20 spans or more only
+
+
+@needs_chromium
+def test_checklist_and_diff_pages(tmp_path: Path):
+    checklist = tmp_path / "checklist.html"
+    assert run("checklist", SAMPLE, "--p95-ms", "2000", "--format", "html", "-o", str(checklist)).exit_code == 1
+    dom, log = browse(checklist)
+    assert "checklist failed" in dom and "p95_ms" in dom and "FAIL" in dom and console_messages(log) == []
+    diff = tmp_path / "diff.html"
+    assert run("diff", SAMPLE, "-b", SAMPLE, "--format", "html", "-o", str(diff)).exit_code == 0
+    dom, log = browse(diff)
+    assert 'class="chart"' in dom and "baseline p95" in dom and console_messages(log) == []
+
+
+def test_the_embedded_data_cannot_close_its_script_element():
+    from llmobs.render.html import _json_for_script
+
+    text = _json_for_script({"name": "</script><script>alert(1)</script><!--", "line": "\u2028"})
+    assert "</" not in text and "<!--" not in text and "\u2028" not in text
+    assert json.loads(text) == {"name": "</script><script>alert(1)</script><!--", "line": "\u2028"}
