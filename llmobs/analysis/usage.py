@@ -117,12 +117,16 @@ def _cost_by_month_and_model(columns: Columns, cost: np.ndarray, known: np.ndarr
     if not known.any():
         return {}
     months = months_of(usage.time_us[known])
-    pair = usage.provider[known].astype(np.int64) * (len(columns.models) + 1) + usage.model[known]
-    keys, inverse = np.unique(np.stack([months, pair], axis=1), axis=0, return_inverse=True)
-    totals = np.bincount(inverse.ravel(), weights=cost[known])
+    pairs = (len(columns.providers) + 1) * (len(columns.models) + 1)
+    pair = (usage.provider[known].astype(np.int64) + 1) * (len(columns.models) + 1) + usage.model[known]  # provider -1 (none) as 0
+    keys, inverse = np.unique((months - months.min()) * pairs + pair, return_inverse=True)
+    totals = np.bincount(inverse, weights=cost[known])
     out: dict[str, list[ModelCost]] = {}
-    for (month, key), total in zip(keys.tolist(), totals.tolist(), strict=True):
-        provider = columns.providers.lookup(key // (len(columns.models) + 1))
-        model = columns.models.values[key % (len(columns.models) + 1)]
+    for combined, total in zip(keys.tolist(), totals.tolist(), strict=True):
+        month, key = divmod(combined, pairs)
+        month += int(months.min())
+        provider_code, model_code = divmod(key, len(columns.models) + 1)
+        provider = columns.providers.lookup(provider_code - 1)
+        model = columns.models.values[model_code]
         out.setdefault(month_name(month), []).append(ModelCost(model=f"{provider}/{model}" if provider else model, cost_usd=total))
     return {month: sorted(models, key=lambda m: (-m.cost_usd, m.model)) for month, models in out.items()}

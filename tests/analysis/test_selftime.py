@@ -99,3 +99,10 @@ def test_steps_with_too_few_spans_are_listed_apart():
     result = slowest(_columns(spans), top=5)
     assert [s.name for s in result.steps] == ["search"] and [s.name for s in result.few] == ["rare_export"]
     assert result.min_count == 5
+
+
+def test_a_parent_longer_than_71_minutes_takes_the_two_key_path():
+    hours = 2 * 3_600_000  # 2 h in ms: its offsets do not fit beside the row in one integer
+    spans = [_span("t", "r", None, "request", 0, hours), _span("t", "a", "r", "llm", 1_000, 3_000_000), _span("t", "b", "r", "tool", 2_000_000, 2_000_000),
+             _span("u", "r", None, "request", 0, 100), _span("u", "c", "r", "tool", 10, 20)]
+    assert self_times(_columns(spans)) == pytest.approx(brute_force(spans))
