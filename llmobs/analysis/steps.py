@@ -48,9 +48,11 @@ def analyze_steps(columns: Columns, by: str = "name", rank_by: str = "p95_ms") -
     codes = codes[child].astype(np.int64)
     durations = spans.duration_ms[child]
     all_self = self_times(columns)
-    own = all_self[child]
-    errors = spans.is_error[child]
     all_weights = columns.span_weights()
+    all_self_total = float(all_self.sum() if all_weights is None else (all_self * all_weights).sum())
+    own = all_self[child]
+    del all_self  # the analyses run at the reader's memory peak: drop what is no longer needed
+    errors = spans.is_error[child]
     weights = None if all_weights is None else all_weights[child]
     group, sizes, quantiles = grouped_percentiles(codes, durations, weights=weights)
     if len(group) == 0:
@@ -65,7 +67,6 @@ def analyze_steps(columns: Columns, by: str = "name", rank_by: str = "p95_ms") -
     totals, self_totals, error_counts = summed(durations), summed(own), summed(errors.astype(np.float64))
     roots = spans.is_root
     request_total = float(spans.duration_ms[roots].sum() if all_weights is None else (spans.duration_ms[roots] * all_weights[roots]).sum())
-    all_self_total = float(all_self.sum() if all_weights is None else (all_self * all_weights).sum())
     steps = [
         StepSummary(
             name=table.lookup(int(code)) or UNSET,
