@@ -104,6 +104,17 @@ class ChecklistFormat(str, Enum):
 
 
 Paths = Annotated[list[str], typer.Argument(metavar="PATH", help="Log files (.gz too), directories, globs, or - for stdin.", show_default=False)]
+OptionalPaths = Annotated[list[str] | None, typer.Argument(metavar="PATH", help="Log files (.gz too), directories, globs, or - for stdin; none with --source.",
+                                                           show_default=False)]
+
+
+class AgentSource(str, Enum):
+    claude_code = "claude-code"
+    codex = "codex"
+
+
+SourceOpt = Annotated[AgentSource | None, typer.Option("--source", metavar="AGENT",
+                                                     help="Also read a coding agent's own session logs where it keeps them: claude-code or codex.")]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", metavar="FORM", help="Output form: table, markdown, json, csv or html (one self-contained page).")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail (exit 2) on the first bad line instead of skipping it.")]
 SinceOpt = Annotated[str | None, typer.Option("--since", metavar="DATE", help="Only requests starting at or after DATE (YYYY-MM, YYYY-MM-DD or RFC 3339; UTC).")]
@@ -168,6 +179,22 @@ def _progress_callback(paths: list[str]) -> tuple[Callable[[int], None] | None, 
             last_refresh[0] = now
 
     return advance, progress.stop
+
+
+def _paths(paths: list[str] | None, source: AgentSource | None) -> list[str]:
+    """The inputs: the paths given, and with --source the agent's log folders on this machine."""
+    from llmobs.agents import default_locations
+    from llmobs.errors import InputError
+
+    found = list(paths or [])
+    if source is not None:
+        folders = default_locations(source.value)
+        if not folders and not found:
+            raise InputError(f"no {source.value} session logs found in their usual places; give their folder as a PATH")
+        found += folders
+    if not found:
+        raise InputError("no input: give one or more PATHs (or - for stdin), or --source claude-code / --source codex")
+    return found
 
 
 def _filters(since: str | None, until: str | None, names: list[str] | None, models: list[str] | None, name_rules=None):  # type: ignore[no-untyped-def]
@@ -311,7 +338,8 @@ class SlowestTable(str, Enum):
 
 @app.command(cls=_Command, short_help="The whole checklist on one screen.")
 def report(
-    paths: Paths,
+    paths: OptionalPaths = None,
+    source: SourceOpt = None,
     format: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
     top: TopOpt = 20,
@@ -326,6 +354,7 @@ def report(
 ) -> None:
     """The whole checklist on one screen: latency, steps, errors, retries, tokens, cost, quality."""
     with _user_errors():
+        paths = _paths(paths, source)
         from llmobs.analysis.report import build_report
 
         columns, stats, pricer, filters = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by=by, config=config, raw_names=raw_names)
@@ -335,7 +364,8 @@ def report(
 
 @app.command(cls=_Command, short_help="Steps ranked by p95, then the slowest requests.")
 def slowest(
-    paths: Paths,
+    paths: OptionalPaths = None,
+    source: SourceOpt = None,
     top: TopOpt = 5,
     format: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
@@ -356,6 +386,7 @@ def slowest(
     names are grouped with their ids and numbers as placeholders (GET /users/{id}) unless
     --raw-names; --by-self-time ranks by the time a step spends outside its child spans."""
     with _user_errors():
+        paths = _paths(paths, source)
         from llmobs.analysis.slowest import slowest as find_slowest
 
         columns, _, _, _ = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by=by, config=config, raw_names=raw_names)
@@ -411,7 +442,8 @@ def _step_limits(values: list[str]) -> dict[str, dict[str, float]]:
 
 @app.command(cls=_Command, short_help="The seven questions as a CI gate, with thresholds.")
 def checklist(
-    paths: Paths,
+    paths: OptionalPaths = None,
+    source: SourceOpt = None,
     format: Annotated[ChecklistFormat, typer.Option("--format", "-f", metavar="FORM", help="Output form: table, markdown ($GITHUB_STEP_SUMMARY), json, csv, html or junit (CI test reports).")] = ChecklistFormat.table,
     output: OutputOpt = None,
     strict: StrictOpt = False,
@@ -444,6 +476,7 @@ def checklist(
     pyproject.toml, [checklist] in llmobs.toml, or --config; flags override them.
     """
     with _user_errors():
+        paths = _paths(paths, source)
         from llmobs.analysis.checklist import build_checklist
         from llmobs.analysis.compare import compare
         from llmobs.analysis.gates import evaluate_gates, parse_checklist_config
@@ -551,7 +584,8 @@ class OtlpProtocol(str, Enum):
 
 @app.command(cls=_Command, short_help="Export as OpenTelemetry traces: OTLP file or collector.")
 def export(
-    paths: Paths,
+    paths: OptionalPaths = None,
+    source: SourceOpt = None,
     output: Annotated[str | None, typer.Option("--output", "-o", metavar="FILE", help="Write OTLP/JSON to FILE (atomically), one ExportTraceServiceRequest per line; - for stdout.")] = None,
     otlp: Annotated[str | None, typer.Option("--otlp", metavar="FILE", hidden=True, help="The older spelling of --output.")] = None,
     endpoint: Annotated[str | None, typer.Option("--endpoint", metavar="URL", help="Send to an OTLP/HTTP collector, e.g. http://localhost:4318 (/v1/traces is added).")] = None,
@@ -574,6 +608,7 @@ def export(
     become links; reading the export back gives the same records.
     """
     with _user_errors():
+        paths = _paths(paths, source)
         import orjson
 
         from llmobs.errors import ConfigError
@@ -670,7 +705,8 @@ def _atomic_output(path: str) -> Iterator[BinaryIO]:
 
 @app.command(cls=_Command, short_help="Prometheus metrics: duration histograms, counters.")
 def metrics(
-    paths: Paths,
+    paths: OptionalPaths = None,
+    source: SourceOpt = None,
     output: OutputOpt = None,
     strict: StrictOpt = False,
     since: SinceOpt = None,
@@ -684,6 +720,7 @@ def metrics(
     buckets), token and cost counters by model, error counters by type. With --output the file is
     replaced atomically, for node_exporter's textfile collector."""
     with _user_errors():
+        paths = _paths(paths, source)
         from llmobs.analysis.metrics import build_metrics
         from llmobs.render.prometheus import render_metrics
 

@@ -40,6 +40,7 @@ class PriceOverride(BaseModel):
     output_mtok: float = Field(ge=0)
     cache_read_mtok: float | None = Field(default=None, ge=0)
     cache_write_mtok: float | None = Field(default=None, ge=0)
+    cache_write_1h_mtok: float | None = Field(default=None, ge=0)  # default: the cache-write price
 
 
 def parse_overrides(table: Mapping[str, Any], source: str, prefix: str = "tool.llmobs.") -> dict[str, PriceOverride]:
@@ -113,12 +114,14 @@ class Pricer:
         tokens_in = usage.input_tokens[rows].astype(np.float64)
         cache_read = usage.cache_read_tokens[rows].astype(np.float64)
         cache_write = usage.cache_write_tokens[rows].astype(np.float64)
+        hour = np.minimum(usage.cache_write_1h_tokens[rows], usage.cache_write_tokens[rows]).astype(np.float64)
         tokens_out = usage.output_tokens[rows].astype(np.float64)
         if override is not None:
             cr = override.input_mtok if override.cache_read_mtok is None else override.cache_read_mtok
             cw = override.input_mtok if override.cache_write_mtok is None else override.cache_write_mtok
+            cw_hour = cw if override.cache_write_1h_mtok is None else override.cache_write_1h_mtok
             uncached = np.maximum(tokens_in - cache_read - cache_write, 0)
-            out[rows] = (uncached * override.input_mtok + cache_read * cr + cache_write * cw + tokens_out * override.output_mtok) / 1e6
+            out[rows] = (uncached * override.input_mtok + cache_read * cr + (cache_write - hour) * cw + hour * cw_hour + tokens_out * override.output_mtok) / 1e6
             return True
         found = _find_model(model, provider)
         if found is None:
@@ -146,9 +149,10 @@ class Pricer:
             rates = _linear_rates(model_info, provider_info, moment, int(tokens_in[members].min()), low, high)
             if rates is None:
                 return False
-            fixed, r_in, r_cache_read, r_cache_write, r_out = rates
+            fixed, r_in, r_cache_read, r_cache_write, r_cache_write_hour, r_out = rates
             uncached = tokens_in[members] - cache_read[members] - cache_write[members]
-            out[rows[members]] = fixed + uncached * r_in + cache_read[members] * r_cache_read + cache_write[members] * r_cache_write + tokens_out[members] * r_out
+            out[rows[members]] = (fixed + uncached * r_in + cache_read[members] * r_cache_read + (cache_write[members] - hour[members]) * r_cache_write
+                                  + hour[members] * r_cache_write_hour + tokens_out[members] * r_out)
         return True
 
 
@@ -191,8 +195,8 @@ def _has_time_of_day_prices(model_info: Any) -> bool:
 
 def _linear_rates(
     model_info: Any, provider_info: Any, moment: datetime, representative: int, low: int, high: int | None
-) -> tuple[float, float, float, float, float] | None:
-    """(fixed, input, cache read, cache write, output) USD per call/token for calls whose total input
+) -> tuple[float, float, float, float, float, float] | None:
+    """(fixed, input, cache read, cache write, 1-hour cache write, output) USD per call/token for calls whose total input
     lies in [low, high] at `moment`, read off exact genai-prices calls at two input sizes there."""
     from genai_prices import Usage
 
@@ -213,7 +217,8 @@ def _linear_rates(
         size = max(base, 1)
         r_cache_read = (total(input_tokens=size, cache_read_tokens=size) - fixed) / size
         r_cache_write = (total(input_tokens=size, cache_write_tokens=size) - fixed) / size
+        r_cache_write_hour = (total(input_tokens=size, cache_write_tokens=size, cache_write_1h_tokens=size) - fixed) / size
         r_out = (total(input_tokens=base, output_tokens=PROBE) - at_base) / PROBE
     except (ValueError, ArithmeticError, LookupError):
         return None
-    return float(fixed), float(r_in), float(r_cache_read), float(r_cache_write), float(r_out)
+    return float(fixed), float(r_in), float(r_cache_read), float(r_cache_write), float(r_cache_write_hour), float(r_out)

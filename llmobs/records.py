@@ -93,6 +93,7 @@ class Usage(_Record):
     output_tokens: NonNegativeInt | None = None
     cache_read_tokens: NonNegativeInt = 0
     cache_write_tokens: NonNegativeInt = 0
+    cache_write_1h_tokens: NonNegativeInt = 0  # the part of cache_write_tokens kept for an hour, priced as such
     reasoning_tokens: NonNegativeInt = 0
     cost_usd: Annotated[float, Field(ge=0)] | None = None
     scope: Literal["call", "span"] = "call"

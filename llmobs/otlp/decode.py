@@ -53,13 +53,15 @@ LLMOBS_COST = "llmobs.usage.cost_usd"
 LLMOBS_USAGE_TIME = "llmobs.usage.time"
 LLMOBS_USAGE_SCOPE = "llmobs.usage.scope"
 LLMOBS_SAMPLE_RATE = "llmobs.sample_rate"
+LLMOBS_CACHE_WRITE_1H = "llmobs.usage.cache_write_1h_tokens"
 LLMOBS_ADDED = "llmobs.usage.added"  # span attributes export added only to carry usage
 LLMOBS_DURATION = "llmobs.duration_ms"  # the exact duration of a span whose end OTLP's fixed64 nanoseconds cannot hold
 COST_KEYS = (LLMOBS_COST, "gen_ai.usage.cost", "llm.cost.total")
 USAGE_EVENT = "llmobs.usage"
 EVAL_EVENT = "llmobs.eval"
 CONSUMED = {
-    LLMOBS_KIND, LLMOBS_ATTEMPT, LLMOBS_RETRY_OF, LLMOBS_USAGE_TIME, LLMOBS_USAGE_SCOPE, LLMOBS_SAMPLE_RATE, LLMOBS_ADDED, LLMOBS_DURATION, "error.type",
+    LLMOBS_KIND, LLMOBS_ATTEMPT, LLMOBS_RETRY_OF, LLMOBS_USAGE_TIME, LLMOBS_USAGE_SCOPE, LLMOBS_SAMPLE_RATE, LLMOBS_CACHE_WRITE_1H, LLMOBS_ADDED,
+    LLMOBS_DURATION, "error.type",
     *INPUT_TOKEN_KEYS, *OUTPUT_TOKEN_KEYS, *CACHE_READ_KEYS, *CACHE_WRITE_KEYS, *REASONING_KEYS, *TOTAL_TOKEN_KEYS, *COST_KEYS,
 }
 VERCEL_PROVIDER_APIS = {"chat", "completion", "responses", "embedding", "messages", "text", "image"}  # `openai.chat` names provider and API
@@ -389,6 +391,7 @@ def _usage(trace_id: str, span_id: str | None, attrs: dict[str, Any], time: str,
         "output_tokens": _count(tokens_out),
         "cache_read_tokens": cache_read,
         "cache_write_tokens": cache_write,
+        "cache_write_1h_tokens": min(_count(attrs.get(LLMOBS_CACHE_WRITE_1H)) or 0, cache_write),
         "reasoning_tokens": _count(_first(attrs, REASONING_KEYS)) or 0,
         "cost_usd": _number(_first(attrs, COST_KEYS)),
         "scope": scope,

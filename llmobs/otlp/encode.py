@@ -60,6 +60,7 @@ def _usage_attributes(usage: Usage) -> dict[str, Any]:
         ("gen_ai.usage.cache_read.input_tokens", usage.cache_read_tokens),
         ("gen_ai.usage.cache_creation.input_tokens", usage.cache_write_tokens),
         ("gen_ai.usage.reasoning.output_tokens", usage.reasoning_tokens),
+        (d.LLMOBS_CACHE_WRITE_1H, usage.cache_write_1h_tokens),
     ):
         if value:
             attrs[key] = value

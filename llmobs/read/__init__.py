@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from llmobs.agents import detect as detect_agent
 from llmobs.errors import InputError
 from llmobs.read.columns import ColumnBuilder, Columns, merge_columns, to_micros
 from llmobs.read.decode import UnknownType, decode_line, decode_otlp, is_otlp
@@ -189,11 +190,14 @@ class BlockReader:
         return first_line + len(lines)
 
     def _judge_by_models(self, name: str, lines: list[bytes], indexes: list[int], first_line: int, torn: bool) -> None:
+        self.add_records([record for index in indexes for record in judge_line(lines[index], name, first_line + index, self.stats, torn=torn)])
+
+    def add_records(self, records: list[Span | Usage | Eval]) -> None:
+        """Validated records into the builder, counted."""
         stats = self.stats
         by_type: dict[type, list[Span | Usage | Eval]] = {Span: [], Usage: [], Eval: []}
-        for index in indexes:
-            for record in judge_line(lines[index], name, first_line + index, stats, torn=torn):
-                by_type[type(record)].append(record)
+        for record in records:
+            by_type[type(record)].append(record)
         spans, usage, evals = by_type[Span], by_type[Usage], by_type[Eval]
         self.builder.add_spans(spans, np.array([to_micros(s.start) for s in spans], dtype=np.int64))  # type: ignore[union-attr]
         self.builder.add_usage(usage, np.array([to_micros(u.time) for u in usage], dtype=np.int64))  # type: ignore[union-attr]
@@ -344,17 +348,52 @@ def read_source(source: Source, builder: ColumnBuilder, stats: InputStats, on_pr
     try:
         reader = BlockReader(builder, stats, stop_at_bad=stop_at_bad)
         head = _head(stream)
-        if _is_multiline_document(head):
+        agent = detect_agent(head)
+        if agent is not None or _is_multiline_document(head):
             document = _read_document(source.name, stream, stats)
             if on_progress is not None:
                 on_progress(source.size() or len(document or b""))  # the file's bytes, compressed or not
-            if document is not None:
+            if agent is not None:
+                reader.add_records(agent_records(source.name, agent, document, stats) if document is not None else [])
+            elif document is not None:
                 reader._judge_by_models(source.name, [document], [0], 1, torn=False)
-            stats.lines += 1
+            if agent is None or document is None:
+                stats.lines += 1
             return
         reader.read_stream(source.name, stream, on_progress=on_progress)
     finally:
         close()
+
+
+def agent_records(name: str, agent: str, data: bytes, stats: InputStats) -> list[Span | Usage | Eval]:
+    """The records of a coding agent's session log, judged by the models, with its lines, bad
+    lines and skipped line types accounted in `stats` (records are not)."""
+    from pydantic import ValidationError
+
+    from llmobs.agents import convert
+    from llmobs.records import RECORD_ADAPTER
+
+    converted = convert(agent, data)
+    stats.lines += converted.lines
+    for number, reason in converted.bad:
+        stats.bad_line(name, number, reason)
+    for kind, count in converted.skipped.items():
+        stats.skipped_unknown += count
+        stats.unknown_types[kind] = stats.unknown_types.get(kind, 0) + count
+    records: list[Span | Usage | Eval] = []
+    for candidate in converted.records:
+        try:
+            records.append(RECORD_ADAPTER.validate_python(candidate, strict=False))
+        except ValidationError as exc:  # a value the log holds that the format cannot: named, not dropped silently
+            first = exc.errors(include_input=False)[0]
+            stats.bad_line(name, 0, f"{agent} {candidate.get('type')} of trace {candidate.get('trace_id')}: {'.'.join(map(str, first['loc'][1:]))}: {first['msg']}")
+    return records
+
+
+def whole_file(head: bytes) -> bool:
+    """Whether a file must be read whole rather than split into line ranges: one multi-line JSON
+    document, or a coding agent's session log (a turn spans many lines)."""
+    return _is_multiline_document(head) or detect_agent(head) is not None
 
 
 def _head(stream: BinaryIO) -> bytes:
@@ -420,9 +459,13 @@ def _records_of_stream(
     mentioning: bytes | None,
 ) -> Iterator[Span | Usage | Eval]:
     head = _head(stream)
-    if _is_multiline_document(head):
-        stats.lines += 1
+    agent = detect_agent(head)
+    if agent is not None or _is_multiline_document(head):
         document = _read_document(name, stream, stats)
+        if agent is not None and document is not None:
+            yield from counted([r for r in agent_records(name, agent, document, stats) if mentioning is None or mentioning in r.trace_id.encode()])
+            return
+        stats.lines += 1
         if document is not None:
             yield from counted(judge_line(document, name, 1, stats, torn=False))
         return

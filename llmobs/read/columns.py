@@ -212,6 +212,7 @@ class UsageColumns:
     output_tokens: np.ndarray
     cache_read_tokens: np.ndarray
     cache_write_tokens: np.ndarray
+    cache_write_1h_tokens: np.ndarray  # int64, part of cache_write_tokens
     reasoning_tokens: np.ndarray
     cost_usd: np.ndarray  # float64, NaN when not logged
     span: np.ndarray  # int64 id64 of span_id, 0 when none
@@ -392,6 +393,7 @@ class ColumnBuilder:
                 "output_tokens": _tokens([u.output_tokens for u in usage]),
                 "cache_read_tokens": np.array([u.cache_read_tokens for u in usage], dtype=np.int64),
                 "cache_write_tokens": np.array([u.cache_write_tokens for u in usage], dtype=np.int64),
+                "cache_write_1h_tokens": np.array([u.cache_write_1h_tokens for u in usage], dtype=np.int64),
                 "reasoning_tokens": np.array([u.reasoning_tokens for u in usage], dtype=np.int64),
                 "cost_usd": _float_or_nan([u.cost_usd for u in usage]),
                 "span": id64_all([u.span_id for u in usage]),
@@ -442,7 +444,7 @@ SPAN_DTYPES: dict[str, Any] = {
 USAGE_DTYPES: dict[str, Any] = {
     "trace": np.int32, "time_us": np.int64, "provider": np.int32, "model": np.int32, "input_tokens": np.int64,
     "output_tokens": np.int64, "cache_read_tokens": np.int64, "cache_write_tokens": np.int64,
-    "reasoning_tokens": np.int64, "cost_usd": np.float64, "span": np.int64, "span_scope": bool, "sample_rate": np.float64,
+    "cache_write_1h_tokens": np.int64, "reasoning_tokens": np.int64, "cost_usd": np.float64, "span": np.int64, "span_scope": bool, "sample_rate": np.float64,
 }
 EVAL_DTYPES: dict[str, Any] = {"trace": np.int32, "time_us": np.int64, "name": np.int32, "passed": np.int8, "score": np.float64}
 

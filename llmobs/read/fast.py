@@ -57,6 +57,7 @@ class FastUsage(msgspec.Struct, tag="usage", tag_field="type", gc=False):
     output_tokens: Count | None = None
     cache_read_tokens: Count = 0
     cache_write_tokens: Count = 0
+    cache_write_1h_tokens: Count = 0
     reasoning_tokens: Count = 0
     cost_usd: Annotated[float, msgspec.Meta(ge=0)] | None = None
     scope: Literal["call", "span"] = "call"

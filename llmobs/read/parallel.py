@@ -23,7 +23,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from llmobs.errors import InputError, LlmobsError
-from llmobs.read import BlockReader, InputStats, ProgressCallback, _collection_paused, _head, _is_multiline_document, broken_stream, line_blocks, read_source
+from llmobs.read import BlockReader, InputStats, ProgressCallback, _collection_paused, _head, broken_stream, line_blocks, read_source, whole_file
 from llmobs.read.columns import ColumnBuilder, Columns
 from llmobs.read.heap import release_free_memory
 from llmobs.read.sources import GZIP_MAGIC, Source, inflating, open_binary
@@ -43,7 +43,7 @@ def _splittable(source: Source) -> bool:
             head = handle.read(1 << 16)
     except OSError:
         return False
-    return head[:2] != GZIP_MAGIC and not _is_multiline_document(head) and os.path.getsize(source.name) >= PARALLEL_MIN_BYTES
+    return head[:2] != GZIP_MAGIC and not whole_file(head) and os.path.getsize(source.name) >= PARALLEL_MIN_BYTES
 
 
 def _shareable(source: Source) -> bool:
@@ -55,7 +55,7 @@ def _shareable(source: Source) -> bool:
     except (OSError, InputError):
         return False
     try:
-        return inflating(stream) and not _is_multiline_document(_head(stream))
+        return inflating(stream) and not whole_file(_head(stream))
     finally:
         close()
 

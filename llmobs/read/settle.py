@@ -12,7 +12,7 @@ import numpy as np
 
 from llmobs.read.columns import Columns, EvalColumns, SpanColumns, UsageColumns
 
-TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
+TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens")
 MAX_DEPTH = 10_000  # a parent chain longer than this is a cycle
 
 

@@ -58,6 +58,7 @@ def traces(draw) -> list[dict]:
             "cache_read_tokens": draw(st.integers(0, 1000)), "cache_write_tokens": draw(st.integers(0, 1000)),
             "reasoning_tokens": draw(st.integers(0, 1000)),
         }
+        record["cache_write_1h_tokens"] = draw(st.integers(0, record["cache_write_tokens"]))
         if draw(st.booleans()):
             record["cost_usd"] = draw(st.floats(0, 10, allow_nan=False))
         if draw(st.booleans()):
