@@ -703,6 +703,31 @@ def _atomic_output(path: str) -> Iterator[BinaryIO]:
         raise
 
 
+@app.command(cls=_Command, short_help="Cost by day, month, session, project or any attribute.")
+def cost(
+    paths: OptionalPaths = None,
+    source: SourceOpt = None,
+    by: Annotated[str, typer.Option("--by", metavar="KEY", help="day, month, or a request attribute: session, project, user.id …")] = "month",
+    format: FormatOpt = OutputFormat.table,
+    output: OutputOpt = None,
+    strict: StrictOpt = False,
+    since: SinceOpt = None,
+    until: UntilOpt = None,
+    name: NameOpt = None,
+    model: ModelOpt = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Requests, tokens, cache hit rate and cost per UTC day or month, or per value of a request's
+    attribute (`session` and `project` for coding agents' logs), costliest first."""
+    with _user_errors():
+        from llmobs.analysis.costs import PERIODS, cost_by
+
+        paths = _paths(paths, source)
+        columns, _, pricer, _ = _load(paths, strict=strict, since=since, until=until, names=name, models=model,
+                                      by="name" if by in PERIODS else by, config=config)
+        _print(format, "costs", cost_by(columns, pricer.price(columns), by), output)
+
+
 @app.command(cls=_Command, short_help="Prometheus metrics: duration histograms, counters.")
 def metrics(
     paths: OptionalPaths = None,

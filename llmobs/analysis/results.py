@@ -136,6 +136,24 @@ class CostSummary(_Result):
     unpriced_models: list[str] = []
 
 
+class CostRow(_Result):
+    key: str  # a day, a month, or an attribute's value
+    requests: int
+    cost_usd: float | None
+    cost_per_request_usd: float | None
+    input_tokens: int
+    output_tokens: int
+    cache_hit_rate: float | None
+
+
+class CostBreakdown(_Result):
+    """Cost by day, month or a request attribute (`llmobs cost --by`)."""
+
+    by: str
+    rows: list[CostRow]
+    unpriced_models: list[str] = []
+
+
 class FailedQuery(_Result):
     trace_id: str
     query: str | None

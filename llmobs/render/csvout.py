@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from llmobs.analysis.results import Checklist, Comparison, Report, SlowestResult, StepSummary, TraceView
+from llmobs.analysis.results import Checklist, Comparison, CostBreakdown, Report, SlowestResult, StepSummary, TraceView
 from llmobs.render.text import safe
 
 STEP_FIELDS = ["name", "count", "p50_ms", "p95_ms", "p99_ms", "total_ms", "error_rate", "share_of_request_time",
@@ -87,3 +87,8 @@ def render_comparison(comparison: Comparison) -> str:
 def render_trace(view: TraceView) -> str:
     fields = ["span_id", "parent_id", "name", "depth", "offset_ms", "duration_ms", "status", "error", "attempt", "input_tokens", "output_tokens", "cost_usd", "rollup"]
     return _write([fields] + [[getattr(s, f) for f in fields] for s in view.spans])
+
+
+def render_costs(result: CostBreakdown) -> str:
+    fields = ["key", "requests", "cost_usd", "cost_per_request_usd", "input_tokens", "output_tokens", "cache_hit_rate"]
+    return _write([[result.by, *fields[1:]]] + [[getattr(r, f) for f in fields] for r in result.rows])

@@ -18,7 +18,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from llmobs.analysis.results import Checklist, Comparison, Report, SlowestResult, StepSummary, TraceView, Waterfall, WaterfallSpan
+from llmobs.analysis.results import Checklist, Comparison, CostBreakdown, Report, SlowestResult, StepSummary, TraceView, Waterfall, WaterfallSpan
 from llmobs.render.text import input_line, safe, settled_notes, token_totals_line
 from llmobs.units import count, ms, pct, usd, with_unit
 
@@ -363,3 +363,14 @@ def render_trace(view: TraceView, invocation: str | None = None, generated: str 
          (count(s.input_tokens), s.input_tokens), (count(s.output_tokens), s.output_tokens), (usd(s.cost_usd), s.cost_usd)] for s in view.spans), table_id="spans")
     return _page(f"llmobs trace {safe(view.trace_id)}", [_section("trace", "Waterfall", _waterfall(waterfall)), _section("spans", "Spans", details)],
                  view.model_dump(mode="json"), invocation, generated)
+
+
+def render_costs(result: CostBreakdown, invocation: str | None = None, generated: str | None = None) -> str:
+    rows = _table([result.by, "requests", "cost", "cost per request", "input tokens", "output tokens", "cache hit rate"], (
+        [r.key, (count(r.requests), r.requests), (usd(r.cost_usd), r.cost_usd), (usd(r.cost_per_request_usd), r.cost_per_request_usd),
+         (count(r.input_tokens), r.input_tokens), (count(r.output_tokens), r.output_tokens), (pct(r.cache_hit_rate), r.cache_hit_rate)] for r in result.rows),
+        table_id="costs")
+    chart = _month_bars([(r.key, [("cost", r.cost_usd or 0.0)]) for r in result.rows[:40]], usd, f"Cost by {safe(result.by)}", {"cost": "var(--c1)"})
+    note = f"<p class=\"note warn\">No known price for {esc(', '.join(result.unpriced_models))}: costs are lower bounds.</p>" if result.unpriced_models else ""
+    return _page(f"llmobs cost by {safe(result.by)}", [_section("costs", f"Cost by {safe(result.by)}", chart, rows, note)],
+                 result.model_dump(mode="json"), invocation, generated)

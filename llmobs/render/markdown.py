@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from llmobs.analysis.results import Checklist, Comparison, Report, SlowestResult, TraceView
+from llmobs.analysis.results import Checklist, Comparison, CostBreakdown, Report, SlowestResult, TraceView
 from llmobs.render.text import (
     DEFAULT_TOP,
     FAILED_QUERIES_SHOWN,
@@ -206,4 +206,14 @@ def render_trace(view: TraceView) -> str:
             for s in view.spans
         ],
     )
+    return "\n".join(out) + "\n"
+
+
+def render_costs(result: CostBreakdown) -> str:
+    out = [f"## Cost by {md(result.by)}", ""]
+    out += _table([md(result.by), "requests", "cost", "cost per request", "input tokens", "output tokens", "cache hit rate"],
+                  [[md(r.key), f"{r.requests:,}", usd(r.cost_usd), usd(r.cost_per_request_usd), f"{r.input_tokens:,}", f"{r.output_tokens:,}", pct(r.cache_hit_rate)]
+                   for r in result.rows])
+    if result.unpriced_models:
+        out += ["", f"No known price for {', '.join(md(m) for m in result.unpriced_models)}: costs are lower bounds."]
     return "\n".join(out) + "\n"

@@ -14,7 +14,7 @@ from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderR
 from rich.text import Text
 from rich.tree import Tree
 
-from llmobs.analysis.results import Checklist, Comparison, Report, SlowestResult, StepSummary, TraceView
+from llmobs.analysis.results import Checklist, Comparison, CostBreakdown, Report, SlowestResult, StepSummary, TraceView
 from llmobs.render.fit import Column, FitTable
 from llmobs.render.text import (
     DEFAULT_TOP,
@@ -296,3 +296,17 @@ def write(renderable: RenderableType, file: TextIO) -> None:
     with console.capture() as captured:
         console.print(renderable)
     file.write("\n".join(line.rstrip() for line in captured.get().split("\n")))
+
+
+def render_costs(result: CostBreakdown) -> RenderableType:
+    table = FitTable(f"Cost by {safe(result.by)}", [
+        Column(safe(result.by), justify="left", shrink=True, style="cyan"), Column("requests"), Column("cost"), Column("per request"),
+        Column("input tokens", drop=2), Column("output tokens", drop=3), Column("cache hit rate", drop=1),
+    ])
+    for row in result.rows:
+        table.add_row(cell(row.key), count(row.requests), usd(row.cost_usd), usd(row.cost_per_request_usd), count(row.input_tokens),
+                      count(row.output_tokens), pct(row.cache_hit_rate))
+    parts: list[RenderableType] = [table]
+    if result.unpriced_models:
+        parts.append(Text(f"No known price for {', '.join(safe(m) for m in result.unpriced_models)}: costs are lower bounds.", style="yellow"))
+    return Group(*parts)

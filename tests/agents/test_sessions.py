@@ -101,3 +101,21 @@ def test_default_locations_and_grouping_by_session_and_project(tmp_path: Path):
     assert {s["name"] for s in json.loads(sessions.stdout)["steps"]} == {"0199a7e2-3c4d-7e8f-9a0b-1c2d3e4f5a6b"}
     missing = run("report", "--source", "codex", env={"CODEX_HOME": str(tmp_path / "nowhere"), "HOME": str(tmp_path / "home")})
     assert missing.exit_code == 2 and "no codex session logs found" in missing.stderr
+
+
+def test_cost_by_day_month_session_and_project(tmp_path: Path):
+    claude = claude_code_log(tmp_path / "c.jsonl")
+    codex = codex_log(tmp_path / "x.jsonl")
+    whole = report(claude, codex)
+    by_session = json.loads(run("cost", str(claude), str(codex), "--by", "session", "--format", "json").stdout)
+    rows = {r["key"]: r for r in by_session["rows"]}
+    assert set(rows) == {SESSION, "0199a7e2-3c4d-7e8f-9a0b-1c2d3e4f5a6b"}
+    assert sum(r["cost_usd"] for r in rows.values()) == pytest.approx(whole["cost"]["total_usd"])
+    assert rows[SESSION]["requests"] == 2 and rows[SESSION]["input_tokens"] == sum(c[0] for c in CLAUDE_CALLS.values())
+    assert [r["cost_usd"] for r in by_session["rows"]] == sorted((r["cost_usd"] for r in rows.values()), reverse=True)  # costliest first
+    by_project = json.loads(run("cost", str(claude), str(codex), "--by", "project", "--format", "json").stdout)
+    assert [(r["key"], r["requests"]) for r in by_project["rows"]] == [(Path(CWD).name, 4)]
+    by_day = json.loads(run("cost", str(claude), "--by", "day", "--format", "json").stdout)
+    assert [r["key"] for r in by_day["rows"]] == ["2026-11-03"]
+    table = run("cost", str(claude), str(codex), "--by", "session")
+    assert table.exit_code == 0 and SESSION in table.stdout
