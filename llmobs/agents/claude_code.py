@@ -116,8 +116,12 @@ def _turn_records(turn: list[tuple[int, dict[str, Any], datetime]], seen_message
         message = entry.get("message") or {}
         if entry.get("type") == "assistant" and isinstance(message.get("id"), str):
             call = messages.get(message["id"])
+            replay = call is not None and bool(entry.get("isSidechain")) and not call["entry"].get("isSidechain")
             if call is None:
                 call = messages[message["id"]] = {"start": previous, "end": moment, "entry": entry, "usage": {}, "tools": []}
+            if replay:  # a sidechain's copy of a message the main chain already has: not a later part of it
+                previous = moment
+                continue
             call["end"] = max(call["end"], moment)
             usage = message.get("usage") if isinstance(message.get("usage"), dict) else {}
             if _size(usage) >= _size(call["usage"]):

@@ -40,6 +40,8 @@ def test_claude_code_turns_calls_and_tools(tmp_path: Path):
     assert totals["cache_read"] == sum(c[1] for c in CLAUDE_CALLS.values()) and totals["cache_write"] == 200
     assert totals["output"] == sum(c[4] for c in CLAUDE_CALLS.values())  # the final snapshot of msg_A, once
     assert steps["Bash"]["p50_ms"] == 5000.0  # tool_use at +4 s, its result at +9 s
+    view = json.loads(run("trace", str(log), doc["slowest_requests"][0]["trace_id"], "--format", "json").stdout)
+    assert [s["duration_ms"] for s in view["spans"] if s["name"] == "model call"] == [4000.0, 2000.0, 7000.0]  # the replay at +12.5 s does not stretch msg_B
     assert doc["requests"]["latency_ms"]["p50"] == pytest.approx((20_000 + 4_000) / 2)  # the turns: 0 → 20 s and 60 → 64 s
 
 
