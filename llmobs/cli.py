@@ -323,7 +323,11 @@ def _print(fmt: Enum, what: str, result: object, output: str | None = None, **op
         buffer = io.StringIO()
         write(rendered, buffer)
         rendered = buffer.getvalue()
-    text = rendered if rendered.endswith("\n") else rendered + "\n"
+    _emit(rendered if rendered.endswith("\n") else rendered + "\n", output)
+
+
+def _emit(text: str, output: str | None) -> None:
+    """`text` on stdout, or written atomically to `output`."""
     if output is None:
         sys.stdout.write(text)
     else:
@@ -608,7 +612,6 @@ def export(
     become links; reading the export back gives the same records.
     """
     with _user_errors():
-        paths = _paths(paths, source)
         import orjson
 
         from llmobs.errors import ConfigError
@@ -618,6 +621,7 @@ def export(
         from llmobs.read.sources import expand
         from llmobs.units import plural
 
+        paths = _paths(paths, source)
         if output is not None and otlp is not None:
             raise ConfigError("--otlp is the older spelling of --output: give one of them")
         otlp = output if output is not None else otlp
@@ -750,12 +754,7 @@ def metrics(
         from llmobs.render.prometheus import render_metrics
 
         columns, _, pricer, _ = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
-        text = render_metrics(build_metrics(columns, pricer.price(columns)))
-        if output is None:
-            sys.stdout.write(text)
-        else:
-            with _atomic_output(output) as handle:
-                handle.write(text.encode("utf-8"))
+        _emit(render_metrics(build_metrics(columns, pricer.price(columns))), output)
 
 
 @app.command(cls=_Command, short_help="The JSON Schema of one record line.")
@@ -764,12 +763,7 @@ def schema(output: OutputOpt = None) -> None:
     with _user_errors():
         from llmobs.records import record_json_schema
 
-        text = json.dumps(record_json_schema(), indent=2) + "\n"
-        if output is None:
-            sys.stdout.write(text)
-        else:
-            with _atomic_output(output) as handle:
-                handle.write(text.encode("utf-8"))
+        _emit(json.dumps(record_json_schema(), indent=2) + "\n", output)
 
 
 def main() -> None:
