@@ -1,7 +1,7 @@
 """A table that fits the width it is drawn at without breaking an id, a number or a name in the
 middle: ids are shortened to a prefix still unique among the rows (which `llmobs trace` accepts),
-names and free text are cut with an ellipsis, and columns that still do not fit are left out by
-priority, with a note saying which. Piped (not a terminal), it is drawn without box lines.
+names and free text are cut with an ellipsis (to 24 characters, and below only when leaving out
+columns by priority was not enough), with a note saying which columns were left out. Piped (not a terminal), it is drawn without box lines.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from rich.text import Text
 
 GAP = 2  # columns are padded by one space on each side, none at the edges
 MIN_TEXT = 12  # a name or a query is never cut shorter than this
+COMFORTABLE_TEXT = 24  # … and not below this while a less needed column can be left out instead
 MIN_ID = 12  # hex digits of an id prefix: 48 bits, unique in any realistic log
 
 
@@ -69,16 +70,21 @@ class FitTable:
                     for row in rows:
                         row[i] = row[i][:length]
                     widths[i] = max(cell_len(column.header), length)
-        for i, column in enumerate(columns):
-            if column.shrink and needed(active, widths) > width:
-                floor = max(cell_len(column.header), min(MIN_TEXT, natural[i]))
-                widths[i] = max(floor, widths[i] - (needed(active, widths) - width))
+
+        def shrink_text(shortest: int) -> None:
+            for i, column in enumerate(columns):
+                if column.shrink and needed(active, widths) > width:
+                    floor = max(cell_len(column.header), min(shortest, natural[i]))
+                    widths[i] = max(floor, widths[i] - (needed(active, widths) - width))
+
+        shrink_text(COMFORTABLE_TEXT)  # names first give up what they can spare and still read well,
         left_out = []
         for i in sorted((i for i, c in enumerate(columns) if c.drop), key=lambda i: -columns[i].drop):
             if needed(active, widths) <= width:
                 break
-            active.remove(i)
+            active.remove(i)  # then the least needed columns go,
             left_out.append(columns[i].header)
+        shrink_text(MIN_TEXT)  # and only then are names cut shorter
 
         plain = not console.is_terminal
         table = Table(box=None if plain else box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
