@@ -29,8 +29,14 @@ def _moment(entry: dict[str, Any]) -> datetime | None:
         return None
 
 
+def _message(entry: dict[str, Any]) -> dict[str, Any]:
+    """The line's API message, or an empty one when it has none (or something else in its place)."""
+    message = entry.get("message")
+    return message if isinstance(message, dict) else {}
+
+
 def _blocks(entry: dict[str, Any]) -> list[dict[str, Any]]:
-    content = (entry.get("message") or {}).get("content")
+    content = _message(entry).get("content")
     return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
 
 
@@ -38,7 +44,7 @@ def _prompt_text(entry: dict[str, Any]) -> str | None:
     """The text of a user prompt; None for a tool result, a meta line or a sidechain's message."""
     if entry.get("type") != "user" or entry.get("isSidechain") or entry.get("isMeta"):
         return None
-    content = (entry.get("message") or {}).get("content")
+    content = _message(entry).get("content")
     if isinstance(content, str):
         return content
     blocks = _blocks(entry)
@@ -113,7 +119,7 @@ def _turn_records(turn: list[tuple[int, dict[str, Any], datetime]], seen_message
     messages: dict[str, dict[str, Any]] = {}
     previous = start
     for _, entry, moment in turn:
-        message = entry.get("message") or {}
+        message = _message(entry)
         if entry.get("type") == "assistant" and isinstance(message.get("id"), str):
             call = messages.get(message["id"])
             replay = call is not None and bool(entry.get("isSidechain")) and not call["entry"].get("isSidechain")
@@ -135,7 +141,7 @@ def _turn_records(turn: list[tuple[int, dict[str, Any], datetime]], seen_message
                 results.setdefault(block["tool_use_id"], (block, moment))
 
     for message_id, call in messages.items():
-        model = (call["entry"].get("message") or {}).get("model")
+        model = _message(call["entry"]).get("model")
         if message_id in seen_messages:  # a sidechain's replay of a message already counted
             continue
         seen_messages.add(message_id)

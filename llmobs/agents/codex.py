@@ -111,7 +111,8 @@ def convert(data: bytes) -> Converted:
         elif kind == "event_msg" and inner == "mcp_tool_call_end":
             invocation = payload.get("invocation") if isinstance(payload.get("invocation"), dict) else {}
             result = payload.get("result")
-            failed = isinstance(result, dict) and ("Err" in result or bool((result.get("Ok") or {}).get("isError")))
+            ok = result.get("Ok") if isinstance(result, dict) else None
+            failed = isinstance(result, dict) and ("Err" in result or (isinstance(ok, dict) and bool(ok.get("isError"))))
             name = f"{invocation.get('server', 'mcp')}.{invocation.get('tool', 'tool')}"
             duration = _seconds(payload.get("duration"))
             _tool(state, out, str(payload.get("call_id") or hex_id(moment.isoformat(), name)), name,

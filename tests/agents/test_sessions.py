@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import shutil
 from datetime import datetime, timezone
@@ -121,3 +122,39 @@ def test_cost_by_day_month_session_and_project(tmp_path: Path):
     assert [r["key"] for r in by_day["rows"]] == ["2026-11-03"]
     table = run("cost", str(claude), str(codex), "--by", "session")
     assert table.exit_code == 0 and SESSION in table.stdout
+
+
+def _mutations():
+    from hypothesis import strategies as st
+
+    odd = st.sampled_from([None, 0, -1, 1.5, True, "", "x", [], {}, [1], {"a": 1}, "2026-13-45T99:00:00Z"])
+    return st.lists(st.tuples(st.integers(0, 30), st.integers(0, 12), st.integers(0, 12), odd), max_size=8)
+
+
+@pytest.mark.parametrize("writer", [claude_code_log, codex_log], ids=["claude-code", "codex"])
+def test_any_odd_value_anywhere_is_never_a_crash(tmp_path_factory, writer):
+    """Values of the wrong type at any key, at the top or one level down: bad lines or skips, never a traceback."""
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(_mutations())
+    def check(mutations):
+        folder = tmp_path_factory.mktemp("odd")
+        lines = [json.loads(line) for line in writer(folder / "log.jsonl").read_text().splitlines() if line.startswith("{") and line.endswith("}")]
+        for index, key_index, inner_index, shared in mutations:
+            value = copy.deepcopy(shared)  # each place gets its own object
+            entry = lines[index % len(lines)]
+            key = sorted(entry)[key_index % len(entry)]
+            inner = entry[key]
+            if isinstance(inner, dict) and inner and inner_index % 2:
+                inner[sorted(inner)[inner_index % len(inner)]] = value
+            else:
+                entry[key] = value
+        path = folder / "mutated.jsonl"
+        path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+        data = load([str(path)])
+        assert data.stats.lines == len(lines)
+        result = run("report", str(path), "--format", "json")
+        assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+
+    check()
