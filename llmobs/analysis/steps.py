@@ -44,14 +44,14 @@ def analyze_steps(columns: Columns, by: str = "name", rank_by: str = "p95_ms") -
     weighted when the log was sampled."""
     spans = columns.spans
     child = ~spans.is_root
-    codes, table = group_codes(columns, by)
-    codes = codes[child].astype(np.int64)
-    durations = spans.duration_ms[child]
-    all_self = self_times(columns)
     all_weights = columns.span_weights()
+    all_self = self_times(columns)  # first: its temporaries come and go before the step columns exist
     all_self_total = float(all_self.sum() if all_weights is None else (all_self * all_weights).sum())
     own = all_self[child]
     del all_self  # the analyses run at the reader's memory peak: drop what is no longer needed
+    codes, table = group_codes(columns, by)
+    codes = codes[child]  # int32 codes: half the memory of widening them
+    durations = spans.duration_ms[child]
     errors = spans.is_error[child]
     weights = None if all_weights is None else all_weights[child]
     group, sizes, quantiles = grouped_percentiles(codes, durations, weights=weights)
