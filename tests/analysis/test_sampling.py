@@ -92,3 +92,25 @@ def test_read_unweighted_the_same_log_is_far_off(reports):
     roots = data.columns.spans.is_root
     naive_error_rate = float(np.mean(data.columns.spans.is_error[roots]))
     assert naive_error_rate > 4 * truth.requests.error_rate
+
+
+def test_every_output_agrees_on_the_estimates(reports, tmp_path_factory):
+    """Prometheus counters and the baseline comparison read the sampled log as the report does."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from llmobs.analysis.compare import compare
+    from llmobs.analysis.gates import BaselineSettings
+    from llmobs.analysis.metrics import build_metrics
+    from llmobs.render.prometheus import render_metrics
+
+    sampled, data = reports["sampled"]
+    truth, truth_data = reports["truth"]
+    metrics = {f.name: f for f in text_string_to_metric_families(render_metrics(build_metrics(data.columns, Pricer().price(data.columns))))}
+    requests = sum(s.value for s in metrics["llmobs_requests"].samples if s.name == "llmobs_requests_total")
+    assert requests == pytest.approx(sampled.requests.count, abs=0.5)
+    errors = {s.labels["status"]: s.value for s in metrics["llmobs_requests"].samples if s.name == "llmobs_requests_total"}
+    assert errors["error"] / requests == pytest.approx(sampled.requests.error_rate)
+    comparison = compare(truth_data.columns, data.columns, BaselineSettings())
+    assert comparison.regressions == []  # the same workload, sampled: no change beyond noise
+    p95 = next(r for r in comparison.rows if r.scope == "requests" and r.metric == "p95_ms")
+    assert p95.new == pytest.approx(sampled.requests.latency_ms.p95) and p95.base == pytest.approx(truth.requests.latency_ms.p95)
