@@ -99,6 +99,8 @@ def test_every_exit_code(tmp_path: Path):
         result = run(*no_data)
         assert result.exit_code == 1 and reason in result.stdout and "checklist failed" in result.stdout
         assert run(*no_data, "--allow-empty").exit_code == 0
+        junit = run(*no_data, "--format", "junit")
+        assert junit.exit_code == 1 and 'type="no-data"' in junit.stdout and 'failures="1"' in junit.stdout
     filtered = run("report", str(log), "--since", "2030-01")
     assert filtered.exit_code == 0 and "unanswered — no request matches the filters (--since 2030-01-01T00:00:00Z)" in filtered.stdout
     for command in ("report", "slowest", "checklist", "metrics", "export"):

@@ -10,7 +10,7 @@ import xml.etree.ElementTree as ET
 
 from llmobs.analysis.results import Checklist
 from llmobs.render.text import safe
-from llmobs.units import with_unit
+from llmobs.units import ms, pct, with_unit
 
 
 def _case(suite: ET.Element, classname: str, name: str) -> ET.Element:
@@ -20,6 +20,10 @@ def _case(suite: ET.Element, classname: str, name: str) -> ET.Element:
 def render_checklist(checklist: Checklist) -> str:
     suite = ET.Element("testsuite", name="llmobs checklist")
     failures = skipped = 0
+    if checklist.no_data:
+        failures += 1
+        case = _case(suite, "llmobs.checklist.data", "input holds data")
+        ET.SubElement(case, "failure", message=safe(f"no data: {checklist.no_data} (--allow-empty to pass anyway)"), type="no-data")
     for item in checklist.items:
         case = _case(suite, "llmobs.checklist.questions", item.question)
         if item.answered:
@@ -47,7 +51,8 @@ def render_checklist(checklist: Checklist) -> str:
             case = _case(suite, "llmobs.checklist.baseline", f"{row.name} {row.metric}")
             if row.regression:
                 failures += 1
-                message = f"{row.name} {row.metric}: {row.base:g} -> {row.new:g} ({row.change:+.1%}, interval {row.ci_low:+.1%} to {row.ci_high:+.1%})" if row.metric != "error_rate" else f"{row.name} error rate: {row.base:.2%} -> {row.new:.2%}"
+                message = (f"{row.name} {row.metric}: {ms(row.base)} -> {ms(row.new)} ({row.change:+.1%}, interval {row.ci_low:+.1%} to {row.ci_high:+.1%})"
+                           if row.metric != "error_rate" else f"{row.name} error rate: {pct(row.base)} -> {pct(row.new)}")
                 ET.SubElement(case, "failure", message=safe(message), type="regression")
     suite.set("tests", str(len(suite.findall("testcase"))))
     suite.set("failures", str(failures))
