@@ -101,6 +101,8 @@ def test_every_exit_code(tmp_path: Path):
         assert run(*no_data, "--allow-empty").exit_code == 0
         junit = run(*no_data, "--format", "junit")
         assert junit.exit_code == 1 and 'type="no-data"' in junit.stdout and 'failures="1"' in junit.stdout
+        assert "**No data:**" in run(*no_data, "--format", "markdown").stdout
+        assert run(*no_data, "--format", "csv").stdout.splitlines()[1].startswith("data,no_data,False,,,")
     filtered = run("report", str(log), "--since", "2030-01")
     assert filtered.exit_code == 0 and "unanswered — no request matches the filters (--since 2030-01-01T00:00:00Z)" in filtered.stdout
     for command in ("report", "slowest", "checklist", "metrics", "export"):

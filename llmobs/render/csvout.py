@@ -72,6 +72,8 @@ def render_slowest(result: SlowestResult, table: str = "steps") -> str:
 def render_checklist(checklist: Checklist) -> str:
     """Questions and thresholds in one table: kind, key, passed, measured, limit, detail."""
     rows: list[list[object]] = [["kind", "key", "passed", "measured", "limit", "detail", "unit", "measured_over"]]
+    if checklist.no_data:
+        rows.append(["data", "no_data", False, None, None, checklist.no_data])
     rows += [["question", i.key, i.answered or not checklist.require_all, None, None, i.answer if i.answered else i.reason] for i in checklist.items]
     rows += [["gate", g.name, g.passed, g.measured, g.limit, g.kind if g.measured is not None else g.reason, g.unit, g.scope] for g in checklist.gates]
     if checklist.comparison is not None:

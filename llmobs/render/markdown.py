@@ -140,6 +140,8 @@ def render_slowest(result: SlowestResult) -> str:
 def render_checklist(checklist: Checklist) -> str:
     verdict = "passed" if checklist.passed else "failed"
     out = [f"## llmobs checklist: {verdict}", ""]
+    if checklist.no_data:
+        out += [f"**No data:** {md(checklist.no_data)}; a gate must not pass on nothing (`--allow-empty` to allow it).", ""]
     for item in checklist.items:
         mark = "x" if item.answered else " "
         detail = md(item.answer) if item.answered else f"unanswered: {md(item.reason)}"
