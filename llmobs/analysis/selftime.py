@@ -28,7 +28,7 @@ def parent_rows(columns: Columns) -> np.ndarray:
     children = np.flatnonzero(spans.parent != 0).astype(np.int32)
     if len(children) == 0:
         return out
-    order = np.argsort(spans.span_id, kind="stable").astype(np.int32)
+    order = np.argsort(spans.span_id).astype(np.int32)  # not stable: three times faster, and ties are resolved by trace below
     sorted_ids = spans.span_id[order]
     wanted = spans.parent[children]
     by_wanted = np.argsort(wanted).astype(np.int32)  # searching in order keeps the lookups in cache: several times faster
@@ -77,7 +77,7 @@ def self_times(columns: Columns) -> np.ndarray:
     if too_long:
         return _self_times_exactly(result, group, start_us, end_us)  # a parent longer than 71 minutes
     key = (group.astype(np.int64) << LOW_BITS) | start_us
-    order = np.argsort(key, kind="stable").astype(np.int32)
+    order = np.argsort(key).astype(np.int32)  # children starting together may come in either order: their union is the same
     del key
     group, start_us, end_us = group[order], start_us[order], end_us[order]
     del order
