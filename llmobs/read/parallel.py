@@ -13,6 +13,7 @@ out of band (pickle protocol 5), so no array is ever copied into a pickle on eit
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
 import pickle
@@ -89,6 +90,37 @@ class Task:
         if self.start is not None and self.end is not None:
             return self.end - self.start
         return (self.source.size() or 0) // self.shares
+
+
+def usable_cpus(cgroup_root: str = "/sys/fs/cgroup") -> int:
+    """The CPUs this process may actually use: its affinity mask (`taskset`), lowered by a cgroup
+    CPU quota (a container's `--cpus`), not the host's count."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        count = os.cpu_count() or 1
+    quota = _cgroup_quota(cgroup_root)
+    return max(1, min(count, quota) if quota is not None else count)
+
+
+def _cgroup_quota(root: str) -> int | None:
+    """CPUs a cgroup quota allows (rounded up), from cgroup v2's `cpu.max` or v1's two files; None
+    when there is no quota or none can be read."""
+    try:
+        with open(f"{root}/cpu.max") as handle:
+            quota, period = handle.read().split()[:2]
+    except (OSError, ValueError):
+        try:
+            with open(f"{root}/cpu/cpu.cfs_quota_us") as quota_file, open(f"{root}/cpu/cpu.cfs_period_us") as period_file:
+                quota, period = quota_file.read().strip(), period_file.read().strip()
+        except OSError:
+            return None
+    if quota in ("max", "-1"):
+        return None
+    try:
+        return max(1, math.ceil(int(quota) / int(period)))
+    except (ValueError, ZeroDivisionError):
+        return None
 
 
 def plan(sources: list[Source], workers: int) -> list[Task]:
@@ -304,7 +336,7 @@ def read_sources(
     `strict`, reading stops as soon as the first bad line of the input is known: when one of this
     process's tasks has a bad line and every worker's tasks come later, the workers are stopped.
     """
-    workers = workers or os.cpu_count() or 1
+    workers = workers or usable_cpus()
     if "fork" not in multiprocessing.get_all_start_methods() or threading.active_count() > 1:
         workers = 1
     tasks = plan(sources, workers)

@@ -369,3 +369,27 @@ def test_strict_stops_at_the_first_bad_line(tmp_path: Path, monkeypatch, name: s
     assert str(stats.first_bad) == f"{path}:{first}: not valid JSON"
     if name != "shared.jsonl.gz":  # shares count only the runs they decoded
         assert stats.lines < (40_000 if first > 20_000 else 20_000), "stopped early, not read to the end"
+
+
+def test_readers_follow_the_cpus_this_process_may_use(tmp_path: Path):
+    import subprocess
+    import sys
+
+    from llmobs.read.parallel import usable_cpus
+
+    v2 = tmp_path / "v2"
+    v2.mkdir()
+    (v2 / "cpu.max").write_text("150000 100000\n")
+    assert usable_cpus(str(v2)) == min(2, len(__import__("os").sched_getaffinity(0)))  # 1.5 CPUs: 2 readers at most
+    (v2 / "cpu.max").write_text("50000 100000\n")
+    assert usable_cpus(str(v2)) == 1
+    (v2 / "cpu.max").write_text("max 100000\n")
+    assert usable_cpus(str(v2)) == len(__import__("os").sched_getaffinity(0))
+    v1 = tmp_path / "v1" / "cpu"
+    v1.mkdir(parents=True)
+    (v1 / "cpu.cfs_quota_us").write_text("100000\n")
+    (v1 / "cpu.cfs_period_us").write_text("100000\n")
+    assert usable_cpus(str(tmp_path / "v1")) == 1
+    pinned = subprocess.run([sys.executable, "-c", "import os; os.sched_setaffinity(0, {0}); from llmobs.read.parallel import usable_cpus; print(usable_cpus())"],
+                            capture_output=True, text=True, check=True)
+    assert pinned.stdout.strip() == "1"  # taskset -c 0: one reader, not one per host CPU
