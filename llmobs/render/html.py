@@ -50,7 +50,7 @@ h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bott
 .tiles{display:flex;flex-wrap:wrap;gap:10px;margin:8px 0}.tile{background:var(--panel);border:1px solid var(--line);border-radius:6px;padding:8px 12px;min-width:120px}
 .tile b{display:block;font-size:18px}.tile span{color:var(--muted);font-size:12px}
 table{border-collapse:collapse;width:100%;margin:8px 0;font-variant-numeric:tabular-nums}th,td{padding:4px 8px;border-bottom:1px solid var(--line);text-align:right;white-space:nowrap}
-th:first-child,td:first-child,td.text{text-align:left;white-space:normal;overflow-wrap:anywhere}th{cursor:pointer;user-select:none;color:var(--muted);font-weight:600}
+th:first-child,td:first-child,td.text,th.text{text-align:left;white-space:normal;overflow-wrap:anywhere}th{cursor:pointer;user-select:none;color:var(--muted);font-weight:600}
 th[aria-sort=ascending]::after{content:" ▲"}th[aria-sort=descending]::after{content:" ▼"}
 .ok{color:var(--ok)}.bad{color:var(--bad)}svg{max-width:100%;height:auto;display:block;margin:6px 0}svg text{fill:var(--fg);font:11px system-ui,sans-serif}
 svg .axis{stroke:var(--line)}svg .mark{stroke:var(--bad);stroke-dasharray:4 3}svg .muted{fill:var(--muted)}
@@ -115,7 +115,9 @@ def _tiles(items: Sequence[tuple[str, str]]) -> str:
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[tuple[str, float | None] | str]], *, table_id: str = "") -> str:
     """A sortable table; a cell is text, or (text, number) sorted by the number."""
-    head = "".join(f"<th scope=\"col\">{esc(h)}</th>" for h in headers)
+    rows = list(rows)
+    text_columns = {i for i in range(len(headers)) if i == 0 or all(isinstance(row[i], str) for row in rows)}
+    head = "".join(f"<th scope=\"col\"{' class=\"text\"' if i in text_columns else ''}>{esc(h)}</th>" for i, h in enumerate(headers))
     body = []
     for row in rows:
         cells = []
