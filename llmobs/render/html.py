@@ -117,7 +117,8 @@ def _table(headers: Sequence[str], rows: Iterable[Sequence[tuple[str, float | No
     """A sortable table; a cell is text, or (text, number) sorted by the number."""
     rows = list(rows)
     text_columns = {i for i in range(len(headers)) if i == 0 or all(isinstance(row[i], str) for row in rows)}
-    head = "".join(f"<th scope=\"col\"{' class=\"text\"' if i in text_columns else ''}>{esc(h)}</th>" for i, h in enumerate(headers))
+    text_class = ' class="text"'
+    head = "".join(f"<th scope=\"col\"{text_class if i in text_columns else ''}>{esc(h)}</th>" for i, h in enumerate(headers))
     body = []
     for row in rows:
         cells = []
