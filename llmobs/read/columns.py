@@ -1,9 +1,9 @@
-"""Records turned into columns once: numpy arrays plus string tables, so analyses never touch
-millions of Python objects and memory is bounded by the columns, not by the files.
+"""Records as columns: numpy arrays plus string tables, so analyses never touch millions of
+Python objects and memory is bounded by the columns, not by the files.
 
 Strings that repeat (trace ids, step names, models, error types) are stored as integer codes into a
-`Strings` table. Records arrive in batches (from the fast path or the models) and become numpy
-chunks at once; `merge_columns` joins the columns built by several worker processes.
+`Strings` table. The native decoder builds most columns itself (`read.decode`); `ColumnBuilder`
+builds them from the records the models judged, in batches that become numpy chunks at once.
 """
 
 from __future__ import annotations
@@ -76,6 +76,13 @@ class Strings:
         self._codes: dict[str | None, int] | None = {None: NONE_CODE}
         self._values: list[str] = []
 
+    @classmethod
+    def of(cls, values: list[str]) -> Strings:
+        """A table holding `values` (distinct) as codes 0, 1, …; its dict is built when first needed."""
+        table = cls()
+        table._values, table._codes = values, None
+        return table
+
     @property
     def codes(self) -> dict[str | None, int]:
         if self._codes is None:
@@ -133,6 +140,12 @@ class TraceTexts:
         self._offsets = np.zeros(1, dtype=np.int64)
         self._buffer = b""
         self._lookup: tuple[np.ndarray, np.ndarray] | None = None
+
+    def add_encoded(self, codes: np.ndarray, lengths: np.ndarray, buffer: bytes) -> None:
+        """Add texts already encoded: trace codes, each text's UTF-8 byte length, the texts joined."""
+        if len(codes):
+            self._pieces.append((codes, lengths, buffer))
+            self._lookup = None
 
     def add(self, codes: Sequence[int] | np.ndarray, texts: Sequence[str]) -> None:
         if len(codes) == 0:
@@ -295,8 +308,8 @@ def _tokens(values: list[int | None]) -> np.ndarray:
 
 
 class ColumnBuilder:
-    """Accumulates batches of records (pydantic models or fast-path structs: same attribute names)
-    as numpy chunks; `finish()` concatenates them into `Columns`."""
+    """Accumulates batches of validated records as numpy chunks; `finish()` concatenates them
+    into `Columns`."""
 
     def __init__(self, group_attrs: tuple[str, ...] = ()) -> None:
         self.group_attrs = group_attrs
@@ -317,12 +330,18 @@ class ColumnBuilder:
 
     def add(self, record: Span | Usage | Eval) -> None:
         """One validated record (slow, for small inputs such as a single trace)."""
-        if isinstance(record, Span):
-            self.add_spans([record], np.array([to_micros(record.start)], dtype=np.int64))
-        elif isinstance(record, Usage):
-            self.add_usage([record], np.array([to_micros(record.time)], dtype=np.int64))
-        else:
-            self.add_evals([record], np.array([to_micros(record.time)], dtype=np.int64))
+        self.add_records([record])
+
+    def add_records(self, records: Sequence[Span | Usage | Eval]) -> tuple[int, int, int]:
+        """Validated records, a batch at a time; returns how many spans, usage and eval records."""
+        by_type: dict[type, list] = {Span: [], Usage: [], Eval: []}
+        for record in records:
+            by_type[type(record)].append(record)
+        spans, usage, evals = by_type[Span], by_type[Usage], by_type[Eval]
+        self.add_spans(spans, np.array([to_micros(s.start) for s in spans], dtype=np.int64))
+        self.add_usage(usage, np.array([to_micros(u.time) for u in usage], dtype=np.int64))
+        self.add_evals(evals, np.array([to_micros(e.time) for e in evals], dtype=np.int64))
+        return len(spans), len(usage), len(evals)
 
     def add_spans(self, spans: Sequence[Any], start_us: np.ndarray) -> None:
         if not spans:
@@ -458,53 +477,3 @@ def _concat(chunks: list[dict[str, np.ndarray]], names: list[str], dtypes: dict[
         out[name] = np.concatenate(pieces).astype(dtypes[name], copy=False) if pieces else np.empty(0, dtype=dtypes[name])
         del pieces
     return out
-
-
-def _remap(codes: np.ndarray, mapping: np.ndarray) -> np.ndarray:
-    """Translate codes through `mapping`, keeping -1 as -1."""
-    return np.append(mapping, NONE_CODE).astype(np.int32)[codes]
-
-
-def merge_columns(parts: list[Columns]) -> Columns:
-    """One `Columns` from several built independently (e.g. by worker processes), codes unified.
-
-    Consumes `parts` (the list is emptied) and keeps no other reference to them, so each part's
-    arrays are freed as they are joined."""
-    if len(parts) == 1:
-        return parts.pop()
-    builder = ColumnBuilder(tuple(parts[0].spans.group))
-    for name in (*STRING_TABLES, "root_input", "root_request_id"):  # the first part's grow into the merged ones: its codes stay as they are
-        setattr(builder, name, getattr(parts[0], name))
-    _add_part(builder, parts.pop(0), first=True)
-    while parts:
-        _add_part(builder, parts.pop(0), first=False)
-    return builder.finish()
-
-
-def _add_part(builder: ColumnBuilder, part: Columns, *, first: bool) -> None:
-    """Queue one part's columns in `builder`, its codes translated into the builder's tables (the
-    first part's tables and root texts are the builder's: its codes are kept as they are, not copied)."""
-    maps = {} if first else {name: getattr(builder, name).code_all(getattr(part, name).values) for name in STRING_TABLES}
-
-    def translated(codes: np.ndarray, table: str) -> np.ndarray:
-        return codes if first else _remap(codes, maps[table])
-
-    s, u, e = part.spans, part.usage, part.evals
-    span_chunk = {f.name: getattr(s, f.name) for f in fields(SpanColumns) if f.name != "group"}
-    for column, table in (("trace", "trace_ids"), ("name", "names"), ("kind", "kinds"), ("error_type", "error_types"), ("model", "models")):
-        span_chunk[column] = translated(span_chunk[column], table)
-    for name, values in s.group.items():
-        span_chunk["group:" + name] = translated(values, "attr_values")
-    builder.span_chunks.append(span_chunk)
-    usage_chunk = {f.name: getattr(u, f.name) for f in fields(UsageColumns)}
-    for column, table in (("trace", "trace_ids"), ("provider", "providers"), ("model", "models")):
-        usage_chunk[column] = translated(usage_chunk[column], table)
-    builder.usage_chunks.append(usage_chunk)
-    eval_chunk = {f.name: getattr(e, f.name) for f in fields(EvalColumns) if f.name != "query"}
-    for column, table in (("trace", "trace_ids"), ("name", "eval_names")):
-        eval_chunk[column] = translated(eval_chunk[column], table)
-    builder.eval_chunks.append(eval_chunk)
-    builder.eval_queries.extend(e.query)
-    if not first:
-        builder.root_input.extend(part.root_input, maps["trace_ids"])
-        builder.root_request_id.extend(part.root_request_id, maps["trace_ids"])

@@ -1,102 +1,157 @@
-"""One line of input to one validated record, or the reason it is not one.
+"""JSONL bytes straight into `Columns` by the native decoder (`llmobs._native`, in Rust), and every
+line it is unsure of handed to the models (`read.judge`), which give the verdict and the reason.
 
-The pydantic models in `llmobs.records` decide; this module only explains their verdict in the
-words of FORMAT.md (bad line, unknown type) without echoing the line's content.
+This is the one module that imports the native decoder. It decodes on threads with the GIL
+released: byte ranges of plain files, read by the decoder itself, and streams (gzip, stdin) fed to
+it a block at a time.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Union
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, BinaryIO
 
-from pydantic import ValidationError
+import numpy as np
 
-from llmobs.records import FORMAT_VERSION, RECORD_ADAPTER, Eval, Span, Usage
+from llmobs import _native
+from llmobs.errors import InputError, LlmobsError
+from llmobs.read.columns import (
+    EVAL_DTYPES,
+    SPAN_DTYPES,
+    STRING_TABLES,
+    USAGE_DTYPES,
+    ColumnBuilder,
+    Columns,
+    EvalColumns,
+    SpanColumns,
+    Strings,
+    TraceTexts,
+    UsageColumns,
+)
+from llmobs.read.judge import AnyRecord, judge_line
+from llmobs.read.sources import STREAM_ERRORS, blocks
+from llmobs.read.stats import InputStats, broken_stream
 
-AnyRecord = Union[Span, Usage, Eval]
-
-
-class UnknownType:
-    """A valid JSON object whose `type` is a string this reader does not know: skipped, counted."""
-
-    __slots__ = ("type",)
-
-    def __init__(self, type_: str) -> None:
-        self.type = type_
-
-
-def decode_line(line: bytes) -> AnyRecord | UnknownType | str:
-    """The record on `line`, an UnknownType, or a short reason why the line is bad."""
-    try:
-        return RECORD_ADAPTER.validate_json(line)
-    except ValidationError as exc:
-        return _explain(line, exc)
-
-
-def _explain(line: bytes, exc: ValidationError) -> UnknownType | str:
-    errors = exc.errors(include_input=False, include_url=False)
-    first = errors[0]
-    kind = first["type"]
-    if kind == "json_invalid":
-        return "not valid JSON" + ("" if line.strip() else " (empty line)")
-    if kind in ("dict_type", "model_type"):
-        return "not a JSON object"
-    if kind == "union_tag_not_found":
-        return "missing field 'type'"
-    if kind == "union_tag_invalid":
-        found = json.loads(line).get("type")
-        if isinstance(found, str):
-            return UnknownType(found)
-        return "field 'type' must be a string"
-    parts = []
-    for error in errors[:3]:
-        loc = ".".join(str(p) for p in error["loc"][1:]) or "record"
-        parts.append(f"{loc}: {error['msg']}")
-    more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
-    version = _version_of(line)
-    newer = f"a version {version} record, written by a newer llmobs than this one (upgrade llmobs to read it); as version 1 it is " if version else ""
-    return f"{newer}invalid {first['loc'][0]} record: " + "; ".join(parts) + more
+ProgressCallback = Callable[[int], None]
+STREAM_BLOCK_BYTES = 1 << 20
 
 
-def _version_of(line: bytes) -> int | None:
-    """The format version a rejected line claims, when it is newer than the one this reader knows."""
-    try:
-        version = json.loads(line).get("v")
-    except (ValueError, AttributeError):
-        return None
-    return version if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION else None
+@dataclass(frozen=True)
+class FileTask:
+    """A byte range of a plain file, starting at the beginning of a line and ending after a
+    newline or at the end of the file."""
+
+    path: str
+    start: int
+    end: int
 
 
-OTLP_MARKERS = (b'"resourceSpans"', b'"resource_spans"')
-
-
-def is_otlp(text: bytes) -> bool:
-    """Whether a line or document looks like OTLP/JSON trace data rather than llmobs records."""
-    return any(marker in text for marker in OTLP_MARKERS)
-
-
-def decode_otlp(text: bytes, unused_usage_attrs: set[str] | None = None) -> tuple[list[AnyRecord], str | None]:
-    """The records of one OTLP/JSON document, and a reason when some or all of it was rejected;
-    usage-like attributes no mapping reads are named in `unused_usage_attrs`.
-
-    Each converted record is validated by the models; a span that fails is left out and counted in
-    the reason, so one bad span does not cost the rest of the document.
-    """
-    from llmobs.otlp.decode import OtlpError, records_from_otlp
-
-    try:
-        document = json.loads(text)
-        candidates, rejected = records_from_otlp(document, unused_usage_attrs)
-    except (ValueError, OtlpError, AttributeError, TypeError) as exc:
-        return [], f"not valid OTLP/JSON: {exc}"
+def decode_files(tasks: list[FileTask], group_attrs: tuple[str, ...], threads: int, stats: InputStats,
+                 on_progress: ProgressCallback | None = None) -> list[Columns]:
+    """The columns of the tasks (in order), decoded on up to `threads` threads, with the lines the
+    decoder is unsure of judged by the models, and everything accounted in `stats`."""
+    raw, summaries, unsure = _native.decode_files([(task.path, task.start, task.end) for task in tasks], list(group_attrs), threads, on_progress)
+    decoded = columns_of(raw, group_attrs)
+    stats.count_records(len(decoded.spans.trace), len(decoded.usage.trace), len(decoded.evals.trace))
+    first_lines: list[int] = []  # of each task, counted from the start of its file
+    lines_so_far: dict[str, int] = {}
+    for task, (lines, _) in zip(tasks, summaries, strict=True):
+        first_lines.append(lines_so_far.get(task.path, 0))
+        lines_so_far[task.path] = first_lines[-1] + lines
+        stats.lines += lines
     records: list[AnyRecord] = []
-    total = len(candidates) + len(rejected)
-    for candidate in candidates:
-        try:
-            records.append(RECORD_ADAPTER.validate_python(candidate, strict=False))
-        except ValidationError as exc:
-            first = exc.errors(include_input=False)[0]
-            rejected.append(f"{'.'.join(str(p) for p in first['loc'][1:])}: {first['msg']}")
-    if rejected:
-        return records, f"OTLP document: {len(rejected)} of {total} spans or records rejected (first: {rejected[0]})"
-    return records, None
+    unsure_by_task: dict[int, list[tuple[int, int, int, bool]]] = {}
+    for index, line, offset, length, torn in unsure:
+        unsure_by_task.setdefault(index, []).append((line, offset, length, torn))
+    for index, (task, (lines, failure)) in enumerate(zip(tasks, summaries, strict=True)):
+        if index in unsure_by_task:
+            records += _judge_file_lines(task.path, unsure_by_task.pop(index), first_lines[index], stats)
+        if failure is not None:
+            kind, message = failure
+            if kind == "read":
+                stats.bad_line(task.path, first_lines[index] + lines, broken_stream(OSError(message)))
+            elif kind == "open":
+                raise InputError(f"{task.path}: cannot open: {message}")
+            else:  # a bug caught in the decoder: no answer rather than a wrong one
+                raise LlmobsError(f"{task.path}: the native decoder failed ({kind}: {message}); please report this as a bug")
+    return [decoded, *_judged_columns(records, group_attrs, stats)]
+
+
+def _judge_file_lines(path: str, lines: list[tuple[int, int, int, bool]], first_line: int, stats: InputStats) -> list[AnyRecord]:
+    """The models' verdict on lines of a file, read again from where the decoder found them."""
+    records: list[AnyRecord] = []
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        for line, offset, length, torn in lines:
+            records += judge_line(os.pread(descriptor, length, offset), path, first_line + line, stats, torn=torn)
+    finally:
+        os.close(descriptor)
+    return records
+
+
+def decode_stream(name: str, stream: BinaryIO, group_attrs: tuple[str, ...], stats: InputStats,
+                  on_progress: ProgressCallback | None = None, *, strict: bool = False) -> list[Columns]:
+    """The columns of a stream of lines (gzip, stdin), fed to the decoder a block at a time. A
+    stream that breaks part way keeps everything before the break, and the break is a bad line.
+    With `strict`, reading stops after the block holding the first bad line."""
+    decoder = _native.StreamDecoder(list(group_attrs))
+    records: list[AnyRecord] = []
+    broken: BaseException | None = None
+    stopped = False
+    try:
+        for block in blocks(stream, STREAM_BLOCK_BYTES, on_progress):
+            for line, text, torn in decoder.feed(block):
+                records += judge_line(text, name, line, stats, torn=torn)
+            if strict and stats.bad_lines:
+                stopped = True
+                break
+    except STREAM_ERRORS as exc:
+        broken = exc
+    raw, lines, rest = decoder.finish(ended=not stopped)
+    for line, text, torn in rest:
+        records += judge_line(text, name, line, stats, torn=torn)
+    if broken is not None:
+        stats.bad_line(name, lines, broken_stream(broken))
+    stats.lines += lines
+    decoded = columns_of(raw, group_attrs)
+    stats.count_records(len(decoded.spans.trace), len(decoded.usage.trace), len(decoded.evals.trace))
+    return [decoded, *_judged_columns(records, group_attrs, stats)]
+
+
+def _judged_columns(records: list[AnyRecord], group_attrs: tuple[str, ...], stats: InputStats) -> list[Columns]:
+    """The models' records as columns of their own (none when there are none), counted."""
+    if not records:
+        return []
+    builder = ColumnBuilder(group_attrs)
+    stats.count_records(*builder.add_records(records))
+    return [builder.finish()]
+
+
+def _column(buffer: bytearray, dtype: Any) -> np.ndarray:
+    """A writable numpy view of a column the decoder filled (native byte order), no copy."""
+    return np.frombuffer(buffer, dtype=dtype)
+
+
+def columns_of(raw: dict[str, Any], group_attrs: tuple[str, ...]) -> Columns:
+    """`Columns` viewing what the native decoder returned."""
+    evals = raw["evals"]
+    queries: list[str | None] = [None] * (len(evals["trace"]) // 4)
+    for row, query in raw["eval_queries"]:
+        queries[row] = query
+    columns = Columns(
+        spans=SpanColumns(
+            **{name: _column(buffer, SPAN_DTYPES[name]) for name, buffer in raw["spans"].items()},
+            group={name: _column(buffer, np.int32) for name, buffer in zip(group_attrs, raw["groups"], strict=True)},
+        ),
+        usage=UsageColumns(**{name: _column(buffer, USAGE_DTYPES[name]) for name, buffer in raw["usage"].items()}),
+        evals=EvalColumns(**{name: _column(buffer, EVAL_DTYPES[name]) for name, buffer in evals.items()}, query=queries),
+        **{name: Strings.of(raw["tables"][name]) for name in STRING_TABLES},
+        root_input=TraceTexts(),
+        root_request_id=TraceTexts(),
+    )
+    for name in ("root_input", "root_request_id"):
+        codes, lengths, buffer = raw[name]
+        getattr(columns, name).add_encoded(_column(codes, np.int32), _column(lengths, np.int64), buffer)
+    return columns

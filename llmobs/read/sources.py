@@ -1,4 +1,5 @@
-"""Turn the paths a user gives (files, directories, globs, `-`) into line streams, gzip or not.
+"""Turn the paths a user gives (files, directories, globs, `-`) into byte streams, gzip or not,
+and say what each holds: lines of records, or one document to be read whole.
 
 Gzip is inflated by ISA-L (`isal`), about twice as fast as the standard library's zlib. A damaged
 gzip file gives up everything it holds before the damage, and only then the error (`GzipMembers`).
@@ -8,15 +9,17 @@ from __future__ import annotations
 
 import glob
 import io
+import json
 import os
 import sys
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from isal import igzip_lib, isal_zlib
 
+from llmobs.agents import detect as detect_agent
 from llmobs.errors import InputError
 
 LOG_SUFFIXES = (".jsonl", ".ndjson", ".json", ".log")
@@ -235,3 +238,103 @@ class GzipMembers(io.RawIOBase):
                     break
             break
         return b"".join(kept)
+
+
+HEAD_BYTES = 1 << 16
+OTLP_MARKERS = (b'"resourceSpans"', b'"resource_spans"')
+
+
+def is_otlp(text: bytes) -> bool:
+    """Whether a line or document looks like OTLP/JSON trace data rather than llmobs records."""
+    return any(marker in text for marker in OTLP_MARKERS)
+
+
+def head(stream: BinaryIO) -> bytes:
+    """The first 64 KiB of `stream`, left to be read; empty when they cannot be read (the reading
+    that follows meets the same error and reports it as a broken stream)."""
+    try:
+        return stream.peek(HEAD_BYTES)[:HEAD_BYTES] if hasattr(stream, "peek") else b""
+    except STREAM_ERRORS:
+        return b""
+
+
+def is_multiline_document(head: bytes) -> bool:
+    """True for a JSON document spread over lines: it starts with `{` or `[` and its first line is
+    not a JSON value on its own."""
+    stripped = head.lstrip()
+    if stripped[:1] not in (b"{", b"[") or not is_otlp(head) or b"\n" not in stripped:
+        return False  # no newline in sight: one long line, read line by line
+    first_line = stripped.split(b"\n", 1)[0]
+    try:
+        json.loads(first_line)
+    except ValueError:
+        return True
+    return False
+
+
+def whole_file(head: bytes) -> bool:
+    """Whether a file must be read whole rather than line by line: one multi-line JSON document,
+    or a coding agent's session log (a turn spans many lines)."""
+    return is_multiline_document(head) or detect_agent(head) is not None
+
+
+def plain_lines_file(source: Source) -> bool:
+    """A regular file of JSONL lines, neither gzip nor a whole document: one the native decoder
+    reads itself, in byte ranges."""
+    if source.is_stdin:
+        return False
+    try:
+        with open(source.name, "rb") as handle:
+            start = handle.read(HEAD_BYTES)
+            regular = os.path.isfile(source.name)
+    except OSError:
+        return False  # reading it as a stream meets the same error and names it
+    return regular and start[:2] != GZIP_MAGIC and not whole_file(start)
+
+
+def blocks(stream: BinaryIO, size: int, on_progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    """`stream`'s bytes in blocks of about `size`, until its end; a stream that breaks part way
+    first yields everything it gave, then raises (one of STREAM_ERRORS). `on_progress` is told the
+    source bytes behind each block: compressed bytes for gzip, so progress adds up to file sizes."""
+    incremental = inflating(stream)
+    reported = 0
+    while True:
+        block = _gathered(stream, size) if incremental else stream.read(size)
+        if on_progress is not None:
+            if incremental:
+                position = stream.raw.compressed_read  # type: ignore[attr-defined]
+                on_progress(max(0, position - reported))  # at the end too: the gzip trailer read after the last block
+                reported = position
+            else:
+                on_progress(len(block))
+        if not block:
+            return
+        yield block
+
+
+def _gathered(stream: BinaryIO, size: int) -> bytes:
+    """Up to `size` inflated bytes, gathered from small pieces, so a stream broken part way still
+    gives everything before the break; the error comes with the next call."""
+    pieces: list[bytes] = []
+    got = 0
+    while got < size:
+        try:
+            piece = stream.read1(size - got)  # type: ignore[attr-defined]
+        except STREAM_ERRORS:
+            if not pieces:
+                raise
+            break  # this block ends here; the next read meets the same error and raises it
+        if not piece:
+            break
+        pieces.append(piece)
+        got += len(piece)
+    return b"".join(pieces)
+
+
+def read_document(name: str, stream: BinaryIO) -> tuple[bytes | None, str | None]:
+    """A multi-line JSON document read whole, or None and the reason when the stream breaks part
+    way (a cut or damaged `.gz`): a part of a document is not a document."""
+    try:
+        return stream.read(), None
+    except STREAM_ERRORS as exc:
+        return None, f"stream broken, the document cannot be read whole ({exc})"

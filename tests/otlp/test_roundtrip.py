@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llmobs.otlp.encode import documents, otlp_spans, split_records
-from llmobs.read.decode import decode_otlp
+from llmobs.read.judge import decode_otlp
 from llmobs.records import RECORD_ADAPTER
 
 hex_id = lambda n: st.text("0123456789abcdef", min_size=n, max_size=n)  # noqa: E731

@@ -51,7 +51,8 @@ def test_merged_parts_keep_every_root_text():
     the merge answers as one builder fed every record would."""
     from helpers import root
 
-    from llmobs.read.columns import ColumnBuilder, merge_columns
+    from llmobs.read.columns import ColumnBuilder
+    from llmobs.read.merge import merge_columns
     from llmobs.records import RECORD_ADAPTER
 
     records = [RECORD_ADAPTER.validate_json(json.dumps(root(f"t{i}", 10, input=f"question {i}", **{"request.id": f"req_{i}"}))) for i in range(6)]

@@ -122,7 +122,7 @@ def test_load_accounts_for_every_line_before_the_damage(tmp_path: Path):
     prefix = inflatable_prefix(packed).split(b"\n")
     whole, torn = prefix[:-1], prefix[-1]
     intact = next(i for i, (got, line) in enumerate(zip(whole, LINES, strict=False)) if got + b"\n" != line.encode())
-    data = load([str(path)], workers=1)
+    data = load([str(path)], threads=1)
     assert intact > 1_000
     assert data.stats.lines == len(whole) + (1 if torn else 0)
     assert data.stats.records >= intact
@@ -134,7 +134,7 @@ def test_load_of_a_cut_file_keeps_every_whole_line(tmp_path: Path, cut: int):
     path = tmp_path / "cut.jsonl.gz"
     path.write_bytes(PACKED[:cut])
     whole_lines = inflatable_prefix(PACKED[:cut]).count(b"\n")
-    assert load([str(path)], workers=1).stats.records == whole_lines
+    assert load([str(path)], threads=1).stats.records == whole_lines
 
 
 def test_a_cut_gzip_document_is_one_bad_line(tmp_path: Path):

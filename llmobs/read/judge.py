@@ -1,0 +1,143 @@
+"""The models' verdict: one line (or one whole document) of input to validated records, or the
+reason it holds none.
+
+The pydantic models in `llmobs.records` decide; this module only explains their verdict in the
+words of FORMAT.md (bad line, unknown type) without echoing the line's content, and counts it.
+The native decoder sends here every line it is unsure of.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Union
+
+from pydantic import ValidationError
+
+from llmobs.read.sources import is_otlp
+from llmobs.read.stats import InputStats
+from llmobs.records import FORMAT_VERSION, RECORD_ADAPTER, Eval, Span, Usage
+
+AnyRecord = Union[Span, Usage, Eval]
+
+
+class UnknownType:
+    """A valid JSON object whose `type` is a string this reader does not know: skipped, counted."""
+
+    __slots__ = ("type",)
+
+    def __init__(self, type_: str) -> None:
+        self.type = type_
+
+
+def decode_line(line: bytes) -> AnyRecord | UnknownType | str:
+    """The record on `line`, an UnknownType, or a short reason why the line is bad."""
+    try:
+        return RECORD_ADAPTER.validate_json(line)
+    except ValidationError as exc:
+        return _explain(line, exc)
+
+
+def _explain(line: bytes, exc: ValidationError) -> UnknownType | str:
+    errors = exc.errors(include_input=False, include_url=False)
+    first = errors[0]
+    kind = first["type"]
+    if kind == "json_invalid":
+        return "not valid JSON" + ("" if line.strip() else " (empty line)")
+    if kind in ("dict_type", "model_type"):
+        return "not a JSON object"
+    if kind == "union_tag_not_found":
+        return "missing field 'type'"
+    if kind == "union_tag_invalid":
+        found = json.loads(line).get("type")
+        if isinstance(found, str):
+            return UnknownType(found)
+        return "field 'type' must be a string"
+    parts = []
+    for error in errors[:3]:
+        loc = ".".join(str(p) for p in error["loc"][1:]) or "record"
+        parts.append(f"{loc}: {error['msg']}")
+    more = f" (+{len(errors) - 3} more)" if len(errors) > 3 else ""
+    version = _version_of(line)
+    newer = f"a version {version} record, written by a newer llmobs than this one (upgrade llmobs to read it); as version 1 it is " if version else ""
+    return f"{newer}invalid {first['loc'][0]} record: " + "; ".join(parts) + more
+
+
+def _version_of(line: bytes) -> int | None:
+    """The format version a rejected line claims, when it is newer than the one this reader knows."""
+    try:
+        version = json.loads(line).get("v")
+    except (ValueError, AttributeError):
+        return None
+    return version if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION else None
+
+
+def decode_otlp(text: bytes, unused_usage_attrs: set[str] | None = None) -> tuple[list[AnyRecord], str | None]:
+    """The records of one OTLP/JSON document, and a reason when some or all of it was rejected;
+    usage-like attributes no mapping reads are named in `unused_usage_attrs`.
+
+    Each converted record is validated by the models; a span that fails is left out and counted in
+    the reason, so one bad span does not cost the rest of the document.
+    """
+    from llmobs.otlp.decode import OtlpError, records_from_otlp
+
+    try:
+        document = json.loads(text)
+        candidates, rejected = records_from_otlp(document, unused_usage_attrs)
+    except (ValueError, OtlpError, AttributeError, TypeError) as exc:
+        return [], f"not valid OTLP/JSON: {exc}"
+    records: list[AnyRecord] = []
+    total = len(candidates) + len(rejected)
+    for candidate in candidates:
+        try:
+            records.append(RECORD_ADAPTER.validate_python(candidate, strict=False))
+        except ValidationError as exc:
+            first = exc.errors(include_input=False)[0]
+            rejected.append(f"{'.'.join(str(p) for p in first['loc'][1:])}: {first['msg']}")
+    if rejected:
+        return records, f"OTLP document: {len(rejected)} of {total} spans or records rejected (first: {rejected[0]})"
+    return records, None
+
+
+def judge_line(line: bytes, name: str, line_no: int, stats: InputStats, *, torn: bool) -> list[AnyRecord]:
+    """The models' verdict on one line (or one whole OTLP/JSON document): its valid records, with
+    bad lines, unknown types and newer format versions accounted in `stats` (records are not)."""
+    if is_otlp(line):
+        records, problem = decode_otlp(line, stats.unused_usage_attrs)
+        if problem is not None:
+            stats.bad_line(name, line_no, problem)
+    else:
+        result = decode_line(line)
+        if isinstance(result, str):
+            stats.bad_line(name, line_no, f"torn last line (no newline): {result}" if torn else result)
+            return []
+        if isinstance(result, UnknownType):
+            stats.skipped_unknown += 1
+            stats.unknown_types[result.type] = stats.unknown_types.get(result.type, 0) + 1
+            return []
+        records = [result]
+    for record in records:
+        if record.v != 1:
+            stats.newer_versions.add(record.v)
+    return records
+
+
+def agent_records(name: str, agent: str, data: bytes, stats: InputStats) -> list[AnyRecord]:
+    """The records of a coding agent's session log, judged by the models, with its lines, bad
+    lines and skipped line types accounted in `stats` (records are not)."""
+    from llmobs.agents import convert
+
+    converted = convert(agent, data)
+    stats.lines += converted.lines
+    for number, reason in converted.bad:
+        stats.bad_line(name, number, reason)
+    for kind, count in converted.skipped.items():
+        stats.skipped_unknown += count
+        stats.unknown_types[kind] = stats.unknown_types.get(kind, 0) + count
+    records: list[AnyRecord] = []
+    for candidate in converted.records:
+        try:
+            records.append(RECORD_ADAPTER.validate_python(candidate, strict=False))
+        except ValidationError as exc:  # a value the log holds that the format cannot: named, not dropped silently
+            first = exc.errors(include_input=False)[0]
+            stats.bad_line(name, 0, f"{agent} {candidate.get('type')} of trace {candidate.get('trace_id')}: {'.'.join(map(str, first['loc'][1:]))}: {first['msg']}")
+    return records

@@ -1,0 +1,87 @@
+"""Which sources the native decoder reads itself, in byte ranges on several threads, and which are
+streams fed to it (gzip, stdin) or documents read whole (OTLP/JSON files, agent session logs); and
+how many threads: the CPUs this process may actually use.
+
+Consecutive plain files form one batch, decoded in one call so their threads share the work; a
+plain file of PARALLEL_MIN_BYTES or more is cut into one range per thread at line boundaries.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from llmobs.read.decode import FileTask
+from llmobs.read.sources import Source, plain_lines_file
+
+PARALLEL_MIN_BYTES = 8 << 20
+
+
+@dataclass
+class FileBatch:
+    """Plain files read by the native decoder in one call, as byte ranges."""
+
+    tasks: list[FileTask] = field(default_factory=list)
+
+
+def plan(sources: list[Source], threads: int) -> list[FileBatch | Source]:
+    """The sources in order, consecutive plain files gathered into batches of file tasks; every
+    other source (gzip, stdin, a whole document) stays as it is, to be read as a stream."""
+    steps: list[FileBatch | Source] = []
+    for source in sources:
+        if not plain_lines_file(source):
+            steps.append(source)
+            continue
+        if not steps or not isinstance(steps[-1], FileBatch):
+            steps.append(FileBatch())
+        size = os.path.getsize(source.name)
+        parts = threads if threads > 1 and size >= PARALLEL_MIN_BYTES else 1
+        steps[-1].tasks += [FileTask(source.name, start, end) for start, end in line_ranges(source.name, parts, size)]  # type: ignore[union-attr]
+    return steps
+
+
+def line_ranges(path: str, parts: int, size: int | None = None) -> list[tuple[int, int]]:
+    """About `parts` byte ranges covering the file, each starting at the beginning of a line (an
+    empty file is one empty range)."""
+    size = os.path.getsize(path) if size is None else size
+    bounds = [0]
+    with open(path, "rb") as handle:
+        for k in range(1, parts):
+            handle.seek(max(bounds[-1], size * k // parts))
+            handle.readline()
+            bounds.append(min(handle.tell(), size))
+    bounds.append(size)
+    return [(a, b) for a, b in pairwise(bounds) if b > a] or [(0, 0)]
+
+
+def usable_cpus(cgroup_root: str = "/sys/fs/cgroup") -> int:
+    """The CPUs this process may actually use: its affinity mask (`taskset`), lowered by a cgroup
+    CPU quota (a container's `--cpus`), not the host's count."""
+    try:
+        count = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        count = os.cpu_count() or 1
+    quota = _cgroup_quota(cgroup_root)
+    return max(1, min(count, quota) if quota is not None else count)
+
+
+def _cgroup_quota(root: str) -> int | None:
+    """CPUs a cgroup quota allows (rounded up), from cgroup v2's `cpu.max` or v1's two files; None
+    when there is no quota or none can be read."""
+    try:
+        with open(f"{root}/cpu.max") as handle:
+            quota, period = handle.read().split()[:2]
+    except (OSError, ValueError):
+        try:
+            with open(f"{root}/cpu/cpu.cfs_quota_us") as quota_file, open(f"{root}/cpu/cpu.cfs_period_us") as period_file:
+                quota, period = quota_file.read().strip(), period_file.read().strip()
+        except OSError:
+            return None
+    if quota in ("max", "-1"):
+        return None
+    try:
+        return max(1, math.ceil(int(quota) / int(period)))
+    except (ValueError, ZeroDivisionError):
+        return None

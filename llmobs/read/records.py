@@ -1,0 +1,70 @@
+"""Every record as a validated model, for the commands that need whole records rather than
+columns (`export`, `trace`): the models judge each line, with the same accounting as `load`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import BinaryIO
+
+from llmobs.agents import detect as detect_agent
+from llmobs.errors import InputError
+from llmobs.read.judge import AnyRecord, agent_records, judge_line
+from llmobs.read.sources import STREAM_ERRORS, Source, expand, head, is_multiline_document, open_binary, read_document
+from llmobs.read.stats import InputStats, broken_stream
+
+
+def iter_records(sources: list[Source], stats: InputStats, mentioning: bytes | None = None) -> Iterator[AnyRecord]:
+    """Every record of the sources as a validated model, accounting in `stats` as `load` does.
+
+    With `mentioning`, lines that do not contain those bytes are counted but not decoded: a fast
+    scan for one trace. A multi-line OTLP/JSON document is always decoded whole.
+    """
+
+    def counted(found: list[AnyRecord]) -> list[AnyRecord]:
+        stats.count_records(*(sum(record.type == kind for record in found) for kind in ("span", "usage", "eval")))
+        return found
+
+    for source in sources:
+        stream, close = open_binary(source)  # one stream per source: stdin cannot be opened twice
+        try:
+            yield from _records_of_stream(source.name, stream, stats, counted, mentioning)
+        finally:
+            close()
+
+
+def _records_of_stream(name: str, stream: BinaryIO, stats: InputStats, counted: Callable[[list[AnyRecord]], list[AnyRecord]],
+                       mentioning: bytes | None) -> Iterator[AnyRecord]:
+    start = head(stream)
+    agent = detect_agent(start)
+    if agent is not None or is_multiline_document(start):
+        document, problem = read_document(name, stream)
+        if document is None:
+            stats.bad_line(name, 1, problem or "unreadable")
+            stats.lines += 1
+            return
+        if agent is not None:
+            yield from counted([r for r in agent_records(name, agent, document, stats) if mentioning is None or mentioning in r.trace_id.encode()])
+            return
+        stats.lines += 1
+        yield from counted(judge_line(document, name, 1, stats, torn=False))
+        return
+    line_no = 0
+    try:
+        for line in stream:
+            line_no += 1
+            if mentioning is None or mentioning in line:
+                yield from counted(judge_line(line.removesuffix(b"\n"), name, line_no, stats, torn=not line.endswith(b"\n")))
+    except STREAM_ERRORS as exc:
+        stats.bad_line(name, line_no, broken_stream(exc))
+    stats.lines += line_no
+
+
+def load_records(paths: Sequence[str], *, strict: bool = False) -> tuple[list[AnyRecord], InputStats]:
+    """Every record as a validated model, with the same accounting as `load`: for commands that
+    need whole records (export) rather than columns. Holds them all in memory."""
+    sources, ignored = expand(list(paths))
+    stats = InputStats(files=len(sources), ignored_files=ignored)
+    records = list(iter_records(sources, stats))
+    if strict and stats.first_bad is not None:
+        raise InputError(f"{stats.first_bad} (--strict)")
+    return records, stats

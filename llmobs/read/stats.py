@@ -1,0 +1,69 @@
+"""The reader's accounting: what was read, which lines were bad and why (FORMAT.md's `input` block).
+
+Every stage of reading adds to one `InputStats`; a line is never dropped without being counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+MAX_BAD_LINE_SAMPLES = 20
+
+
+@dataclass
+class BadLine:
+    """Where a rejected line is and why."""
+
+    source: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}: {self.reason}"
+
+
+@dataclass
+class InputStats:
+    """What was read, FORMAT.md's `input` block plus the details behind it."""
+
+    files: int = 0
+    lines: int = 0
+    records: int = 0
+    bad_lines: int = 0
+    skipped_unknown: int = 0
+    spans: int = 0
+    usage: int = 0
+    evals: int = 0
+    bad_samples: list[BadLine] = field(default_factory=list)  # the first MAX_BAD_LINE_SAMPLES, in order
+    unknown_types: dict[str, int] = field(default_factory=dict)
+    ignored_files: list[str] = field(default_factory=list)
+    newer_versions: set[int] = field(default_factory=set)
+    duplicates: int = 0  # records read more than once, counted once (see read.settle)
+    rollups: int = 0  # spans whose rolled-up usage counts only for its excess over their descendants'
+    unused_usage_attrs: set[str] = field(default_factory=set)  # usage-like OTLP attributes no mapping reads
+
+    @property
+    def bad_line_samples(self) -> list[str]:
+        """The kept bad lines as `file:line: reason`."""
+        return [str(bad) for bad in self.bad_samples]
+
+    @property
+    def first_bad(self) -> BadLine | None:
+        """The first bad line read: what `--strict` reports."""
+        return self.bad_samples[0] if self.bad_samples else None
+
+    def bad_line(self, source: str, line: int, reason: str) -> None:
+        self.bad_lines += 1
+        if len(self.bad_samples) < MAX_BAD_LINE_SAMPLES:
+            self.bad_samples.append(BadLine(source, line, reason))
+
+    def count_records(self, spans: int, usage: int, evals: int) -> None:
+        self.spans += spans
+        self.usage += usage
+        self.evals += evals
+        self.records += spans + usage + evals
+
+
+def broken_stream(exc: BaseException) -> str:
+    """The reason recorded when a stream fails part way (after the line it is recorded at)."""
+    return f"stream broken after this line, rest of file unreadable ({exc})"

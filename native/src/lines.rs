@@ -1,0 +1,369 @@
+//! Bytes to lines to columns: a stream decoder that carries a partial line from one block to the
+//! next, byte ranges of files read on several threads, and the parts merged in input order.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+use crate::columns::{Columns, Tables};
+use crate::record::decode;
+
+/// Bytes read from a file at a time.
+pub const BLOCK_BYTES: usize = 1 << 20;
+
+/// A line this decoder is unsure of, for the models to judge.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Unsure {
+    /// Counted from 1 at the start of the decoder's input.
+    pub line: u64,
+    /// Where the line starts, in bytes from the start of the decoder's input.
+    pub offset: u64,
+    pub length: u64,
+    /// The line itself, when the decoder keeps lines (a stream cannot be read again; a file can).
+    pub bytes: Option<Vec<u8>>,
+    /// The input's last line, without a newline (a write cut short, or a file still being written).
+    pub torn: bool,
+}
+
+/// What a decoder made of its input.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    pub columns: Columns,
+    pub lines: u64,
+    pub unsure: Vec<Unsure>,
+}
+
+/// Decodes a stream of bytes fed in blocks of any size.
+pub struct LineDecoder {
+    group_attrs: Vec<String>,
+    keep_lines: bool,
+    decoded: Decoded,
+    carry: Vec<u8>,
+    /// Bytes fed before the current block.
+    consumed: u64,
+}
+
+impl LineDecoder {
+    /// A decoder; with `keep_lines`, unsure lines carry their bytes.
+    pub fn new(group_attrs: Vec<String>, keep_lines: bool) -> Self {
+        let columns = Columns::new(group_attrs.len());
+        Self { group_attrs, keep_lines, decoded: Decoded { columns, ..Decoded::default() }, carry: Vec::new(), consumed: 0 }
+    }
+
+    /// Complete lines decoded so far.
+    pub fn lines(&self) -> u64 {
+        self.decoded.lines
+    }
+
+    /// Expect `bytes` more input: make room in the columns for what it likely holds, judged by
+    /// what the input so far held.
+    pub fn expect(&mut self, bytes: u64) {
+        if self.consumed > 0 {
+            self.decoded.columns.reserve_scaled(bytes as f64 / self.consumed as f64);
+        }
+    }
+
+    /// The unsure lines found so far, handed over.
+    pub fn take_unsure(&mut self) -> Vec<Unsure> {
+        std::mem::take(&mut self.decoded.unsure)
+    }
+
+    pub fn feed(&mut self, block: &[u8]) {
+        let base = self.consumed;
+        self.consumed += block.len() as u64;
+        let mut start = 0;
+        if !self.carry.is_empty() {
+            let Some(end) = memchr::memchr(b'\n', block) else {
+                self.carry.extend_from_slice(block);
+                return;
+            };
+            let mut line = std::mem::take(&mut self.carry);
+            line.extend_from_slice(&block[..end]);
+            self.line(&line, base + end as u64 - line.len() as u64, false);
+            start = end + 1;
+        }
+        let origin = start;
+        for end in memchr::memchr_iter(b'\n', &block[origin..]) {
+            let end = origin + end;
+            self.line(&block[start..end], base + start as u64, false);
+            start = end + 1;
+        }
+        self.carry.extend_from_slice(&block[start..]);
+    }
+
+    fn line(&mut self, line: &[u8], offset: u64, torn: bool) {
+        self.decoded.lines += 1;
+        match decode(line, &self.group_attrs) {
+            Some(record) => self.decoded.columns.push(record),
+            None => self.decoded.unsure.push(Unsure {
+                line: self.decoded.lines,
+                offset,
+                length: line.len() as u64,
+                bytes: self.keep_lines.then(|| line.to_vec()),
+                torn,
+            }),
+        }
+    }
+
+    /// Everything decoded; a last line without a newline is decoded too, marked torn if left to
+    /// the models. Reading stopped early (`ended` false): a partial line is not a line, and is dropped.
+    pub fn finish(mut self, ended: bool) -> Decoded {
+        if ended && !self.carry.is_empty() {
+            let line = std::mem::take(&mut self.carry);
+            self.line(&line, self.consumed - line.len() as u64, true);
+        }
+        self.decoded
+    }
+}
+
+/// A byte range of a file, starting at the beginning of a line and ending after a newline or at
+/// the end of the file.
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub path: String,
+    pub start: u64,
+    pub end: u64,
+}
+
+/// Why a task's reading ended early.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The file could not be opened: nothing of it was read.
+    Open(String),
+    /// Reading failed part way: the lines before the failure were decoded.
+    Read(String),
+    /// Reading was stopped (Ctrl-C).
+    Stopped,
+    /// A bug in this decoder (a panic), caught: the task's results are lost, never wrong.
+    Internal(String),
+}
+
+/// A task's result: what was decoded, and why the reading ended early, if it did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub decoded: Decoded,
+    pub failure: Option<Failure>,
+}
+
+fn read_task(task: &Task, group_attrs: &[String], on_block: &dyn Fn(usize) -> bool) -> Outcome {
+    let mut decoder = LineDecoder::new(group_attrs.to_vec(), false);
+    let failure = read_into(task, &mut decoder, on_block).err();
+    Outcome { decoded: decoder.finish(!matches!(failure, Some(Failure::Stopped))), failure }
+}
+
+fn read_into(task: &Task, decoder: &mut LineDecoder, on_block: &dyn Fn(usize) -> bool) -> Result<(), Failure> {
+    let mut file = File::open(&task.path).map_err(|error| Failure::Open(error.to_string()))?;
+    read_range(&mut file, task, decoder, on_block).map_err(|error| match error.kind() {
+        io::ErrorKind::Interrupted => Failure::Stopped,
+        _ => Failure::Read(error.to_string()),
+    })
+}
+
+fn read_range(file: &mut File, task: &Task, decoder: &mut LineDecoder, on_block: &dyn Fn(usize) -> bool) -> io::Result<()> {
+    file.seek(SeekFrom::Start(task.start))?;
+    let mut remaining = task.end.saturating_sub(task.start);
+    let mut block = vec![0u8; BLOCK_BYTES];
+    while remaining > 0 {
+        let want = block.len().min(usize::try_from(remaining).unwrap_or(usize::MAX));
+        let got = match file.read(&mut block[..want]) {
+            Ok(0) => break,
+            Ok(got) => got,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        let first = decoder.consumed == 0;
+        decoder.feed(&block[..got]);
+        remaining -= got as u64;
+        if first {
+            decoder.expect(remaining);
+        }
+        if !on_block(got) {
+            return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
+        }
+    }
+    Ok(())
+}
+
+/// Every task decoded on up to `threads` threads (this one among them), in task order. After each
+/// block, this thread calls `here_after_block` with the bytes all threads read since its last
+/// call; when it answers false, every thread stops after its current block. A panic while decoding
+/// a task becomes that task's failure, never a crash.
+pub fn decode_tasks(tasks: &[Task], group_attrs: &[String], threads: usize, here_after_block: &(dyn Fn(usize) -> bool + Sync)) -> Vec<Outcome> {
+    let next = AtomicUsize::new(0);
+    let unreported = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<Outcome>>> = Mutex::new((0..tasks.len()).map(|_| None).collect());
+    let work = |here: bool| loop {
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        let Some(task) = tasks.get(index) else { break };
+        let on_block = |bytes: usize| {
+            let total = unreported.fetch_add(bytes, Ordering::Relaxed) + bytes;
+            if here {
+                unreported.fetch_sub(total, Ordering::Relaxed);
+                if !here_after_block(total) {
+                    stop.store(true, Ordering::Relaxed);
+                }
+            }
+            !stop.load(Ordering::Relaxed)
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| read_task(task, group_attrs, &on_block))).unwrap_or_else(|panic| Outcome {
+            decoded: Decoded::default(),
+            failure: Some(Failure::Internal(panic_message(&panic))),
+        });
+        results.lock().unwrap_or_else(|poisoned| poisoned.into_inner())[index] = Some(outcome);
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..threads.clamp(1, tasks.len().max(1)) {
+            scope.spawn(|| work(false));
+        }
+        work(true);
+    });
+    let leftover = unreported.swap(0, Ordering::Relaxed);
+    if leftover > 0 {
+        here_after_block(leftover);
+    }
+    results
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .into_iter()
+        .map(|outcome| outcome.unwrap_or_else(|| Outcome { decoded: Decoded::default(), failure: Some(Failure::Stopped) }))
+        .collect()
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|text| (*text).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
+}
+
+/// Columns decoded apart, with their string codes unified into one set of tables: the first
+/// part's codes stay as they are, each later part has a map from its codes to the joined ones.
+/// The parts are joined as they are copied out (`into_columns`, or straight into Python's
+/// buffers), so the rows are never held twice.
+pub struct Merged {
+    pub tables: Tables,
+    pub parts: Vec<Columns>,
+    pub maps: Vec<Maps>,
+}
+
+/// A part's codes translated into the merged tables (`None`: the first part, kept as it is).
+#[derive(Default)]
+pub struct Maps {
+    pub trace_ids: Option<Vec<i32>>,
+    pub names: Option<Vec<i32>>,
+    pub kinds: Option<Vec<i32>>,
+    pub error_types: Option<Vec<i32>>,
+    pub models: Option<Vec<i32>>,
+    pub providers: Option<Vec<i32>>,
+    pub eval_names: Option<Vec<i32>>,
+    pub attr_values: Option<Vec<i32>>,
+}
+
+/// A code translated through a part's map (-1, no string, stays -1).
+pub fn remap(code: i32, map: Option<&[i32]>) -> i32 {
+    match (map, usize::try_from(code)) {
+        (Some(map), Ok(index)) => map[index],
+        _ => code,
+    }
+}
+
+impl Maps {
+    fn new(into: &mut Tables, from: &Tables) -> Self {
+        Self {
+            trace_ids: Some(into.trace_ids.absorb(&from.trace_ids)),
+            names: Some(into.names.absorb(&from.names)),
+            kinds: Some(into.kinds.absorb(&from.kinds)),
+            error_types: Some(into.error_types.absorb(&from.error_types)),
+            models: Some(into.models.absorb(&from.models)),
+            providers: Some(into.providers.absorb(&from.providers)),
+            eval_names: Some(into.eval_names.absorb(&from.eval_names)),
+            attr_values: Some(into.attr_values.absorb(&from.attr_values)),
+        }
+    }
+}
+
+/// The parts' string tables unified (`parts` must not be empty: a decoder always has one).
+pub fn merge(mut parts: Vec<Columns>) -> Merged {
+    let mut tables = parts.first_mut().map(|first| std::mem::take(&mut first.tables)).unwrap_or_default();
+    let maps = parts
+        .iter()
+        .enumerate()
+        .map(|(index, part)| if index == 0 { Maps::default() } else { Maps::new(&mut tables, &part.tables) })
+        .collect();
+    Merged { tables, parts, maps }
+}
+
+impl Merged {
+    /// Rows in all parts of one column, picked by `pick`.
+    pub fn rows(&mut self, pick: impl Fn(&mut Columns) -> usize) -> usize {
+        self.parts.iter_mut().map(pick).sum()
+    }
+
+    /// One column's pieces, part by part, each handed over (emptied in its part) with the part's
+    /// map for it: `visit(values, map)`.
+    pub fn drain<T>(&mut self, pick: impl Fn(&mut Columns) -> &mut Vec<T>, map: impl Fn(&Maps) -> Option<&[i32]>, mut visit: impl FnMut(Vec<T>, Option<&[i32]>)) {
+        for (part, maps) in self.parts.iter_mut().zip(&self.maps) {
+            visit(std::mem::take(pick(part)), map(maps));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPAN: &str = r#"{"type":"span","trace_id":"t","span_id":"s","name":"n","start":"2026-01-01T00:00:00Z","duration_ms":1,"status":"ok"}"#;
+
+    fn fed_in_pieces(input: &[u8], piece: usize) -> Decoded {
+        let mut decoder = LineDecoder::new(Vec::new(), true);
+        for block in input.chunks(piece) {
+            decoder.feed(block);
+        }
+        decoder.finish(true)
+    }
+
+    #[test]
+    fn lines_split_across_blocks_decode_as_whole_lines() {
+        let input = format!("{SPAN}\nnot json\n{SPAN}\r\n\n{SPAN}");
+        for piece in [1, 2, 7, 64, 1 << 20] {
+            let decoded = fed_in_pieces(input.as_bytes(), piece);
+            assert_eq!(decoded.lines, 5, "piece {piece}");
+            assert_eq!(decoded.columns.span_count(), 3, "piece {piece}: a valid last line counts, torn or not");
+            let unsure: Vec<(u64, u64, u64, bool)> = decoded.unsure.iter().map(|u| (u.line, u.offset, u.length, u.torn)).collect();
+            let second = SPAN.len() as u64 + 1;
+            let blank = second + 9 + SPAN.len() as u64 + 2;
+            assert_eq!(unsure, vec![(2, second, 8, false), (4, blank, 0, false)], "piece {piece}");
+            assert_eq!(decoded.unsure[0].bytes.as_deref(), Some(&b"not json"[..]));
+        }
+    }
+
+    #[test]
+    fn a_torn_last_line_the_decoder_is_unsure_of_is_marked() {
+        let decoded = fed_in_pieces(format!("{SPAN}\n{{\"type\":").as_bytes(), 5);
+        let unsure: Vec<(u64, bool)> = decoded.unsure.iter().map(|u| (u.line, u.torn)).collect();
+        assert_eq!(unsure, vec![(2, true)]);
+    }
+
+    #[test]
+    fn merged_parts_keep_their_rows_and_strings() {
+        let first = fed_in_pieces(SPAN.replace(r#""t""#, r#""a""#).as_bytes(), 1 << 10);
+        let second = fed_in_pieces(format!("{}\n{SPAN}\n", SPAN.replace(r#""n""#, r#""m""#)).as_bytes(), 1 << 10);
+        let mut merged = merge(vec![first.columns, second.columns]);
+        let joined = |merged: &mut Merged, pick: fn(&mut Columns) -> &mut Vec<i32>, map: fn(&Maps) -> Option<&[i32]>| {
+            let mut codes = Vec::new();
+            merged.drain(pick, map, |part, map| codes.extend(part.into_iter().map(|code| remap(code, map))));
+            codes
+        };
+        let trace_codes = joined(&mut merged, |part| &mut part.spans.trace, |maps| maps.trace_ids.as_deref());
+        let name_codes = joined(&mut merged, |part| &mut part.spans.name, |maps| maps.names.as_deref());
+        let traces: Vec<&str> = trace_codes.iter().map(|&code| &*merged.tables.trace_ids.values[code as usize]).collect();
+        let names: Vec<&str> = name_codes.iter().map(|&code| &*merged.tables.names.values[code as usize]).collect();
+        assert_eq!((traces, names), (vec!["a", "t", "t"], vec!["n", "m", "n"]));
+        let table: Vec<&str> = merged.tables.names.values.iter().map(AsRef::as_ref).collect();
+        assert_eq!(table, vec!["n", "m"], "the first part's codes stay; new strings follow");
+    }
+}
