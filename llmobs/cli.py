@@ -15,6 +15,10 @@ from contextlib import contextmanager
 from enum import Enum
 from typing import Annotated, BinaryIO
 
+# numpy's BLAS would start a thread per CPU that spins between calls, taking CPU from the reader's
+# threads; no analysis here multiplies matrices large enough to gain from them.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import typer
 import typer.core
 

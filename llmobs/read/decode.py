@@ -129,29 +129,29 @@ def _judged_columns(records: list[AnyRecord], group_attrs: tuple[str, ...], stat
     return [builder.finish()]
 
 
-def _column(buffer: bytearray, dtype: Any) -> np.ndarray:
-    """A writable numpy view of a column the decoder filled (native byte order), no copy."""
-    return np.frombuffer(buffer, dtype=dtype)
+def _checked(arrays: dict[str, np.ndarray], dtypes: dict[str, Any]) -> dict[str, np.ndarray]:
+    """The decoder's arrays, each of the dtype the analyses expect (a mismatch is a bug here, not
+    something to convert silently)."""
+    for name, values in arrays.items():
+        if values.dtype != np.dtype(dtypes[name]):
+            raise TypeError(f"native column {name} is {values.dtype}, not {np.dtype(dtypes[name])}")
+    return arrays
 
 
 def columns_of(raw: dict[str, Any], group_attrs: tuple[str, ...]) -> Columns:
-    """`Columns` viewing what the native decoder returned."""
+    """`Columns` holding what the native decoder returned (its arrays, not copies)."""
     evals = raw["evals"]
-    queries: list[str | None] = [None] * (len(evals["trace"]) // 4)
+    queries: list[str | None] = [None] * len(evals["trace"])
     for row, query in raw["eval_queries"]:
         queries[row] = query
     columns = Columns(
-        spans=SpanColumns(
-            **{name: _column(buffer, SPAN_DTYPES[name]) for name, buffer in raw["spans"].items()},
-            group={name: _column(buffer, np.int32) for name, buffer in zip(group_attrs, raw["groups"], strict=True)},
-        ),
-        usage=UsageColumns(**{name: _column(buffer, USAGE_DTYPES[name]) for name, buffer in raw["usage"].items()}),
-        evals=EvalColumns(**{name: _column(buffer, EVAL_DTYPES[name]) for name, buffer in evals.items()}, query=queries),
+        spans=SpanColumns(**_checked(raw["spans"], SPAN_DTYPES), group=dict(zip(group_attrs, raw["groups"], strict=True))),
+        usage=UsageColumns(**_checked(raw["usage"], USAGE_DTYPES)),
+        evals=EvalColumns(**_checked(evals, EVAL_DTYPES), query=queries),
         **{name: Strings.of(raw["tables"][name]) for name in STRING_TABLES},
         root_input=TraceTexts(),
         root_request_id=TraceTexts(),
     )
     for name in ("root_input", "root_request_id"):
-        codes, lengths, buffer = raw[name]
-        getattr(columns, name).add_encoded(_column(codes, np.int32), _column(lengths, np.int64), buffer)
+        getattr(columns, name).add_encoded(*raw[name])
     return columns

@@ -30,12 +30,12 @@ fn main() {
     let decoded = started.elapsed();
     let lines: u64 = outcomes.iter().map(|outcome| outcome.decoded.lines).sum();
     let unsure: usize = outcomes.iter().map(|outcome| outcome.decoded.unsure.len()).sum();
-    let mut merged = merge(outcomes.into_iter().map(|outcome| outcome.decoded.columns).collect());
+    let merged = merge(outcomes.into_iter().map(|outcome| outcome.decoded.columns).collect());
     println!(
-        "{lines} lines ({unsure} unsure): {} spans, {} usage, {} evals, {} traces; decoded in {:.2} s, tables merged in {:.2} s",
-        merged.rows(|part| part.span_count()),
-        merged.rows(|part| part.usage_count()),
-        merged.rows(|part| part.eval_count()),
+        "{lines} lines ({unsure} unsure): {} spans, {} usage, {} evals, {} traces; decoded in {:.2} s, merged in {:.2} s",
+        merged.span_count(),
+        merged.usage_count(),
+        merged.eval_count(),
         merged.tables.trace_ids.values.len(),
         decoded.as_secs_f64(),
         (started.elapsed() - decoded).as_secs_f64()

@@ -6,6 +6,7 @@ pub mod ids;
 mod json;
 pub mod lines;
 pub mod record;
+pub mod spans;
 pub mod time;
 
 #[cfg(feature = "python")]

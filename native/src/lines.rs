@@ -147,21 +147,23 @@ pub struct Outcome {
     pub failure: Option<Failure>,
 }
 
-fn read_task(task: &Task, group_attrs: &[String], on_block: &dyn Fn(usize) -> bool) -> Outcome {
+/// Decode one task. `expected` bytes will end up in this task's columns: its own, or, for the
+/// first task, whose columns the others' join, all of them.
+fn read_task(task: &Task, group_attrs: &[String], expected: u64, on_block: &dyn Fn(usize) -> bool) -> Outcome {
     let mut decoder = LineDecoder::new(group_attrs.to_vec(), false);
-    let failure = read_into(task, &mut decoder, on_block).err();
+    let failure = read_into(task, &mut decoder, expected, on_block).err();
     Outcome { decoded: decoder.finish(!matches!(failure, Some(Failure::Stopped))), failure }
 }
 
-fn read_into(task: &Task, decoder: &mut LineDecoder, on_block: &dyn Fn(usize) -> bool) -> Result<(), Failure> {
+fn read_into(task: &Task, decoder: &mut LineDecoder, expected: u64, on_block: &dyn Fn(usize) -> bool) -> Result<(), Failure> {
     let mut file = File::open(&task.path).map_err(|error| Failure::Open(error.to_string()))?;
-    read_range(&mut file, task, decoder, on_block).map_err(|error| match error.kind() {
+    read_range(&mut file, task, decoder, expected, on_block).map_err(|error| match error.kind() {
         io::ErrorKind::Interrupted => Failure::Stopped,
         _ => Failure::Read(error.to_string()),
     })
 }
 
-fn read_range(file: &mut File, task: &Task, decoder: &mut LineDecoder, on_block: &dyn Fn(usize) -> bool) -> io::Result<()> {
+fn read_range(file: &mut File, task: &Task, decoder: &mut LineDecoder, expected: u64, on_block: &dyn Fn(usize) -> bool) -> io::Result<()> {
     file.seek(SeekFrom::Start(task.start))?;
     let mut remaining = task.end.saturating_sub(task.start);
     let mut block = vec![0u8; BLOCK_BYTES];
@@ -177,7 +179,7 @@ fn read_range(file: &mut File, task: &Task, decoder: &mut LineDecoder, on_block:
         decoder.feed(&block[..got]);
         remaining -= got as u64;
         if first {
-            decoder.expect(remaining);
+            decoder.expect(expected.saturating_sub(got as u64));
         }
         if !on_block(got) {
             return Err(io::Error::new(io::ErrorKind::Interrupted, "interrupted"));
@@ -191,6 +193,7 @@ fn read_range(file: &mut File, task: &Task, decoder: &mut LineDecoder, on_block:
 /// call; when it answers false, every thread stops after its current block. A panic while decoding
 /// a task becomes that task's failure, never a crash.
 pub fn decode_tasks(tasks: &[Task], group_attrs: &[String], threads: usize, here_after_block: &(dyn Fn(usize) -> bool + Sync)) -> Vec<Outcome> {
+    let total_bytes: u64 = tasks.iter().map(|task| task.end.saturating_sub(task.start)).sum();
     let next = AtomicUsize::new(0);
     let unreported = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
@@ -208,7 +211,8 @@ pub fn decode_tasks(tasks: &[Task], group_attrs: &[String], threads: usize, here
             }
             !stop.load(Ordering::Relaxed)
         };
-        let outcome = catch_unwind(AssertUnwindSafe(|| read_task(task, group_attrs, &on_block))).unwrap_or_else(|panic| Outcome {
+        let expected = if index == 0 { total_bytes } else { task.end.saturating_sub(task.start) };
+        let outcome = catch_unwind(AssertUnwindSafe(|| read_task(task, group_attrs, expected, &on_block))).unwrap_or_else(|panic| Outcome {
             decoded: Decoded::default(),
             failure: Some(Failure::Internal(panic_message(&panic))),
         });
@@ -240,76 +244,119 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "a panic".into())
 }
 
-/// Columns decoded apart, with their string codes unified into one set of tables: the first
-/// part's codes stay as they are, each later part has a map from its codes to the joined ones.
-/// The parts are joined as they are copied out (`into_columns`, or straight into Python's
-/// buffers), so the rows are never held twice.
-pub struct Merged {
-    pub tables: Tables,
-    pub parts: Vec<Columns>,
-    pub maps: Vec<Maps>,
-}
-
-/// A part's codes translated into the merged tables (`None`: the first part, kept as it is).
-#[derive(Default)]
-pub struct Maps {
-    pub trace_ids: Option<Vec<i32>>,
-    pub names: Option<Vec<i32>>,
-    pub kinds: Option<Vec<i32>>,
-    pub error_types: Option<Vec<i32>>,
-    pub models: Option<Vec<i32>>,
-    pub providers: Option<Vec<i32>>,
-    pub eval_names: Option<Vec<i32>>,
-    pub attr_values: Option<Vec<i32>>,
-}
-
-/// A code translated through a part's map (-1, no string, stays -1).
-pub fn remap(code: i32, map: Option<&[i32]>) -> i32 {
-    match (map, usize::try_from(code)) {
-        (Some(map), Ok(index)) => map[index],
-        _ => code,
-    }
+/// A part's codes translated into the merged tables.
+struct Maps {
+    trace_ids: Vec<i32>,
+    names: Vec<i32>,
+    kinds: Vec<i32>,
+    error_types: Vec<i32>,
+    models: Vec<i32>,
+    providers: Vec<i32>,
+    eval_names: Vec<i32>,
+    attr_values: Vec<i32>,
 }
 
 impl Maps {
     fn new(into: &mut Tables, from: &Tables) -> Self {
         Self {
-            trace_ids: Some(into.trace_ids.absorb(&from.trace_ids)),
-            names: Some(into.names.absorb(&from.names)),
-            kinds: Some(into.kinds.absorb(&from.kinds)),
-            error_types: Some(into.error_types.absorb(&from.error_types)),
-            models: Some(into.models.absorb(&from.models)),
-            providers: Some(into.providers.absorb(&from.providers)),
-            eval_names: Some(into.eval_names.absorb(&from.eval_names)),
-            attr_values: Some(into.attr_values.absorb(&from.attr_values)),
+            trace_ids: into.trace_ids.absorb(&from.trace_ids),
+            names: into.names.absorb(&from.names),
+            kinds: into.kinds.absorb(&from.kinds),
+            error_types: into.error_types.absorb(&from.error_types),
+            models: into.models.absorb(&from.models),
+            providers: into.providers.absorb(&from.providers),
+            eval_names: into.eval_names.absorb(&from.eval_names),
+            attr_values: into.attr_values.absorb(&from.attr_values),
         }
     }
 }
 
-/// The parts' string tables unified (`parts` must not be empty: a decoder always has one).
-pub fn merge(mut parts: Vec<Columns>) -> Merged {
-    let mut tables = parts.first_mut().map(|first| std::mem::take(&mut first.tables)).unwrap_or_default();
-    let maps = parts
+fn remap(code: i32, map: &[i32]) -> i32 {
+    usize::try_from(code).map_or(code, |index| map[index])
+}
+
+/// One `Columns` from several (`parts` in input order; none gives empty columns), string codes
+/// unified into the first part's tables, whose codes stay as they are. The others' rows are
+/// appended to the first's, which `decode_tasks` made room for, one column at a time, each
+/// part's piece freed once copied: memory peaks at the columns plus one column's pieces.
+pub fn merge(mut parts: Vec<Columns>) -> Columns {
+    if parts.is_empty() {
+        return Columns::default();
+    }
+    let mut merged = parts.remove(0);
+    let maps: Vec<Maps> = parts.iter().map(|part| Maps::new(&mut merged.tables, &part.tables)).collect();
+    let eval_offsets: Vec<usize> = parts
         .iter()
-        .enumerate()
-        .map(|(index, part)| if index == 0 { Maps::default() } else { Maps::new(&mut tables, &part.tables) })
+        .scan(merged.eval_count(), |next, part| {
+            let offset = *next;
+            *next += part.eval_count();
+            Some(offset)
+        })
         .collect();
-    Merged { tables, parts, maps }
-}
-
-impl Merged {
-    /// Rows in all parts of one column, picked by `pick`.
-    pub fn rows(&mut self, pick: impl Fn(&mut Columns) -> usize) -> usize {
-        self.parts.iter_mut().map(pick).sum()
+    macro_rules! join {
+        ($section:ident . $column:ident) => {{
+            let extra: usize = parts.iter().map(|part| part.$section.$column.len()).sum();
+            merged.$section.$column.reserve_exact(extra);
+            for part in &mut parts {
+                merged.$section.$column.extend_from_slice(&std::mem::take(&mut part.$section.$column));
+            }
+        }};
+        ($section:ident . $column:ident via $table:ident) => {{
+            let extra: usize = parts.iter().map(|part| part.$section.$column.len()).sum();
+            merged.$section.$column.reserve_exact(extra);
+            for (part, maps) in parts.iter_mut().zip(&maps) {
+                let codes = std::mem::take(&mut part.$section.$column);
+                merged.$section.$column.extend(codes.into_iter().map(|code| remap(code, &maps.$table)));
+            }
+        }};
     }
-
-    /// One column's pieces, part by part, each handed over (emptied in its part) with the part's
-    /// map for it: `visit(values, map)`.
-    pub fn drain<T>(&mut self, pick: impl Fn(&mut Columns) -> &mut Vec<T>, map: impl Fn(&Maps) -> Option<&[i32]>, mut visit: impl FnMut(Vec<T>, Option<&[i32]>)) {
-        for (part, maps) in self.parts.iter_mut().zip(&self.maps) {
-            visit(std::mem::take(pick(part)), map(maps));
+    join!(spans.trace via trace_ids);
+    join!(spans.is_root);
+    join!(spans.name via names);
+    join!(spans.kind via kinds);
+    join!(spans.start_us);
+    join!(spans.duration_ms);
+    join!(spans.is_error);
+    join!(spans.error_type via error_types);
+    join!(spans.attempt);
+    join!(spans.retry_of);
+    join!(spans.model via models);
+    join!(spans.span_id);
+    join!(spans.parent);
+    join!(spans.sample_rate);
+    for group in 0..merged.spans.groups.len() {
+        for (part, maps) in parts.iter_mut().zip(&maps) {
+            let codes = std::mem::take(&mut part.spans.groups[group]);
+            merged.spans.groups[group].extend(codes.into_iter().map(|code| remap(code, &maps.attr_values)));
         }
     }
+    join!(usage.trace via trace_ids);
+    join!(usage.time_us);
+    join!(usage.provider via providers);
+    join!(usage.model via models);
+    join!(usage.input_tokens);
+    join!(usage.output_tokens);
+    join!(usage.cache_read_tokens);
+    join!(usage.cache_write_tokens);
+    join!(usage.cache_write_1h_tokens);
+    join!(usage.reasoning_tokens);
+    join!(usage.cost_usd);
+    join!(usage.span);
+    join!(usage.span_scope);
+    join!(usage.sample_rate);
+    join!(evals.trace via trace_ids);
+    join!(evals.time_us);
+    join!(evals.name via eval_names);
+    join!(evals.passed);
+    join!(evals.score);
+    for ((part, maps), eval_offset) in parts.iter_mut().zip(&maps).zip(eval_offsets) {
+        merged.evals.queries.extend(part.evals.queries.drain(..).map(|(row, query)| (row + eval_offset, query)));
+        for (texts, merged_texts) in [(&mut part.root_input, &mut merged.root_input), (&mut part.root_request_id, &mut merged.root_request_id)] {
+            merged_texts.traces.extend(texts.traces.drain(..).map(|code| remap(code, &maps.trace_ids)));
+            merged_texts.texts.append(&mut texts.texts);
+        }
+    }
+    merged
 }
 
 #[cfg(test)]
@@ -352,16 +399,9 @@ mod tests {
     fn merged_parts_keep_their_rows_and_strings() {
         let first = fed_in_pieces(SPAN.replace(r#""t""#, r#""a""#).as_bytes(), 1 << 10);
         let second = fed_in_pieces(format!("{}\n{SPAN}\n", SPAN.replace(r#""n""#, r#""m""#)).as_bytes(), 1 << 10);
-        let mut merged = merge(vec![first.columns, second.columns]);
-        let joined = |merged: &mut Merged, pick: fn(&mut Columns) -> &mut Vec<i32>, map: fn(&Maps) -> Option<&[i32]>| {
-            let mut codes = Vec::new();
-            merged.drain(pick, map, |part, map| codes.extend(part.into_iter().map(|code| remap(code, map))));
-            codes
-        };
-        let trace_codes = joined(&mut merged, |part| &mut part.spans.trace, |maps| maps.trace_ids.as_deref());
-        let name_codes = joined(&mut merged, |part| &mut part.spans.name, |maps| maps.names.as_deref());
-        let traces: Vec<&str> = trace_codes.iter().map(|&code| &*merged.tables.trace_ids.values[code as usize]).collect();
-        let names: Vec<&str> = name_codes.iter().map(|&code| &*merged.tables.names.values[code as usize]).collect();
+        let merged = merge(vec![first.columns, second.columns]);
+        let traces: Vec<&str> = merged.spans.trace.iter().map(|&code| &*merged.tables.trace_ids.values[code as usize]).collect();
+        let names: Vec<&str> = merged.spans.name.iter().map(|&code| &*merged.tables.names.values[code as usize]).collect();
         assert_eq!((traces, names), (vec!["a", "t", "t"], vec!["n", "m", "n"]));
         let table: Vec<&str> = merged.tables.names.values.iter().map(AsRef::as_ref).collect();
         assert_eq!(table, vec!["n", "m"], "the first part's codes stay; new strings follow");

@@ -1,63 +1,20 @@
-//! The Python face of the decoder, `llmobs._native`: used by `llmobs/read/native.py` alone.
+//! The Python face of the decoder, `llmobs._native`: used by `llmobs/read/decode.py` alone.
 //!
-//! Decoding runs with the GIL released. Columns come back as `bytearray`s of native-endian
-//! values (numpy views them without a copy); string tables as lists of `str`.
+//! Decoding runs with the GIL released. Columns come back as numpy arrays that take over the
+//! decoder's vectors (no copy); string tables as lists of `str`.
 
 use std::sync::Mutex;
 
+use numpy::{Element, PyArray1, PyReadonlyArray1};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList};
+use pyo3::types::{PyBytes, PyDict, PyList};
 
 use crate::columns::{Columns, Interner, TraceTexts};
-use crate::lines::{remap, Maps, Merged};
 use crate::lines::{decode_tasks, merge, Failure, LineDecoder, Task, Unsure};
 
-/// A fixed-size value a column holds, as its native-endian bytes.
-trait Cell: Copy {
-    const SIZE: usize;
-    fn write(self, into: &mut [u8]);
-}
-
-macro_rules! numeric_cell {
-    ($($kind:ty),*) => {$(
-        impl Cell for $kind {
-            const SIZE: usize = std::mem::size_of::<$kind>();
-            fn write(self, into: &mut [u8]) {
-                into.copy_from_slice(&self.to_ne_bytes());
-            }
-        }
-    )*};
-}
-numeric_cell!(i8, i32, i64, f64);
-
-impl Cell for bool {
-    const SIZE: usize = 1;
-    fn write(self, into: &mut [u8]) {
-        into[0] = u8::from(self);
-    }
-}
-
-/// One column of every part, joined into a bytearray as it is copied, each part's piece freed
-/// once copied; string codes translated through each part's map.
-fn column<'py, T: Cell>(
-    py: Python<'py>,
-    merged: &mut Merged,
-    pick: impl Fn(&mut Columns) -> &mut Vec<T>,
-    map: impl Fn(&Maps) -> Option<&[i32]>,
-    translate: impl Fn(T, Option<&[i32]>) -> T,
-) -> PyResult<Bound<'py, PyByteArray>> {
-    let rows = merged.rows(|part| pick(part).len());
-    PyByteArray::new_with(py, rows * T::SIZE, |buffer| {
-        let mut cells = buffer.chunks_exact_mut(T::SIZE);
-        merged.drain(&pick, &map, |values, map| {
-            // values first: zip stops at the end of a part without taking a cell it will not fill
-            for (value, cell) in values.into_iter().zip(cells.by_ref()) {
-                translate(value, map).write(cell);
-            }
-        });
-        Ok(())
-    })
+fn array<'py, T: Element>(py: Python<'py>, values: Vec<T>) -> Bound<'py, PyArray1<T>> {
+    PyArray1::from_vec(py, values)
 }
 
 fn strings<'py>(py: Python<'py>, table: &Interner) -> PyResult<Bound<'py, PyList>> {
@@ -65,116 +22,58 @@ fn strings<'py>(py: Python<'py>, table: &Interner) -> PyResult<Bound<'py, PyList
 }
 
 /// (trace codes, UTF-8 byte lengths, the texts joined): the layout `TraceTexts` keeps.
-fn texts<'py>(py: Python<'py>, merged: &mut Merged, pick: impl Fn(&mut Columns) -> &mut TraceTexts) -> PyResult<(Bound<'py, PyByteArray>, Bound<'py, PyByteArray>, Bound<'py, PyBytes>)> {
-    let mut codes: Vec<i32> = Vec::new();
-    let mut lengths: Vec<i64> = Vec::new();
-    let mut joined = String::new();
-    for (part, maps) in merged.parts.iter_mut().zip(&merged.maps) {
-        let texts = std::mem::take(pick(part));
-        codes.extend(texts.traces.into_iter().map(|code| remap(code, maps.trace_ids.as_deref())));
-        for text in texts.texts {
-            lengths.push(text.len() as i64);
-            joined.push_str(&text);
-        }
-    }
-    Ok((bytes_of(py, &codes)?, bytes_of(py, &lengths)?, PyBytes::new(py, joined.as_bytes())))
-}
-
-fn bytes_of<'py, T: Cell>(py: Python<'py>, values: &[T]) -> PyResult<Bound<'py, PyByteArray>> {
-    PyByteArray::new_with(py, values.len() * T::SIZE, |buffer| {
-        for (cell, value) in buffer.chunks_exact_mut(T::SIZE).zip(values) {
-            value.write(cell);
-        }
-        Ok(())
-    })
-}
-
-/// A value that is not a string code: copied as it is.
-fn same<T>(value: T, _: Option<&[i32]>) -> T {
-    value
+fn texts<'py>(py: Python<'py>, texts: TraceTexts) -> (Bound<'py, PyArray1<i32>>, Bound<'py, PyArray1<i64>>, Bound<'py, PyBytes>) {
+    let lengths: Vec<i64> = texts.texts.iter().map(|text| text.len() as i64).collect();
+    let joined = texts.texts.concat();
+    (array(py, texts.traces), array(py, lengths), PyBytes::new(py, joined.as_bytes()))
 }
 
 /// The columns as a dict of the shape `llmobs.read.decode` expects.
-fn columns_to_python<'py>(py: Python<'py>, mut merged: Merged) -> PyResult<Bound<'py, PyDict>> {
-    macro_rules! put {
-        ($dict:ident, $section:ident . $column:ident) => {
-            $dict.set_item(stringify!($column), column(py, &mut merged, |part| &mut part.$section.$column, |_| None, same)?)?
-        };
-        ($dict:ident, $section:ident . $column:ident via $table:ident) => {
-            $dict.set_item(stringify!($column), column(py, &mut merged, |part| &mut part.$section.$column, |maps| maps.$table.as_deref(), remap)?)?
-        };
+fn columns_to_python<'py>(py: Python<'py>, columns: Columns) -> PyResult<Bound<'py, PyDict>> {
+    let Columns { tables, spans, usage, evals, root_input, root_request_id } = columns;
+    macro_rules! dict {
+        ($source:ident: $($column:ident),*) => {{
+            let dict = PyDict::new(py);
+            $(dict.set_item(stringify!($column), array(py, $source.$column))?;)*
+            dict
+        }};
     }
     let out = PyDict::new(py);
-    let spans = PyDict::new(py);
-    put!(spans, spans.trace via trace_ids);
-    put!(spans, spans.is_root);
-    put!(spans, spans.name via names);
-    put!(spans, spans.kind via kinds);
-    put!(spans, spans.start_us);
-    put!(spans, spans.duration_ms);
-    put!(spans, spans.is_error);
-    put!(spans, spans.error_type via error_types);
-    put!(spans, spans.attempt);
-    put!(spans, spans.retry_of);
-    put!(spans, spans.model via models);
-    put!(spans, spans.span_id);
-    put!(spans, spans.parent);
-    put!(spans, spans.sample_rate);
     let groups = PyList::empty(py);
-    for group in 0..merged.parts.first().map_or(0, |part| part.spans.groups.len()) {
-        groups.append(column(py, &mut merged, |part| &mut part.spans.groups[group], |maps| maps.attr_values.as_deref(), remap)?)?;
+    for group in spans.groups {
+        groups.append(array(py, group))?;
     }
-    out.set_item("spans", spans)?;
     out.set_item("groups", groups)?;
-    let usage = PyDict::new(py);
-    put!(usage, usage.trace via trace_ids);
-    put!(usage, usage.time_us);
-    put!(usage, usage.provider via providers);
-    put!(usage, usage.model via models);
-    put!(usage, usage.input_tokens);
-    put!(usage, usage.output_tokens);
-    put!(usage, usage.cache_read_tokens);
-    put!(usage, usage.cache_write_tokens);
-    put!(usage, usage.cache_write_1h_tokens);
-    put!(usage, usage.reasoning_tokens);
-    put!(usage, usage.cost_usd);
-    put!(usage, usage.span);
-    put!(usage, usage.span_scope);
-    put!(usage, usage.sample_rate);
-    out.set_item("usage", usage)?;
+    out.set_item(
+        "spans",
+        dict!(spans: trace, is_root, name, kind, start_us, duration_ms, is_error, error_type, attempt, retry_of, model, span_id, parent, sample_rate),
+    )?;
+    out.set_item(
+        "usage",
+        dict!(usage: trace, time_us, provider, model, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens, cost_usd, span, span_scope, sample_rate),
+    )?;
     let queries = PyList::empty(py);
-    let mut eval_offset = 0;
-    for part in &mut merged.parts {
-        for (row, query) in std::mem::take(&mut part.evals.queries) {
-            queries.append((row + eval_offset, query.as_ref()))?;
-        }
-        eval_offset += part.evals.trace.len();
+    for (row, query) in &evals.queries {
+        queries.append((row, query.as_ref()))?;
     }
     out.set_item("eval_queries", queries)?;
-    let evals = PyDict::new(py);
-    put!(evals, evals.trace via trace_ids);
-    put!(evals, evals.time_us);
-    put!(evals, evals.name via eval_names);
-    put!(evals, evals.passed);
-    put!(evals, evals.score);
-    out.set_item("evals", evals)?;
-    out.set_item("root_input", texts(py, &mut merged, |part| &mut part.root_input)?)?;
-    out.set_item("root_request_id", texts(py, &mut merged, |part| &mut part.root_request_id)?)?;
-    let tables = PyDict::new(py);
-    let t = &merged.tables;
+    out.set_item("evals", dict!(evals: trace, time_us, name, passed, score))?;
+    out.set_item("root_input", texts(py, root_input))?;
+    out.set_item("root_request_id", texts(py, root_request_id))?;
+    let table_dict = PyDict::new(py);
     for (name, table) in [
-        ("trace_ids", &t.trace_ids),
-        ("names", &t.names),
-        ("kinds", &t.kinds),
-        ("error_types", &t.error_types),
-        ("models", &t.models),
-        ("providers", &t.providers),
-        ("eval_names", &t.eval_names),
-        ("attr_values", &t.attr_values),
+        ("trace_ids", &tables.trace_ids),
+        ("names", &tables.names),
+        ("kinds", &tables.kinds),
+        ("error_types", &tables.error_types),
+        ("models", &tables.models),
+        ("providers", &tables.providers),
+        ("eval_names", &tables.eval_names),
+        ("attr_values", &tables.attr_values),
     ] {
-        tables.set_item(name, strings(py, table)?)?;
+        table_dict.set_item(name, strings(py, table)?)?;
     }
-    out.set_item("tables", tables)?;
+    out.set_item("tables", table_dict)?;
     Ok(out)
 }
 
@@ -226,7 +125,7 @@ impl StreamDecoder {
         let decoder = self.decoder.take().ok_or_else(|| PyValueError::new_err("this decoder has finished"))?;
         let decoded = py.detach(|| decoder.finish(ended));
         let unsure = kept_lines(py, decoded.unsure)?;
-        Ok((columns_to_python(py, merge(vec![decoded.columns]))?, decoded.lines, unsure))
+        Ok((columns_to_python(py, decoded.columns)?, decoded.lines, unsure))
     }
 }
 
@@ -289,10 +188,48 @@ fn decode_files<'py>(
     Ok((columns_to_python(py, merged)?, summaries, unsure))
 }
 
+/// A contiguous numpy array's values (columns always are; anything else is refused, not copied).
+fn values<'a, T: Element>(array: &'a PyReadonlyArray1<'_, T>, name: &str) -> PyResult<&'a [T]> {
+    array.as_slice().map_err(|_| PyValueError::new_err(format!("{name} must be a contiguous array")))
+}
+
+/// For each span, the row of its parent within its trace, or -1.
+#[pyfunction]
+fn parent_rows<'py>(
+    py: Python<'py>,
+    trace: PyReadonlyArray1<'py, i32>,
+    span_id: PyReadonlyArray1<'py, i64>,
+    parent: PyReadonlyArray1<'py, i64>,
+) -> PyResult<Bound<'py, PyArray1<i32>>> {
+    let (trace, span_id, parent) = (values(&trace, "trace")?, values(&span_id, "span_id")?, values(&parent, "parent")?);
+    if span_id.len() != trace.len() || parent.len() != trace.len() {
+        return Err(PyValueError::new_err("the span columns differ in length"));
+    }
+    Ok(array(py, crate::spans::parent_rows(trace, span_id, parent)))
+}
+
+/// Each span's self time in ms, from its parent row, start and duration.
+#[pyfunction]
+fn self_times<'py>(
+    py: Python<'py>,
+    parent_row: PyReadonlyArray1<'py, i32>,
+    start_us: PyReadonlyArray1<'py, i64>,
+    duration_ms: PyReadonlyArray1<'py, f64>,
+) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    let (parent_row, start_us, duration_ms) = (values(&parent_row, "parent_row")?, values(&start_us, "start_us")?, values(&duration_ms, "duration_ms")?);
+    let count = parent_row.len();
+    if start_us.len() != count || duration_ms.len() != count || parent_row.iter().any(|&row| row >= count as i32) {
+        return Err(PyValueError::new_err("the span columns differ in length, or a parent row is out of range"));
+    }
+    Ok(array(py, crate::spans::self_times(parent_row, start_us, duration_ms)))
+}
+
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<StreamDecoder>()?;
     module.add_function(wrap_pyfunction!(decode_files, module)?)?;
+    module.add_function(wrap_pyfunction!(parent_rows, module)?)?;
+    module.add_function(wrap_pyfunction!(self_times, module)?)?;
     module.add("BLOCK_BYTES", crate::lines::BLOCK_BYTES)?;
     Ok(())
 }

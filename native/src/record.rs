@@ -63,7 +63,7 @@ struct Line<'a> {
     error: Field<ErrorInfo<'a>>,
     attempt: Field<u64>,
     retry_of: Field<Cow<'a, str>>,
-    attrs: Field<AttrEntries<'a>>,
+    attrs: Field<Attrs<'a>>,
     sample_rate: Field<f64>,
     time: Field<Cow<'a, str>>,
     provider: Field<Cow<'a, str>>,
@@ -81,8 +81,19 @@ struct Line<'a> {
     query: Field<Cow<'a, str>>,
 }
 
-/// A span's attributes as written, in order.
-type AttrEntries<'a> = Vec<(Cow<'a, str>, AttrValue<'a>)>;
+/// Group attributes a line can be decoded with here (each takes a bit of a 64-bit mask).
+const MAX_GROUP_ATTRS: usize = 58;
+
+/// What the columns use of a span's attributes.
+#[derive(Default)]
+struct Attrs<'a> {
+    /// The non-empty string values of MODEL_ATTRS, in their order.
+    models: [Option<Cow<'a, str>>; 3],
+    input: Option<Cow<'a, str>>,
+    request_id: Option<Cow<'a, str>>,
+    /// Per group attribute asked for: its string value; None when absent or null.
+    groups: Vec<Option<Cow<'a, str>>>,
+}
 
 #[derive(Default)]
 struct ErrorInfo<'a> {
@@ -148,33 +159,75 @@ impl<'a> Cursor<'a> {
         Some(Field::Value(info))
     }
 
-    fn attrs(&mut self) -> Option<Field<AttrEntries<'a>>> {
+    /// A span's attributes: every value checked to be one the models accept (a scalar or a list
+    /// of scalars), and the few the columns use kept. An attribute the columns use that appears
+    /// twice (the models keep the last), or a group value that is not a string, leaves the line to
+    /// the models.
+    fn attrs(&mut self, group_attrs: &[String]) -> Option<Field<Attrs<'a>>> {
         if self.null() {
             return Some(Field::Null);
         }
-        let mut entries = Vec::new();
+        if group_attrs.len() > MAX_GROUP_ATTRS {
+            return None;
+        }
+        let mut found = Attrs { groups: vec![None; group_attrs.len()], ..Attrs::default() };
+        let mut seen = 0u64;
         self.object(|cursor, key| {
-            let key = std::str::from_utf8(key).ok()?;
-            let value = match cursor.peek()? {
-                b'"' => AttrValue::Text(cursor.string()?),
-                b'n' => {
-                    cursor.null().then_some(())?;
-                    AttrValue::Null
-                }
-                b'[' => {
-                    cursor.list_of_scalars()?;
-                    AttrValue::Other
-                }
-                b'{' => return None,
-                _ => {
-                    cursor.scalar()?;
-                    AttrValue::Other
-                }
+            // the names MODEL_ATTRS lists, in its order, then the root span's texts
+            let fixed: Option<usize> = match key {
+                b"gen_ai.request.model" => Some(0),
+                b"gen_ai.response.model" => Some(1),
+                b"llm.model_name" => Some(2),
+                b"input" => Some(3),
+                b"request.id" => Some(4),
+                _ => None,
             };
-            entries.push((Cow::Borrowed(key), value));
+            let group = group_attrs.iter().position(|name| name.as_bytes() == key);
+            if fixed.is_none() && group.is_none() {
+                return cursor.attr_value().map(drop);
+            }
+            for bit in fixed.into_iter().chain(group.map(|group| 5 + group)) {
+                if seen & (1 << bit) != 0 {
+                    return None;
+                }
+                seen |= 1 << bit;
+            }
+            let value = cursor.attr_value()?;
+            if let Some(group) = group {
+                found.groups[group] = match &value {
+                    AttrValue::Text(text) => Some(text.clone()),
+                    AttrValue::Null => None,
+                    AttrValue::Other => return None,
+                };
+            }
+            match (fixed, value) {
+                (Some(slot @ 0..=2), AttrValue::Text(text)) if !text.is_empty() => found.models[slot] = Some(text),
+                (Some(3), AttrValue::Text(text)) => found.input = Some(text),
+                (Some(4), AttrValue::Text(text)) => found.request_id = Some(text),
+                _ => {}
+            }
             Some(())
         })?;
-        Some(Field::Value(entries))
+        Some(Field::Value(found))
+    }
+
+    fn attr_value(&mut self) -> Option<AttrValue<'a>> {
+        Some(match self.peek()? {
+            b'"' => AttrValue::Text(self.string()?),
+            b'n' => {
+                self.null().then_some(())?;
+                AttrValue::Null
+            }
+            b'[' => {
+                self.list_of_scalars()?;
+                AttrValue::Other
+            }
+            b'{' => return None,
+            _ => {
+                self.scalar()?;
+                AttrValue::Other
+            }
+        })
     }
 }
 
@@ -225,7 +278,7 @@ fn field_of(key: &[u8]) -> Option<u8> {
     })
 }
 
-fn parse_line<'a>(text: &'a str) -> Option<Line<'a>> {
+fn parse_line<'a>(text: &'a str, group_attrs: &[String]) -> Option<Line<'a>> {
     let mut line = Line::default();
     let mut cursor = Cursor::new(text);
     let mut comment_seen = false;
@@ -237,7 +290,7 @@ fn parse_line<'a>(text: &'a str) -> Option<Line<'a>> {
         Some(4) => once(&mut line.time, cursor.text_or_null()),
         Some(5) => once(&mut line.start, cursor.text_or_null()),
         Some(6) => once(&mut line.error, cursor.error_info()),
-        Some(7) => once(&mut line.attrs, cursor.attrs()),
+        Some(7) => once(&mut line.attrs, cursor.attrs(group_attrs)),
         Some(8) => once(&mut line.model, cursor.text_or_null()),
         Some(9) => once(&mut line.scope, cursor.text_or_null()),
         Some(10) => once(&mut line.score, cursor.float_or_null()),
@@ -333,7 +386,7 @@ pub enum Record<'a> {
 
 /// The record on `line` (without its newline), or None when the models must judge it.
 pub fn decode<'a>(line: &'a [u8], group_attrs: &[String]) -> Option<Record<'a>> {
-    let parsed = parse_line(std::str::from_utf8(line).ok()?)?;
+    let parsed = parse_line(std::str::from_utf8(line).ok()?, group_attrs)?;
     if !matches!(parsed.v, Field::Absent | Field::Value(1)) {
         return None;
     }
@@ -432,56 +485,15 @@ fn span<'a>(line: &mut Line<'a>, group_attrs: &[String]) -> Option<SpanRow<'a>> 
         input: None,
         request_id: None,
     };
-    if let Field::Value(entries) = take(&mut line.attrs) {
-        read_attrs(entries, group_attrs, &mut row)?;
+    if let Field::Value(attrs) = take(&mut line.attrs) {
+        row.model = attrs.models.into_iter().flatten().next();
+        row.groups = attrs.groups;
+        if is_root {
+            row.input = attrs.input.map(preview);
+            row.request_id = attrs.request_id;
+        }
     }
     Some(row)
-}
-
-/// The model, group values and root texts a span's attributes give; None when one of the
-/// attributes read appears twice (the models keep the last) or a group value is not a string.
-fn read_attrs<'a>(entries: AttrEntries<'a>, group_attrs: &[String], row: &mut SpanRow<'a>) -> Option<()> {
-    let mut models: [Option<Cow<'a, str>>; 3] = [None, None, None];
-    let mut seen = vec![false; MODEL_ATTRS.len() + 2 + group_attrs.len()];
-    for (key, value) in entries {
-        let model_slot = MODEL_ATTRS.iter().position(|name| *name == key);
-        let root_slot = match key.as_ref() {
-            "input" => Some(0),
-            "request.id" => Some(1),
-            _ => None,
-        };
-        let group_slot = group_attrs.iter().position(|name| *name == key);
-        for slot in [model_slot, root_slot.map(|slot| MODEL_ATTRS.len() + slot), group_slot.map(|slot| MODEL_ATTRS.len() + 2 + slot)]
-            .into_iter()
-            .flatten()
-        {
-            if std::mem::replace(&mut seen[slot], true) {
-                return None;
-            }
-        }
-        if let Some(slot) = group_slot {
-            row.groups[slot] = match &value {
-                AttrValue::Text(text) => Some(text.clone()),
-                AttrValue::Null => None,
-                AttrValue::Other => return None,
-            };
-        }
-        let AttrValue::Text(text) = value else { continue };
-        if let Some(slot) = model_slot {
-            if !text.is_empty() {
-                models[slot] = Some(text.clone());
-            }
-        }
-        if row.is_root {
-            match root_slot {
-                Some(0) => row.input = Some(preview(text)),
-                Some(_) => row.request_id = Some(text),
-                None => {}
-            }
-        }
-    }
-    row.model = models.into_iter().flatten().next();
-    Some(())
 }
 
 /// The first INPUT_PREVIEW_CHARS characters (code points, as Python counts them).

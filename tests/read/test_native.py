@@ -162,7 +162,7 @@ def line(draw) -> bytes:
     return raw if raw is not None else text.encode()
 
 
-GROUPS = ("x", "y")
+GROUPS = ("x", "y", "gen_ai.request.model")  # a group attribute may also be one the columns read a model from
 
 
 def reference(lines: list[bytes]) -> tuple[Columns, dict[str, int]]:
