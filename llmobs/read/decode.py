@@ -2,15 +2,18 @@
 line it is unsure of handed to the models (`read.judge`), which give the verdict and the reason.
 
 This is the one module that imports the native decoder. It decodes on threads with the GIL
-released: byte ranges of plain files, read by the decoder itself, and streams (gzip, stdin) fed to
-it a block at a time.
+released: byte ranges of plain files, read by the decoder itself, and streams (gzip, stdin), read
+(and inflated) ahead on a thread and decoded in whole-line chunks.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, BinaryIO
 
 import numpy as np
@@ -92,32 +95,107 @@ def _judge_file_lines(path: str, lines: list[tuple[int, int, int, bool]], first_
 
 
 def decode_stream(name: str, stream: BinaryIO, group_attrs: tuple[str, ...], stats: InputStats,
-                  on_progress: ProgressCallback | None = None, *, strict: bool = False) -> list[Columns]:
-    """The columns of a stream of lines (gzip, stdin), fed to the decoder a block at a time. A
+                  on_progress: ProgressCallback | None = None, *, strict: bool = False, threads: int = 1) -> list[Columns]:
+    """The columns of a stream of lines (gzip, stdin). A thread reads (and inflates) ahead and hands
+    over batches of whole lines, which the decoder cuts into chunks decoded on `threads` threads. A
     stream that breaks part way keeps everything before the break, and the break is a bad line.
-    With `strict`, reading stops after the block holding the first bad line."""
+    With `strict`, reading stops after the batch holding the first bad line."""
     decoder = _native.StreamDecoder(list(group_attrs))
     records: list[AnyRecord] = []
-    broken: BaseException | None = None
-    stopped = False
-    try:
-        for block in blocks(stream, STREAM_BLOCK_BYTES, on_progress):
-            for line, text, torn in decoder.feed(block):
-                records += judge_line(text, name, line, stats, torn=torn)
+    next_line = 1
+    with _ReadAhead(stream, threads * CHUNK_BYTES, on_progress) as reader:
+        for batch in reader.batches():
+            lines, unsure = decoder.feed(batch, _chunks_of(batch, threads), threads)
+            firsts = [next_line + sum(lines[:index]) for index in range(len(lines))]
+            for index, line, text, torn in unsure:
+                records += judge_line(text, name, firsts[index] + line - 1, stats, torn=torn)
+            next_line += sum(lines)
             if strict and stats.bad_lines:
-                stopped = True
                 break
-    except STREAM_ERRORS as exc:
-        broken = exc
-    raw, lines, rest = decoder.finish(ended=not stopped)
-    for line, text, torn in rest:
-        records += judge_line(text, name, line, stats, torn=torn)
-    if broken is not None:
-        stats.bad_line(name, lines, broken_stream(broken))
-    stats.lines += lines
-    decoded = columns_of(raw, group_attrs)
+        if reader.broken is not None:
+            stats.bad_line(name, next_line - 1, broken_stream(reader.broken))
+    stats.lines += next_line - 1
+    decoded = columns_of(decoder.finish(), group_attrs)
     stats.count_records(len(decoded.spans.trace), len(decoded.usage.trace), len(decoded.evals.trace))
     return [decoded, *_judged_columns(records, group_attrs, stats)]
+
+
+CHUNK_BYTES = 16 << 20  # a thread's share of a stream at a time
+
+
+class _ReadAhead:
+    """A stream read on a thread of its own (inflating gzip is most of reading it) and handed over
+    in batches of whole lines of about `batch_bytes` (the last may end in a torn line). A stream
+    error ends the batches and is kept in `broken`."""
+
+    def __init__(self, stream: BinaryIO, batch_bytes: int, on_progress: ProgressCallback | None) -> None:
+        self.broken: BaseException | None = None
+        self._batch_bytes = batch_bytes
+        self._batches: queue.Queue[bytes | None] = queue.Queue(maxsize=2)  # memory: the batch decoded, and two read ahead
+        self._stop = threading.Event()
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._read, args=(stream, on_progress), name="llmobs-read-ahead", daemon=True)
+
+    def __enter__(self) -> _ReadAhead:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():  # unblock a reader waiting for room
+            try:
+                self._batches.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self._thread.join()
+
+    def _read(self, stream: BinaryIO, on_progress: ProgressCallback | None) -> None:
+        pending: list[bytes] = []
+        size = 0
+        try:
+            for block in blocks(stream, STREAM_BLOCK_BYTES, on_progress):
+                pending.append(block)
+                size += len(block)
+                if size >= self._batch_bytes and (cut := block.rfind(b"\n")) >= 0:
+                    pending[-1] = block[: cut + 1]
+                    if not self._put(b"".join(pending)):
+                        return
+                    pending, size = ([block[cut + 1 :]], len(block) - cut - 1) if cut + 1 < len(block) else ([], 0)
+        except STREAM_ERRORS as exc:
+            self.broken = exc
+        except BaseException as exc:  # raised again in the reading thread
+            self._failure = exc
+        if pending:
+            self._put(b"".join(pending))
+        self._put(None)
+
+    def _put(self, item: bytes | None) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._batches.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def batches(self) -> Iterator[bytes]:
+        while (batch := self._batches.get()) is not None:
+            yield batch
+        if self._failure is not None:
+            raise self._failure
+
+
+def _chunks_of(data: bytes, count: int) -> list[tuple[int, int]]:
+    """`data` (whole lines, but for a torn last one) as up to `count` (start, end) ranges of whole
+    lines, about equal in size."""
+    bounds = [0]
+    for k in range(1, count):
+        newline = data.find(b"\n", max(bounds[-1], len(data) * k // count))
+        if newline < 0 or newline + 1 >= len(data):
+            break
+        bounds.append(newline + 1)
+    bounds.append(len(data))
+    return [(start, end) for start, end in pairwise(bounds) if end > start]
 
 
 def _judged_columns(records: list[AnyRecord], group_attrs: tuple[str, ...], stats: InputStats) -> list[Columns]:

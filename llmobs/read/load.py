@@ -54,7 +54,7 @@ def load(
         if isinstance(step, FileBatch):
             parts += decode_files(step.tasks, group_attrs, threads, stats, on_progress)
         else:
-            parts += read_source(step, group_attrs, stats, on_progress, strict=strict)
+            parts += read_source(step, group_attrs, stats, on_progress, strict=strict, threads=threads)
         if strict and stats.first_bad is not None:
             raise InputError(f"{stats.first_bad} (--strict)")
     columns, stats.duplicates, stats.rollups = settle(merge_columns(parts or [ColumnBuilder(group_attrs).finish()]))
@@ -63,7 +63,7 @@ def load(
 
 
 def read_source(source: Source, group_attrs: tuple[str, ...], stats: InputStats, on_progress: ProgressCallback | None = None,
-                *, strict: bool = False) -> list[Columns]:
+                *, strict: bool = False, threads: int = 1) -> list[Columns]:
     """The columns of one source read as a stream (gzip, stdin) or, for a multi-line JSON document
     (an OTLP/JSON file as the spec shows them) or an agent's session log, read whole as line 1."""
     stream, close = open_binary(source)
@@ -71,7 +71,7 @@ def read_source(source: Source, group_attrs: tuple[str, ...], stats: InputStats,
         start = head(stream)
         agent = detect_agent(start)
         if agent is None and not is_multiline_document(start):
-            return decode_stream(source.name, stream, group_attrs, stats, on_progress, strict=strict)
+            return decode_stream(source.name, stream, group_attrs, stats, on_progress, strict=strict, threads=threads)
         document, problem = read_document(source.name, stream)
         if on_progress is not None:
             on_progress(source.size() or len(document or b""))  # the file's bytes, compressed or not

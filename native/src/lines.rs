@@ -236,6 +236,37 @@ pub fn decode_tasks(tasks: &[Task], group_attrs: &[String], threads: usize, here
         .collect()
 }
 
+/// Whole-line chunks of a stream (only the last may end without a newline), decoded on up to
+/// `threads` threads, one decoder each, in order. A panic while decoding a chunk is returned as
+/// its error message, never a crash.
+pub fn decode_chunks(chunks: &[&[u8]], group_attrs: &[String], threads: usize) -> Vec<Result<Decoded, String>> {
+    let next = AtomicUsize::new(0);
+    let results: Mutex<Vec<Option<Result<Decoded, String>>>> = Mutex::new((0..chunks.len()).map(|_| None).collect());
+    let work = || loop {
+        let index = next.fetch_add(1, Ordering::Relaxed);
+        let Some(chunk) = chunks.get(index) else { break };
+        let decoded = catch_unwind(AssertUnwindSafe(|| {
+            let mut decoder = LineDecoder::new(group_attrs.to_vec(), true);
+            decoder.feed(chunk);
+            decoder.finish(true)
+        }))
+        .map_err(|panic| panic_message(&panic));
+        results.lock().unwrap_or_else(|poisoned| poisoned.into_inner())[index] = Some(decoded);
+    };
+    std::thread::scope(|scope| {
+        for _ in 1..threads.clamp(1, chunks.len().max(1)) {
+            scope.spawn(work);
+        }
+        work();
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .into_iter()
+        .map(|result| result.unwrap_or_else(|| Err("not decoded".into())))
+        .collect()
+}
+
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
     panic
         .downcast_ref::<&str>()
@@ -277,8 +308,9 @@ fn remap(code: i32, map: &[i32]) -> i32 {
 
 /// One `Columns` from several (`parts` in input order; none gives empty columns), string codes
 /// unified into the first part's tables, whose codes stay as they are. The others' rows are
-/// appended to the first's, which `decode_tasks` made room for, one column at a time, each
-/// part's piece freed once copied: memory peaks at the columns plus one column's pieces.
+/// appended to the first's (which `decode_tasks` made room for; a stream's columns grow by
+/// doubling), one column at a time, each part's piece freed once copied: memory peaks at the
+/// columns plus one column's pieces.
 pub fn merge(mut parts: Vec<Columns>) -> Columns {
     if parts.is_empty() {
         return Columns::default();
@@ -296,14 +328,14 @@ pub fn merge(mut parts: Vec<Columns>) -> Columns {
     macro_rules! join {
         ($section:ident . $column:ident) => {{
             let extra: usize = parts.iter().map(|part| part.$section.$column.len()).sum();
-            merged.$section.$column.reserve_exact(extra);
+            merged.$section.$column.reserve(extra);
             for part in &mut parts {
                 merged.$section.$column.extend_from_slice(&std::mem::take(&mut part.$section.$column));
             }
         }};
         ($section:ident . $column:ident via $table:ident) => {{
             let extra: usize = parts.iter().map(|part| part.$section.$column.len()).sum();
-            merged.$section.$column.reserve_exact(extra);
+            merged.$section.$column.reserve(extra);
             for (part, maps) in parts.iter_mut().zip(&maps) {
                 let codes = std::mem::take(&mut part.$section.$column);
                 merged.$section.$column.extend(codes.into_iter().map(|code| remap(code, &maps.$table)));

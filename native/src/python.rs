@@ -11,7 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
 use crate::columns::{Columns, Interner, TraceTexts};
-use crate::lines::{decode_tasks, merge, Failure, LineDecoder, Task, Unsure};
+use crate::lines::{decode_chunks as decode_chunks_on_threads, decode_tasks, merge, Failure, Task};
 
 fn array<'py, T: Element>(py: Python<'py>, values: Vec<T>) -> Bound<'py, PyArray1<T>> {
     PyArray1::from_vec(py, values)
@@ -77,58 +77,6 @@ fn columns_to_python<'py>(py: Python<'py>, columns: Columns) -> PyResult<Bound<'
     Ok(out)
 }
 
-/// Lines a stream decoder left to the models, as (line, bytes, torn).
-fn kept_lines<'py>(py: Python<'py>, unsure: Vec<Unsure>) -> PyResult<Bound<'py, PyList>> {
-    let out = PyList::empty(py);
-    for line in unsure {
-        out.append((line.line, PyBytes::new(py, line.bytes.as_deref().unwrap_or_default()), line.torn))?;
-    }
-    Ok(out)
-}
-
-/// Decodes a stream fed a block at a time (gzip, stdin, small files): `feed(bytes)` as often as
-/// needed, then `finish()`.
-#[pyclass(module = "llmobs._native")]
-struct StreamDecoder {
-    decoder: Option<LineDecoder>,
-}
-
-#[pymethods]
-impl StreamDecoder {
-    #[new]
-    fn new(group_attrs: Vec<String>) -> Self {
-        Self { decoder: Some(LineDecoder::new(group_attrs, true)) }
-    }
-
-    /// Decode a block of bytes (any size; a partial last line waits for the next block), and hand
-    /// over the lines left to the models so far, as (line, bytes, torn).
-    fn feed<'py>(&mut self, py: Python<'py>, block: &[u8]) -> PyResult<Bound<'py, PyList>> {
-        let decoder = self.decoder.as_mut().ok_or_else(|| PyValueError::new_err("this decoder has finished"))?;
-        let unsure = py.detach(|| {
-            decoder.feed(block);
-            decoder.take_unsure()
-        });
-        kept_lines(py, unsure)
-    }
-
-    /// Complete lines decoded so far.
-    #[getter]
-    fn lines(&self) -> u64 {
-        self.decoder.as_ref().map_or(0, LineDecoder::lines)
-    }
-
-    /// (columns, lines, the lines left to the models not yet handed over). When the stream `ended`
-    /// (rather than reading stopping early), a last line without a newline is decoded too, marked
-    /// torn if left to the models.
-    #[pyo3(signature = (ended=true))]
-    fn finish<'py>(&mut self, py: Python<'py>, ended: bool) -> PyResult<(Bound<'py, PyDict>, u64, Bound<'py, PyList>)> {
-        let decoder = self.decoder.take().ok_or_else(|| PyValueError::new_err("this decoder has finished"))?;
-        let decoded = py.detach(|| decoder.finish(ended));
-        let unsure = kept_lines(py, decoded.unsure)?;
-        Ok((columns_to_python(py, decoded.columns)?, decoded.lines, unsure))
-    }
-}
-
 /// A task's lines read, and why its reading ended early: ("open" | "read" | "stopped" |
 /// "internal", message), or None.
 type TaskSummary = (u64, Option<(&'static str, String)>);
@@ -188,6 +136,71 @@ fn decode_files<'py>(
     Ok((columns_to_python(py, merged)?, summaries, unsure))
 }
 
+/// Decodes a stream (gzip, stdin) handed over a batch of whole lines at a time, each batch cut
+/// into chunks decoded on threads; the columns accumulate here until `finish()`.
+#[pyclass(module = "llmobs._native")]
+struct StreamDecoder {
+    group_attrs: Vec<String>,
+    columns: Option<Columns>,
+}
+
+#[pymethods]
+impl StreamDecoder {
+    #[new]
+    fn new(group_attrs: Vec<String>) -> Self {
+        let columns = Columns::new(group_attrs.len());
+        Self { group_attrs, columns: Some(columns) }
+    }
+
+    /// Decode `data[start:end]` for each (start, end) of `chunks` (whole lines each; only the
+    /// stream's very last chunk may end without a newline) on up to `threads` threads. Returns the
+    /// lines of each chunk, and the lines left to the models as (chunk, line, bytes, torn), lines
+    /// counted from 1 in each chunk.
+    fn feed<'py>(&mut self, py: Python<'py>, data: &[u8], chunks: Vec<(usize, usize)>, threads: usize) -> PyResult<(Vec<u64>, Bound<'py, PyList>)> {
+        let accumulated = self.columns.take().ok_or_else(|| PyValueError::new_err("this decoder has finished"))?;
+        let slices: Option<Vec<&[u8]>> = chunks.iter().map(|&(start, end)| data.get(start..end)).collect();
+        let Some(slices) = slices else {
+            self.columns = Some(accumulated);
+            return Err(PyValueError::new_err("a chunk lies outside the data"));
+        };
+        let group_attrs = &self.group_attrs;
+        let (columns, outcome) = py.detach(|| {
+            let results = decode_chunks_on_threads(&slices, group_attrs, threads);
+            let mut parts = vec![accumulated];
+            let mut outcome = Ok(Vec::with_capacity(results.len()));
+            for (index, result) in results.into_iter().enumerate() {
+                match result {
+                    Ok(decoded) => {
+                        if let Ok(found) = outcome.as_mut() {
+                            found.push((decoded.lines, decoded.unsure));
+                        }
+                        parts.push(decoded.columns);
+                    }
+                    Err(message) => outcome = Err(format!("the native decoder failed on chunk {index}: {message}")),
+                }
+            }
+            (merge(parts), outcome)
+        });
+        self.columns = Some(columns);
+        let found = outcome.map_err(pyo3::exceptions::PyRuntimeError::new_err)?;
+        let unsure = PyList::empty(py);
+        let mut lines = Vec::with_capacity(found.len());
+        for (index, (count, chunk_unsure)) in found.into_iter().enumerate() {
+            lines.push(count);
+            for line in chunk_unsure {
+                unsure.append((index, line.line, PyBytes::new(py, line.bytes.as_deref().unwrap_or_default()), line.torn))?;
+            }
+        }
+        Ok((lines, unsure))
+    }
+
+    /// The columns of everything fed.
+    fn finish<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let columns = self.columns.take().ok_or_else(|| PyValueError::new_err("this decoder has finished"))?;
+        columns_to_python(py, columns)
+    }
+}
+
 /// A contiguous numpy array's values (columns always are; anything else is refused, not copied).
 fn values<'a, T: Element>(array: &'a PyReadonlyArray1<'_, T>, name: &str) -> PyResult<&'a [T]> {
     array.as_slice().map_err(|_| PyValueError::new_err(format!("{name} must be a contiguous array")))
@@ -226,8 +239,8 @@ fn self_times<'py>(
 
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
-    module.add_class::<StreamDecoder>()?;
     module.add_function(wrap_pyfunction!(decode_files, module)?)?;
+    module.add_class::<StreamDecoder>()?;
     module.add_function(wrap_pyfunction!(parent_rows, module)?)?;
     module.add_function(wrap_pyfunction!(self_times, module)?)?;
     module.add("BLOCK_BYTES", crate::lines::BLOCK_BYTES)?;

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -207,11 +208,11 @@ def rows(columns: Columns) -> list[list[tuple]]:
 
 def native_alone(line: bytes) -> tuple[Columns | None, bool]:
     """The native decoder's columns for one line, and whether it left the line to the models."""
+    data = line + b"\n"
     decoder = _native.StreamDecoder(list(GROUPS))
-    unsure = decoder.feed(line + b"\n")
-    raw, lines, rest = decoder.finish()
-    assert lines == 1 and not rest
-    return settle(columns_of(raw, GROUPS))[0], bool(unsure)
+    lines, unsure = decoder.feed(data, [(0, len(data))], 1)
+    assert lines == [1]
+    return settle(columns_of(decoder.finish(), GROUPS))[0], bool(unsure)
 
 
 @settings(max_examples=1500, deadline=None)
@@ -246,27 +247,42 @@ def test_files_read_as_the_models_read_them(tmp_path_factory, monkeypatch, lines
 
 def test_the_loggers_own_output_is_decoded_natively_whole():
     """On the logger's own output the native decoder is sure of every line: none goes to the models."""
-    decoder = _native.StreamDecoder([])
     with open("sample_traces/agent_traces.jsonl", "rb") as handle:
-        unsure = decoder.feed(handle.read())
-    raw, lines, rest = decoder.finish()
-    columns = columns_of(raw, ())
-    assert (lines, list(unsure), list(rest)) == (5110, [], [])
+        data = handle.read()
+    decoder = _native.StreamDecoder([])
+    lines, unsure = decoder.feed(data, [(0, len(data))], 1)
+    columns = columns_of(decoder.finish(), ())
+    assert (lines, list(unsure)) == ([5110], [])
     assert len(columns.spans.trace) + len(columns.usage.trace) + len(columns.evals.trace) == 5110
     assert np.isfinite(columns.spans.duration_ms).all()
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-@given(st.lists(line(), min_size=1, max_size=12), st.sampled_from([b"\n", b"\n\n", b""]), st.integers(1, 97))
-def test_lines_split_across_blocks_read_the_same(tmp_path_factory, lines, ending, block_bytes):
-    """Blocks cut lines anywhere: tiny blocks (every line spans several, a newline may end a block)
-    give the same records, bad lines and line numbers as the whole input in one block."""
+@settings(max_examples=150, deadline=None)
+@given(st.lists(line(), min_size=1, max_size=12), st.sampled_from([b"\n", b"\n\n", b""]), st.lists(st.integers(0, 12), max_size=4), st.integers(1, 3))
+def test_chunks_on_threads_read_as_one_chunk(lines, ending, cuts, threads):
+    """A stream cut into whole-line chunks, fed in batches and decoded on threads, gives the same
+    records, and the same lines left to the models at the same line numbers, as the stream decoded
+    whole in one chunk."""
     body = b"\n".join(lines) + ending
-    whole = _native.StreamDecoder(list(GROUPS))
-    whole_unsure = list(whole.feed(body))
-    whole_raw, whole_lines, whole_rest = whole.finish()
-    cut = _native.StreamDecoder(list(GROUPS))
-    cut_unsure = [found for start in range(0, len(body), block_bytes) for found in cut.feed(body[start : start + block_bytes])]
-    cut_raw, cut_lines, cut_rest = cut.finish()
-    assert (cut_lines, cut_unsure + list(cut_rest)) == (whole_lines, whole_unsure + list(whole_rest))
+    starts = [0]
+    for cut in sorted(set(cuts)):
+        at = body.find(b"\n", starts[-1], len(body) - 1) if cut else -1
+        for _ in range(cut - 1):
+            at = body.find(b"\n", at + 1, len(body) - 1) if at >= 0 else -1
+        if at >= 0 and at + 1 > starts[-1]:
+            starts.append(at + 1)
+    chunks = [(a, b) for a, b in zip(starts, [*starts[1:], len(body)], strict=True) if b > a]
+    whole, cut = _native.StreamDecoder(list(GROUPS)), _native.StreamDecoder(list(GROUPS))
+    whole_lines, whole_unsure = whole.feed(body, [(0, len(body))], 1)
+    half = len(chunks) // 2  # fed in two batches, as a stream is: the columns accumulate
+    first_lines, first_unsure = cut.feed(body, chunks[:half], threads)
+    later_lines, later_unsure = cut.feed(body, chunks[half:], threads)
+    cut_lines = first_lines + later_lines
+    cut_unsure = first_unsure + [(half + index, line, text, torn) for index, line, text, torn in later_unsure]
+    whole_raw, cut_raw = whole.finish(), cut.finish()
+    firsts = [sum(cut_lines[:index]) for index in range(len(cut_lines))]
+    assert sum(cut_lines) == sum(whole_lines)
+    assert [(firsts[i] + line, text, torn) for i, line, text, torn in cut_unsure] == [(line, text, torn) for _, line, text, torn in whole_unsure]
+    with pytest.raises(ValueError, match="outside the data"):
+        _native.StreamDecoder([]).feed(body, [(0, len(body) + 1)], 1)
     assert rows(columns_of(cut_raw, GROUPS)) == rows(columns_of(whole_raw, GROUPS))

@@ -300,10 +300,12 @@ def test_strict_reports_the_first_bad_line(tmp_path: Path, monkeypatch, name: st
         load([str(path), str(later)], strict=True, threads=threads)
 
 
-def test_strict_stops_reading_a_stream_at_its_first_bad_line(tmp_path: Path):
+def test_strict_stops_reading_a_stream_at_its_first_bad_line(tmp_path: Path, monkeypatch):
+    from llmobs.read import decode
     from llmobs.read.decode import decode_stream
     from llmobs.read.sources import Source, open_binary
 
+    monkeypatch.setattr(decode, "CHUNK_BYTES", 1 << 20)
     path = tmp_path / "packed.jsonl.gz"
     _log_with_bad_lines(path, 100_000, (1_000, 90_000))
     stats = InputStats()
@@ -313,7 +315,7 @@ def test_strict_stops_reading_a_stream_at_its_first_bad_line(tmp_path: Path):
     finally:
         close()
     assert str(stats.first_bad) == f"{path}:1001: not valid JSON"
-    assert stats.bad_lines == 1 and stats.lines < 50_000, "stopped after the block holding the first bad line"
+    assert stats.bad_lines == 1 and stats.lines < 50_000, "stopped after the chunk holding the first bad line"
 
 
 def test_readers_follow_the_cpus_this_process_may_use(tmp_path: Path):
