@@ -1,8 +1,7 @@
 """JSONL bytes straight into `Columns` by the native decoder (`llmobs._native`, in Rust), and every
 line it is unsure of handed to the models (`read.judge`), which give the verdict and the reason.
 
-This is the one module that imports the native decoder. It decodes on threads with the GIL
-released: byte ranges of plain files, read by the decoder itself, and streams (gzip, stdin), read
+It decodes on threads with the GIL released: byte ranges of plain files, read by the decoder itself, and streams (gzip, stdin), read
 (and inflated) ahead on a thread and decoded in whole-line chunks.
 """
 
@@ -12,14 +11,15 @@ import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, BinaryIO
 
 import numpy as np
 
-from llmobs import _native
 from llmobs.errors import InputError, LlmobsError
+from llmobs.read import native
 from llmobs.read.columns import (
     EVAL_DTYPES,
     SPAN_DTYPES,
@@ -55,7 +55,8 @@ def decode_files(tasks: list[FileTask], group_attrs: tuple[str, ...], threads: i
                  on_progress: ProgressCallback | None = None) -> list[Columns]:
     """The columns of the tasks (in order), decoded on up to `threads` threads, with the lines the
     decoder is unsure of judged by the models, and everything accounted in `stats`."""
-    raw, summaries, unsure = _native.decode_files([(task.path, task.start, task.end) for task in tasks], list(group_attrs), threads, on_progress)
+    with _native_errors(", ".join(sorted({task.path for task in tasks}))):
+        raw, summaries, unsure = native.decode_files([(task.path, task.start, task.end) for task in tasks], list(group_attrs), threads, on_progress)
     decoded = columns_of(raw, group_attrs)
     stats.count_records(len(decoded.spans.trace), len(decoded.usage.trace), len(decoded.evals.trace))
     first_lines: list[int] = []  # of each task, counted from the start of its file
@@ -100,12 +101,13 @@ def decode_stream(name: str, stream: BinaryIO, group_attrs: tuple[str, ...], sta
     over batches of whole lines, which the decoder cuts into chunks decoded on `threads` threads. A
     stream that breaks part way keeps everything before the break, and the break is a bad line.
     With `strict`, reading stops after the batch holding the first bad line."""
-    decoder = _native.StreamDecoder(list(group_attrs))
+    decoder = native.StreamDecoder(list(group_attrs))
     records: list[AnyRecord] = []
     next_line = 1
     with _ReadAhead(stream, threads * CHUNK_BYTES, on_progress) as reader:
         for batch in reader.batches():
-            lines, unsure = decoder.feed(batch, _chunks_of(batch, threads), threads)
+            with _native_errors(name):
+                lines, unsure = decoder.feed(batch, _chunks_of(batch, threads), threads)
             firsts = [next_line + sum(lines[:index]) for index in range(len(lines))]
             for index, line, text, torn in unsure:
                 records += judge_line(text, name, firsts[index] + line - 1, stats, torn=torn)
@@ -115,7 +117,8 @@ def decode_stream(name: str, stream: BinaryIO, group_attrs: tuple[str, ...], sta
         if reader.broken is not None:
             stats.bad_line(name, next_line - 1, broken_stream(reader.broken))
     stats.lines += next_line - 1
-    decoded = columns_of(decoder.finish(), group_attrs)
+    with _native_errors(name):
+        decoded = columns_of(decoder.finish(), group_attrs)
     stats.count_records(len(decoded.spans.trace), len(decoded.usage.trace), len(decoded.evals.trace))
     return [decoded, *_judged_columns(records, group_attrs, stats)]
 
@@ -196,6 +199,18 @@ def _chunks_of(data: bytes, count: int) -> list[tuple[int, int]]:
         bounds.append(newline + 1)
     bounds.append(len(data))
     return [(start, end) for start, end in pairwise(bounds) if end > start]
+
+
+@contextmanager
+def _native_errors(name: str) -> Iterator[None]:
+    """A failure inside the native decoder (a bug: it refuses nothing itself, and a panic is caught
+    where it happens) as a clear error naming the input, never a Python traceback or a wrong answer."""
+    try:
+        yield
+    except (KeyboardInterrupt, SystemExit, InputError):
+        raise
+    except BaseException as exc:  # a caught Rust panic arrives as pyo3's PanicException, a BaseException
+        raise LlmobsError(f"{name}: the native decoder failed ({type(exc).__name__}: {exc}); please report this as a bug") from exc
 
 
 def _judged_columns(records: list[AnyRecord], group_attrs: tuple[str, ...], stats: InputStats) -> list[Columns]:

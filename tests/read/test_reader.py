@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from helpers import root, span, usage, write_jsonl
 
-from llmobs.errors import InputError
+from llmobs.errors import InputError, LlmobsError
 from llmobs.read import InputStats, load
 from llmobs.read.judge import UnknownType, decode_line
 from llmobs.records import RECORD_ADAPTER
@@ -340,3 +340,22 @@ def test_readers_follow_the_cpus_this_process_may_use(tmp_path: Path):
     pinned = subprocess.run([sys.executable, "-c", "import os; os.sched_setaffinity(0, {0}); from llmobs.read.plan import usable_cpus; print(usable_cpus())"],
                             capture_output=True, text=True, check=True)
     assert pinned.stdout.strip() == "1"  # taskset -c 0: one reader, not one per host CPU
+
+
+def test_a_failure_inside_the_native_decoder_is_named_not_a_traceback(tmp_path: Path, monkeypatch):
+    """The decoder refuses nothing itself; should it ever fail (a bug: a caught panic, an error),
+    the run stops with a message naming the input rather than a wrong answer or a traceback."""
+    from llmobs.read import decode
+
+    class FailingDecoder:
+        def __init__(self, group_attrs: list[str]) -> None:
+            pass
+
+        def feed(self, data: bytes, chunks: list[tuple[int, int]], threads: int) -> tuple[list[int], list]:
+            raise RuntimeError("the native decoder failed on chunk 0: index out of bounds")
+
+    path = tmp_path / "packed.jsonl.gz"
+    _log_with_bad_lines(path, 10, ())
+    monkeypatch.setattr(decode.native, "StreamDecoder", FailingDecoder)
+    with pytest.raises(LlmobsError, match=r"packed\.jsonl\.gz: the native decoder failed \(RuntimeError: .*index out of bounds\); please report"):
+        load([str(path)])

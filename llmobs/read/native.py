@@ -1,0 +1,23 @@
+"""The native core (`llmobs._native`, built from `native/` in Rust) and its one Python face:
+nothing else in llmobs imports it. The reader decodes with it (`read.decode`); self time finds
+parents and covered time with it (`analysis.selftime`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from llmobs import _native
+
+decode_files = _native.decode_files
+StreamDecoder = _native.StreamDecoder
+
+
+def parent_rows(trace: np.ndarray, span_id: np.ndarray, parent: np.ndarray) -> np.ndarray:
+    """For each span, the row of its parent within its trace, or -1 (int32)."""
+    return _native.parent_rows(trace, span_id, parent)
+
+
+def self_times(parent_row: np.ndarray, start_us: np.ndarray, duration_ms: np.ndarray) -> np.ndarray:
+    """Each span's duration in ms minus the union of its children's intervals, clipped to it."""
+    return _native.self_times(parent_row, start_us, duration_ms)
