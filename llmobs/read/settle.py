@@ -11,6 +11,7 @@ from dataclasses import replace
 import numpy as np
 
 from llmobs.read.columns import Columns, EvalColumns, SpanColumns, UsageColumns
+from llmobs.read.native import repeated_rows
 
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens")
 MAX_DEPTH = 10_000  # a parent chain longer than this is a cycle
@@ -34,35 +35,6 @@ def take_rows(columns: Columns, spans: np.ndarray | None = None, usage: np.ndarr
     if evals is not None:
         e = EvalColumns(**{k: v[evals] for k, v in vars(e).items() if k != "query"}, query=[q for q, kept in zip(e.query, evals, strict=True) if kept])
     return replace(columns, spans=s, usage=u, evals=e)
-
-
-def _in_runs(same: np.ndarray) -> np.ndarray:
-    """From `same[i]` (sorted row i+1 equals row i), which sorted rows belong to a run of equals."""
-    flagged = np.zeros(len(same) + 1, dtype=bool)
-    flagged[1:] |= same
-    flagged[:-1] |= same
-    return flagged
-
-
-def _repeated(first: np.ndarray, *others: np.ndarray) -> np.ndarray:
-    """Indexes of the rows whose key (the columns together) occurs more than once: the only rows
-    that can be duplicates. One sort of the first column finds the rows sharing a value there (in
-    the usual case none, with no Python loop); only those are sorted by the whole key."""
-    if len(first) < 2:
-        return np.empty(0, dtype=np.int64)
-    order = np.argsort(first)
-    ordered = first[order]
-    same = ordered[1:] == ordered[:-1]
-    if not same.any():
-        return np.empty(0, dtype=np.int64)
-    candidates = np.sort(order[_in_runs(same)])
-    keys = (first[candidates], *(key[candidates] for key in others))
-    order = np.lexsort(keys[::-1])
-    same = np.ones(len(order) - 1, dtype=bool)
-    for key in keys:
-        ordered = key[order]
-        same &= ordered[1:] == ordered[:-1]
-    return np.sort(candidates[order[_in_runs(same)]])
 
 
 def _later_copies(rows: np.ndarray, keys: Iterable[tuple[object, ...]], size: int) -> np.ndarray:
@@ -117,17 +89,17 @@ Mask = np.ndarray | None
 def duplicate_masks(columns: Columns) -> tuple[Mask, Mask, Mask]:
     """Masks of the span, usage and eval rows to keep (None: keep all) so each is counted once."""
     s, u, e = columns.spans, columns.usage, columns.evals
-    rows = _repeated(s.span_id, s.trace)
+    rows = repeated_rows(s.trace, s.span_id)
     span_keep = _one_copy_of_each_span(columns, rows) if len(rows) else None
 
-    rows = _repeated(u.time_us, u.trace)
+    rows = repeated_rows(u.trace, u.time_us)
     usage_keep = None
     if len(rows):
         usage_keys = zip(*(getattr(u, name)[rows].tolist() for name in ("trace", "time_us", "span", "provider", "model", *TOKEN_COLUMNS, "span_scope", "sample_rate")),
                          map(_value, u.cost_usd[rows].tolist()), strict=True)
         usage_keep = _later_copies(rows, usage_keys, len(u.trace))
 
-    rows = _repeated(e.time_us, e.trace)
+    rows = repeated_rows(e.trace, e.time_us)
     eval_keep = None
     if len(rows):
         eval_keys = zip(e.trace[rows].tolist(), e.time_us[rows].tolist(), e.name[rows].tolist(), e.passed[rows].tolist(),

@@ -221,6 +221,16 @@ fn parent_rows<'py>(
     Ok(array(py, crate::spans::parent_rows(trace, span_id, parent)))
 }
 
+/// The rows (ascending) whose (trace, key) pair occurs more than once.
+#[pyfunction]
+fn repeated_rows<'py>(py: Python<'py>, trace: PyReadonlyArray1<'py, i32>, key: PyReadonlyArray1<'py, i64>) -> PyResult<Bound<'py, PyArray1<i64>>> {
+    let (trace, key) = (values(&trace, "trace")?, values(&key, "key")?);
+    if key.len() != trace.len() {
+        return Err(PyValueError::new_err("the columns differ in length"));
+    }
+    Ok(array(py, crate::spans::repeated_rows(trace, key)))
+}
+
 /// Each span's self time in ms, from its parent row, start and duration.
 #[pyfunction]
 fn self_times<'py>(
@@ -243,6 +253,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<StreamDecoder>()?;
     module.add_function(wrap_pyfunction!(parent_rows, module)?)?;
     module.add_function(wrap_pyfunction!(self_times, module)?)?;
+    module.add_function(wrap_pyfunction!(repeated_rows, module)?)?;
     module.add("BLOCK_BYTES", crate::lines::BLOCK_BYTES)?;
     Ok(())
 }

@@ -6,6 +6,65 @@ use rustc_hash::FxHashMap;
 /// Spans of one trace looked up by a scan rather than a hash map, up to this many.
 const SCAN_LIMIT: usize = 32;
 
+/// Rows grouped by trace code, by a counting sort: the rows of trace t are
+/// `rows[first[t]..first[t + 1]]`, in row order. Codes below 0 (none) are left out.
+struct ByTrace {
+    first: Vec<usize>,
+    rows: Vec<u32>,
+}
+
+impl ByTrace {
+    fn new(trace: &[i32]) -> Self {
+        let traces = trace.iter().map(|&code| usize::try_from(code).map_or(0, |code| code + 1)).max().unwrap_or(0);
+        let mut first = vec![0usize; traces + 1];
+        for &code in trace {
+            if let Ok(code) = usize::try_from(code) {
+                first[code + 1] += 1;
+            }
+        }
+        for code in 0..traces {
+            first[code + 1] += first[code];
+        }
+        let mut next = first.clone();
+        let mut rows = vec![0u32; first[traces]];
+        for (row, &code) in trace.iter().enumerate() {
+            if let Ok(code) = usize::try_from(code) {
+                rows[next[code]] = row as u32;
+                next[code] += 1;
+            }
+        }
+        Self { first, rows }
+    }
+
+    fn traces(&self) -> impl Iterator<Item = &[u32]> {
+        self.first.windows(2).map(|bounds| &self.rows[bounds[0]..bounds[1]])
+    }
+}
+
+/// The rows (ascending) whose (trace, key) pair occurs more than once: the only rows that can be
+/// duplicates. Each trace's rows are compared among themselves only.
+pub fn repeated_rows(trace: &[i32], key: &[i64]) -> Vec<i64> {
+    let mut repeated = Vec::new();
+    let mut counts: FxHashMap<i64, u32> = FxHashMap::default();
+    for rows in ByTrace::new(trace).traces() {
+        if rows.len() > SCAN_LIMIT {
+            counts.clear();
+            for &row in rows {
+                *counts.entry(key[row as usize]).or_insert(0) += 1;
+            }
+            repeated.extend(rows.iter().filter(|&&row| counts[&key[row as usize]] > 1).map(|&row| i64::from(row)));
+        } else {
+            repeated.extend(
+                rows.iter()
+                    .filter(|&&row| rows.iter().any(|&other| other != row && key[other as usize] == key[row as usize]))
+                    .map(|&row| i64::from(row)),
+            );
+        }
+    }
+    repeated.sort_unstable();
+    repeated
+}
+
 /// For each span, the row of its parent (the span of the same trace whose id is its `parent`),
 /// or -1 when it has none (`parent` 0) or the parent is not in the data. Duplicates are settled
 /// before, so a (trace, span id) names one row; were it not, the first would be taken.
@@ -14,29 +73,9 @@ const SCAN_LIMIT: usize = 32;
 /// parent among its trace's spans only: a short scan, or a map for a trace with many spans. The
 /// lookups stay within a few cache lines, where one map of every span would miss on each.
 pub fn parent_rows(trace: &[i32], span_id: &[i64], parent: &[i64]) -> Vec<i32> {
-    let count = trace.len();
-    let traces = trace.iter().map(|&code| usize::try_from(code).map_or(0, |code| code + 1)).max().unwrap_or(0);
-    let mut first = vec![0usize; traces + 1]; // rows of trace t: by_trace[first[t]..first[t + 1]]
-    for &code in trace {
-        if let Ok(code) = usize::try_from(code) {
-            first[code + 1] += 1;
-        }
-    }
-    for code in 0..traces {
-        first[code + 1] += first[code];
-    }
-    let mut next = first.clone();
-    let mut by_trace = vec![0u32; first[traces]];
-    for (row, &code) in trace.iter().enumerate() {
-        if let Ok(code) = usize::try_from(code) {
-            by_trace[next[code]] = row as u32;
-            next[code] += 1;
-        }
-    }
-    let mut result = vec![-1i32; count];
+    let mut result = vec![-1i32; trace.len()];
     let mut index: FxHashMap<i64, u32> = FxHashMap::default();
-    for code in 0..traces {
-        let rows = &by_trace[first[code]..first[code + 1]];
+    for rows in ByTrace::new(trace).traces() {
         if rows.len() > SCAN_LIMIT {
             index.clear();
             for &row in rows {
@@ -115,7 +154,16 @@ pub fn self_times(parent_row: &[i32], start_us: &[i64], duration_ms: &[f64]) -> 
 
 #[cfg(test)]
 mod tests {
-    use super::{parent_rows, self_times};
+    use super::{parent_rows, repeated_rows, self_times};
+
+    #[test]
+    fn repeated_keys_are_found_per_trace() {
+        // key 7 twice in trace 0, once in trace 1; key 5 in trace 1 twice
+        assert_eq!(repeated_rows(&[0, 1, 0, 1, 1, 0], &[7, 7, 7, 5, 5, 8]), vec![0, 2, 3, 4]);
+        let trace = vec![2; 100];
+        let key: Vec<i64> = (0..100).map(|row| if row % 10 == 0 { 1 } else { 1000 + row }).collect();
+        assert_eq!(repeated_rows(&trace, &key), (0..100).step_by(10).collect::<Vec<i64>>(), "a large trace, by map");
+    }
 
     #[test]
     fn parents_are_found_within_their_trace() {
