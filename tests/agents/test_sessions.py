@@ -136,7 +136,7 @@ def test_any_odd_value_anywhere_is_never_a_crash(tmp_path_factory, writer):
     """Values of the wrong type at any key, at the top or one level down: bad lines or skips, never a traceback."""
     from hypothesis import HealthCheck, given, settings
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(_mutations())
     def check(mutations):
         folder = tmp_path_factory.mktemp("odd")

@@ -40,7 +40,7 @@ def dataset(draw) -> list[dict]:
     return records
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(dataset())
 def test_rates_match_a_direct_computation(tmp_path_factory, records):
     path: Path = tmp_path_factory.mktemp("rates") / "r.jsonl"

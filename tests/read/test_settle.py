@@ -95,7 +95,7 @@ def _comparable(report) -> dict:
     return data
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(logs(), st.randoms(use_true_random=False))
 def test_a_log_read_twice_answers_exactly_as_once(tmp_path_factory, records, rng):
     folder = tmp_path_factory.mktemp("twice")
