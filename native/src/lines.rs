@@ -306,17 +306,35 @@ fn remap(code: i32, map: &[i32]) -> i32 {
     usize::try_from(code).map_or(code, |index| map[index])
 }
 
+/// Append each piece to `target`, freeing each once copied.
+fn append<T: Copy>(target: &mut Vec<T>, pieces: Vec<Vec<T>>) {
+    target.reserve(pieces.iter().map(Vec::len).sum());
+    for piece in pieces {
+        target.extend_from_slice(&piece);
+    }
+}
+
+/// Append each piece's codes to `target`, translated through its part's map.
+fn append_codes(target: &mut Vec<i32>, pieces: Vec<Vec<i32>>, maps: &[&[i32]]) {
+    target.reserve(pieces.iter().map(Vec::len).sum());
+    for (piece, map) in pieces.into_iter().zip(maps) {
+        target.extend(piece.into_iter().map(|code| remap(code, map)));
+    }
+}
+
 /// One `Columns` from several (`parts` in input order; none gives empty columns), string codes
 /// unified into the first part's tables, whose codes stay as they are. The others' rows are
 /// appended to the first's (which `decode_tasks` made room for; a stream's columns grow by
-/// doubling), one column at a time, each part's piece freed once copied: memory peaks at the
-/// columns plus one column's pieces.
+/// doubling), each part's pieces freed once copied. Two threads share the work: one joins the
+/// plain columns while the other unifies the string tables and joins the columns of codes.
 pub fn merge(mut parts: Vec<Columns>) -> Columns {
     if parts.is_empty() {
         return Columns::default();
     }
     let mut merged = parts.remove(0);
-    let maps: Vec<Maps> = parts.iter().map(|part| Maps::new(&mut merged.tables, &part.tables)).collect();
+    if parts.is_empty() {
+        return merged;
+    }
     let eval_offsets: Vec<usize> = parts
         .iter()
         .scan(merged.eval_count(), |next, part| {
@@ -325,62 +343,37 @@ pub fn merge(mut parts: Vec<Columns>) -> Columns {
             Some(offset)
         })
         .collect();
-    macro_rules! join {
-        ($section:ident . $column:ident) => {{
-            let extra: usize = parts.iter().map(|part| part.$section.$column.len()).sum();
-            merged.$section.$column.reserve(extra);
-            for part in &mut parts {
-                merged.$section.$column.extend_from_slice(&std::mem::take(&mut part.$section.$column));
-            }
-        }};
-        ($section:ident . $column:ident via $table:ident) => {{
-            let extra: usize = parts.iter().map(|part| part.$section.$column.len()).sum();
-            merged.$section.$column.reserve(extra);
-            for (part, maps) in parts.iter_mut().zip(&maps) {
-                let codes = std::mem::take(&mut part.$section.$column);
-                merged.$section.$column.extend(codes.into_iter().map(|code| remap(code, &maps.$table)));
-            }
-        }};
+    let mut plain: Vec<Box<dyn FnOnce() + Send + '_>> = Vec::new();
+    macro_rules! plain {
+        ($($section:ident . $column:ident),*) => {$({
+            let pieces: Vec<_> = parts.iter_mut().map(|part| std::mem::take(&mut part.$section.$column)).collect();
+            let target = &mut merged.$section.$column;
+            plain.push(Box::new(move || append(target, pieces)));
+        })*};
     }
-    join!(spans.trace via trace_ids);
-    join!(spans.is_root);
-    join!(spans.name via names);
-    join!(spans.kind via kinds);
-    join!(spans.start_us);
-    join!(spans.duration_ms);
-    join!(spans.is_error);
-    join!(spans.error_type via error_types);
-    join!(spans.attempt);
-    join!(spans.retry_of);
-    join!(spans.model via models);
-    join!(spans.span_id);
-    join!(spans.parent);
-    join!(spans.sample_rate);
+    plain!(spans.is_root, spans.start_us, spans.duration_ms, spans.is_error, spans.attempt, spans.retry_of, spans.span_id, spans.parent, spans.sample_rate);
+    plain!(usage.time_us, usage.input_tokens, usage.output_tokens, usage.cache_read_tokens, usage.cache_write_tokens, usage.cache_write_1h_tokens);
+    plain!(usage.reasoning_tokens, usage.cost_usd, usage.span, usage.span_scope, usage.sample_rate);
+    plain!(evals.time_us, evals.passed, evals.score);
+    let tables = &mut merged.tables;
+    let maps: Vec<Maps> = std::thread::scope(|scope| {
+        scope.spawn(move || plain.into_iter().for_each(|job| job()));
+        parts.iter().map(|part| Maps::new(tables, &part.tables)).collect()
+    });
+    macro_rules! codes {
+        ($($section:ident . $column:ident via $table:ident),*) => {$({
+            let pieces: Vec<_> = parts.iter_mut().map(|part| std::mem::take(&mut part.$section.$column)).collect();
+            let tables: Vec<&[i32]> = maps.iter().map(|maps| maps.$table.as_slice()).collect();
+            append_codes(&mut merged.$section.$column, pieces, &tables);
+        })*};
+    }
+    codes!(spans.trace via trace_ids, spans.name via names, spans.kind via kinds, spans.error_type via error_types, spans.model via models);
+    codes!(usage.trace via trace_ids, usage.provider via providers, usage.model via models, evals.trace via trace_ids, evals.name via eval_names);
     for group in 0..merged.spans.groups.len() {
-        for (part, maps) in parts.iter_mut().zip(&maps) {
-            let codes = std::mem::take(&mut part.spans.groups[group]);
-            merged.spans.groups[group].extend(codes.into_iter().map(|code| remap(code, &maps.attr_values)));
-        }
+        let pieces: Vec<_> = parts.iter_mut().map(|part| std::mem::take(&mut part.spans.groups[group])).collect();
+        let tables: Vec<&[i32]> = maps.iter().map(|maps| maps.attr_values.as_slice()).collect();
+        append_codes(&mut merged.spans.groups[group], pieces, &tables);
     }
-    join!(usage.trace via trace_ids);
-    join!(usage.time_us);
-    join!(usage.provider via providers);
-    join!(usage.model via models);
-    join!(usage.input_tokens);
-    join!(usage.output_tokens);
-    join!(usage.cache_read_tokens);
-    join!(usage.cache_write_tokens);
-    join!(usage.cache_write_1h_tokens);
-    join!(usage.reasoning_tokens);
-    join!(usage.cost_usd);
-    join!(usage.span);
-    join!(usage.span_scope);
-    join!(usage.sample_rate);
-    join!(evals.trace via trace_ids);
-    join!(evals.time_us);
-    join!(evals.name via eval_names);
-    join!(evals.passed);
-    join!(evals.score);
     for ((part, maps), eval_offset) in parts.iter_mut().zip(&maps).zip(eval_offsets) {
         merged.evals.queries.extend(part.evals.queries.drain(..).map(|(row, query)| (row + eval_offset, query)));
         for (texts, merged_texts) in [(&mut part.root_input, &mut merged.root_input), (&mut part.root_request_id, &mut merged.root_request_id)] {
