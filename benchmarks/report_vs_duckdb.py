@@ -145,7 +145,7 @@ def main() -> None:
     print(f"{'':10}{'best wall s':>12}{'median peak MiB':>17}   {'wall range':>14}{'peak range':>16}")
     for name in commands:
         print(f"{name:10}{best[name]:12.2f}{typical[name]:17.0f}   {min(walls[name]):6.2f}–{max(walls[name]):<7.2f}{min(peaks[name]):8.0f}–{max(peaks[name]):<7.0f}")
-    print(f"ratio     {best['llmobs'] / best['duckdb']:11.2f}× {typical['llmobs'] / typical['duckdb']:15.2f}×   (goals: ≤ 1.0× time, ≤ 0.5× memory)")
+    print(f"ratio     {best['llmobs'] / best['duckdb']:11.2f}× {typical['llmobs'] / typical['duckdb']:15.2f}×   (goals: ≤ 0.5× time, ≤ 0.5× memory)")
     print(f"memory, worst case (llmobs's highest peak / DuckDB's lowest): {max(peaks['llmobs']) / min(peaks['duckdb']):.2f}×")
     print("figures agree: request count and p50/p95/p99, step order, error types and counts")
 
