@@ -206,6 +206,15 @@ fn values<'a, T: Element>(array: &'a PyReadonlyArray1<'_, T>, name: &str) -> PyR
     array.as_slice().map_err(|_| PyValueError::new_err(format!("{name} must be a contiguous array")))
 }
 
+/// Refuses columns of different lengths (the kernels index one by another's rows).
+fn same_length(lengths: &[usize]) -> PyResult<()> {
+    if lengths.windows(2).all(|pair| pair[0] == pair[1]) {
+        Ok(())
+    } else {
+        Err(PyValueError::new_err("the columns differ in length"))
+    }
+}
+
 /// For each span, the row of its parent within its trace, or -1.
 #[pyfunction]
 fn parent_rows<'py>(
@@ -215,9 +224,7 @@ fn parent_rows<'py>(
     parent: PyReadonlyArray1<'py, i64>,
 ) -> PyResult<Bound<'py, PyArray1<i32>>> {
     let (trace, span_id, parent) = (values(&trace, "trace")?, values(&span_id, "span_id")?, values(&parent, "parent")?);
-    if span_id.len() != trace.len() || parent.len() != trace.len() {
-        return Err(PyValueError::new_err("the span columns differ in length"));
-    }
+    same_length(&[trace.len(), span_id.len(), parent.len()])?;
     Ok(array(py, crate::spans::parent_rows(trace, span_id, parent)))
 }
 
@@ -225,9 +232,7 @@ fn parent_rows<'py>(
 #[pyfunction]
 fn repeated_rows<'py>(py: Python<'py>, trace: PyReadonlyArray1<'py, i32>, key: PyReadonlyArray1<'py, i64>) -> PyResult<Bound<'py, PyArray1<i64>>> {
     let (trace, key) = (values(&trace, "trace")?, values(&key, "key")?);
-    if key.len() != trace.len() {
-        return Err(PyValueError::new_err("the columns differ in length"));
-    }
+    same_length(&[trace.len(), key.len()])?;
     Ok(array(py, crate::spans::repeated_rows(trace, key)))
 }
 
@@ -240,9 +245,9 @@ fn self_times<'py>(
     duration_ms: PyReadonlyArray1<'py, f64>,
 ) -> PyResult<Bound<'py, PyArray1<f64>>> {
     let (parent_row, start_us, duration_ms) = (values(&parent_row, "parent_row")?, values(&start_us, "start_us")?, values(&duration_ms, "duration_ms")?);
-    let count = parent_row.len();
-    if start_us.len() != count || duration_ms.len() != count || parent_row.iter().any(|&row| row >= count as i32) {
-        return Err(PyValueError::new_err("the span columns differ in length, or a parent row is out of range"));
+    same_length(&[parent_row.len(), start_us.len(), duration_ms.len()])?;
+    if parent_row.iter().any(|&row| usize::try_from(row).is_ok_and(|row| row >= parent_row.len())) {
+        return Err(PyValueError::new_err("a parent row is out of range"));
     }
     Ok(array(py, crate::spans::self_times(parent_row, start_us, duration_ms)))
 }

@@ -6,28 +6,28 @@ use rustc_hash::FxHashMap;
 /// Spans of one trace looked up by a scan rather than a hash map, up to this many.
 const SCAN_LIMIT: usize = 32;
 
-/// Rows grouped by trace code, by a counting sort: the rows of trace t are
-/// `rows[first[t]..first[t + 1]]`, in row order. Codes below 0 (none) are left out.
-struct ByTrace {
+/// Rows grouped by a code (a trace, a parent row), by a counting sort: the rows of code c are
+/// `rows[first[c]..first[c + 1]]`, in row order. Codes below 0 (none) are left out.
+struct Grouped {
     first: Vec<usize>,
     rows: Vec<u32>,
 }
 
-impl ByTrace {
-    fn new(trace: &[i32]) -> Self {
-        let traces = trace.iter().map(|&code| usize::try_from(code).map_or(0, |code| code + 1)).max().unwrap_or(0);
-        let mut first = vec![0usize; traces + 1];
-        for &code in trace {
+impl Grouped {
+    fn new(codes: &[i32]) -> Self {
+        let groups = codes.iter().map(|&code| usize::try_from(code).map_or(0, |code| code + 1)).max().unwrap_or(0);
+        let mut first = vec![0usize; groups + 1];
+        for &code in codes {
             if let Ok(code) = usize::try_from(code) {
                 first[code + 1] += 1;
             }
         }
-        for code in 0..traces {
+        for code in 0..groups {
             first[code + 1] += first[code];
         }
         let mut next = first.clone();
-        let mut rows = vec![0u32; first[traces]];
-        for (row, &code) in trace.iter().enumerate() {
+        let mut rows = vec![0u32; first[groups]];
+        for (row, &code) in codes.iter().enumerate() {
             if let Ok(code) = usize::try_from(code) {
                 rows[next[code]] = row as u32;
                 next[code] += 1;
@@ -36,7 +36,8 @@ impl ByTrace {
         Self { first, rows }
     }
 
-    fn traces(&self) -> impl Iterator<Item = &[u32]> {
+    /// Each code's rows, code by code.
+    fn groups(&self) -> impl Iterator<Item = &[u32]> {
         self.first.windows(2).map(|bounds| &self.rows[bounds[0]..bounds[1]])
     }
 }
@@ -46,7 +47,7 @@ impl ByTrace {
 pub fn repeated_rows(trace: &[i32], key: &[i64]) -> Vec<i64> {
     let mut repeated = Vec::new();
     let mut counts: FxHashMap<i64, u32> = FxHashMap::default();
-    for rows in ByTrace::new(trace).traces() {
+    for rows in Grouped::new(trace).groups() {
         if rows.len() > SCAN_LIMIT {
             counts.clear();
             for &row in rows {
@@ -75,7 +76,7 @@ pub fn repeated_rows(trace: &[i32], key: &[i64]) -> Vec<i64> {
 pub fn parent_rows(trace: &[i32], span_id: &[i64], parent: &[i64]) -> Vec<i32> {
     let mut result = vec![-1i32; trace.len()];
     let mut index: FxHashMap<i64, u32> = FxHashMap::default();
-    for rows in ByTrace::new(trace).traces() {
+    for rows in Grouped::new(trace).groups() {
         if rows.len() > SCAN_LIMIT {
             index.clear();
             for &row in rows {
@@ -108,34 +109,16 @@ fn micros(duration_ms: f64) -> i64 {
 /// Each span's self time in ms: its duration minus the union of its children's intervals, each
 /// child clipped to its parent's window, to the microsecond. Exact for parents of any length.
 pub fn self_times(parent_row: &[i32], start_us: &[i64], duration_ms: &[f64]) -> Vec<f64> {
-    let count = parent_row.len();
-    let mut first_child = vec![0usize; count + 1]; // children of parent p: order[first_child[p]..first_child[p + 1]]
-    for &parent in parent_row {
-        if let Ok(parent) = usize::try_from(parent) {
-            first_child[parent + 1] += 1;
-        }
-    }
-    for row in 0..count {
-        first_child[row + 1] += first_child[row];
-    }
-    let mut next = first_child.clone();
-    let mut order = vec![0usize; first_child[count]];
-    for (child, &parent) in parent_row.iter().enumerate() {
-        if let Ok(parent) = usize::try_from(parent) {
-            order[next[parent]] = child;
-            next[parent] += 1;
-        }
-    }
     let mut intervals: Vec<(i64, i64)> = Vec::new();
     let mut result = duration_ms.to_vec();
-    for parent in 0..count {
-        let children = &order[first_child[parent]..first_child[parent + 1]];
+    for (parent, children) in Grouped::new(parent_row).groups().enumerate() {
         if children.is_empty() {
             continue;
         }
         let window = micros(duration_ms[parent]);
         intervals.clear();
         intervals.extend(children.iter().map(|&child| {
+            let child = child as usize;
             let offset = start_us[child].saturating_sub(start_us[parent]);
             let end = offset.saturating_add(micros(duration_ms[child]));
             (offset.clamp(0, window), end.clamp(0, window))

@@ -286,3 +286,15 @@ def test_chunks_on_threads_read_as_one_chunk(lines, ending, cuts, threads):
     with pytest.raises(ValueError, match="outside the data"):
         _native.StreamDecoder([]).feed(body, [(0, len(body) + 1)], 1)
     assert rows(columns_of(cut_raw, GROUPS)) == rows(columns_of(whole_raw, GROUPS))
+
+
+def test_the_span_kernels_refuse_columns_that_do_not_fit_together():
+    """The kernels index one column by another's rows: mismatched input is refused, never read out of bounds."""
+    ids = np.array([1, 2], dtype=np.int64)
+    with pytest.raises(ValueError, match="differ in length"):
+        _native.parent_rows(np.array([0], dtype=np.int32), ids, ids)
+    with pytest.raises(ValueError, match="out of range"):
+        _native.self_times(np.array([-1, 5], dtype=np.int32), ids, np.array([1.0, 2.0]))
+    with pytest.raises(ValueError, match="contiguous"):
+        _native.repeated_rows(np.array([0, 0, 0, 0], dtype=np.int32)[::2], ids)
+    assert _native.repeated_rows(np.array([0, 0], dtype=np.int32), np.array([7, 7], dtype=np.int64)).tolist() == [0, 1]
