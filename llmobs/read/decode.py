@@ -86,7 +86,10 @@ def decode_files(tasks: list[FileTask], group_attrs: tuple[str, ...], threads: i
 def _judge_file_lines(path: str, lines: list[tuple[int, int, int, bool]], first_line: int, stats: InputStats) -> list[AnyRecord]:
     """The models' verdict on lines of a file, read again from where the decoder found them."""
     records: list[AnyRecord] = []
-    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot open: {exc.strerror or exc}") from None
     try:
         for line, offset, length, torn in lines:
             records += judge_line(os.pread(descriptor, length, offset), path, first_line + line, stats, torn=torn)
