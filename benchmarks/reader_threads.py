@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import gzip
+import os
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from report_vs_duckdb import OUT, ensure_log
 
+# As the command line runs it: numpy's BLAS on one thread (its idle threads spin on the reader's CPUs).
+ENV = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
 TIMED_LOAD = r"""
 import sys, time
 from llmobs.read import load
@@ -29,7 +32,7 @@ def timed(path: Path, threads: int, repeat: int) -> tuple[float, int]:
     """The best wall time of `load()` over `repeat` fresh processes, and the records read."""
     runs = []
     for _ in range(repeat):
-        out = subprocess.run([sys.executable, "-c", TIMED_LOAD, str(path), str(threads)], capture_output=True, text=True, check=True).stdout.split()
+        out = subprocess.run([sys.executable, "-c", TIMED_LOAD, str(path), str(threads)], capture_output=True, text=True, check=True, env=ENV).stdout.split()
         runs.append((float(out[0]), int(out[1])))
     return min(runs)
 

@@ -36,7 +36,7 @@ fn main() {
         merged.span_count(),
         merged.usage_count(),
         merged.eval_count(),
-        merged.tables.trace_ids.values.len(),
+        merged.tables.trace_ids.len(),
         decoded.as_secs_f64(),
         (started.elapsed() - decoded).as_secs_f64()
     );

@@ -3,40 +3,85 @@
 
 use std::borrow::Cow;
 
-use rustc_hash::FxHashMap;
+use std::hash::BuildHasher;
+
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 
 use crate::record::{EvalRow, Record, SpanRow, UsageRow};
 
 /// Code of a missing string.
 pub const NONE_CODE: i32 = -1;
 
-/// Each distinct string gets the next code, in order of first appearance.
-#[derive(Debug, Default)]
+/// Each distinct string gets the next code, in order of first appearance. The strings are kept
+/// end to end in one buffer, and the table holds their codes: no allocation per string.
+#[derive(Default)]
 pub struct Interner {
-    codes: FxHashMap<Box<str>, i32>,
-    pub values: Vec<Box<str>>,
+    codes: HashTable<u32>,
+    text: String,
+    /// Where each string ends in `text` (it starts where the one before ends).
+    ends: Vec<usize>,
+}
+
+impl std::fmt::Debug for Interner {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_list().entries(self.values()).finish()
+    }
+}
+
+fn hash_of(value: &str) -> u64 {
+    FxBuildHasher.hash_one(value)
+}
+
+/// The string of `code`, from the buffer and the ends (a free function, so the table's closures
+/// can read them while the table itself is borrowed).
+fn string_of<'a>(text: &'a str, ends: &[usize], code: u32) -> &'a str {
+    let code = code as usize;
+    let start = if code == 0 { 0 } else { ends[code - 1] };
+    &text[start..ends[code]]
 }
 
 impl Interner {
     pub fn code(&mut self, value: &str) -> i32 {
-        if let Some(&code) = self.codes.get(value) {
-            return code;
+        let hash = hash_of(value);
+        let (text, ends) = (&self.text, &self.ends);
+        if let Some(&code) = self.codes.find(hash, |&code| string_of(text, ends, code) == value) {
+            return code as i32;
         }
-        let code = self.values.len() as i32;
-        self.values.push(value.into());
-        self.codes.insert(value.into(), code);
-        code
+        let code = self.ends.len() as u32;
+        self.text.push_str(value);
+        self.ends.push(self.text.len());
+        let (text, ends) = (&self.text, &self.ends);
+        self.codes.insert_unique(hash, code, |&code| hash_of(string_of(text, ends, code)));
+        code as i32
     }
 
     pub fn code_of(&mut self, value: Option<&str>) -> i32 {
         value.map_or(NONE_CODE, |value| self.code(value))
     }
 
+    /// The string of a code this table gave.
+    pub fn get(&self, code: i32) -> &str {
+        string_of(&self.text, &self.ends, code as u32)
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The strings in code order.
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        (0..self.ends.len() as u32).map(|code| string_of(&self.text, &self.ends, code))
+    }
+
     /// The code in this table of each value of `other`, in `other`'s order.
     pub fn absorb(&mut self, other: &Interner) -> Vec<i32> {
-        self.codes.reserve(other.values.len());
-        self.values.reserve(other.values.len());
-        other.values.iter().map(|value| self.code(value)).collect()
+        self.codes.reserve(other.len(), |&code| hash_of(string_of(&self.text, &self.ends, code)));
+        other.values().map(|value| self.code(value)).collect()
     }
 }
 
@@ -102,18 +147,21 @@ pub struct EvalColumns {
     pub queries: Vec<(usize, Box<str>)>,
 }
 
-/// A text per trace for some traces (a root span's `input` preview, its `request.id`).
+/// A text per trace for some traces (a root span's `input` preview, its `request.id`): the texts
+/// end to end in one buffer with their byte lengths, the layout Python's `TraceTexts` keeps.
 #[derive(Debug, Default)]
 pub struct TraceTexts {
     pub traces: Vec<i32>,
-    pub texts: Vec<Box<str>>,
+    pub lengths: Vec<i64>,
+    pub text: String,
 }
 
 impl TraceTexts {
     fn add(&mut self, trace: i32, text: Option<Cow<'_, str>>) {
         if let Some(text) = text {
             self.traces.push(trace);
-            self.texts.push(text.into());
+            self.lengths.push(text.len() as i64);
+            self.text.push_str(&text);
         }
     }
 }

@@ -378,7 +378,8 @@ pub fn merge(mut parts: Vec<Columns>) -> Columns {
         merged.evals.queries.extend(part.evals.queries.drain(..).map(|(row, query)| (row + eval_offset, query)));
         for (texts, merged_texts) in [(&mut part.root_input, &mut merged.root_input), (&mut part.root_request_id, &mut merged.root_request_id)] {
             merged_texts.traces.extend(texts.traces.drain(..).map(|code| remap(code, &maps.trace_ids)));
-            merged_texts.texts.append(&mut texts.texts);
+            merged_texts.lengths.append(&mut texts.lengths);
+            merged_texts.text.push_str(&std::mem::take(&mut texts.text));
         }
     }
     merged
@@ -425,10 +426,10 @@ mod tests {
         let first = fed_in_pieces(SPAN.replace(r#""t""#, r#""a""#).as_bytes(), 1 << 10);
         let second = fed_in_pieces(format!("{}\n{SPAN}\n", SPAN.replace(r#""n""#, r#""m""#)).as_bytes(), 1 << 10);
         let merged = merge(vec![first.columns, second.columns]);
-        let traces: Vec<&str> = merged.spans.trace.iter().map(|&code| &*merged.tables.trace_ids.values[code as usize]).collect();
-        let names: Vec<&str> = merged.spans.name.iter().map(|&code| &*merged.tables.names.values[code as usize]).collect();
+        let traces: Vec<&str> = merged.spans.trace.iter().map(|&code| merged.tables.trace_ids.get(code)).collect();
+        let names: Vec<&str> = merged.spans.name.iter().map(|&code| merged.tables.names.get(code)).collect();
         assert_eq!((traces, names), (vec!["a", "t", "t"], vec!["n", "m", "n"]));
-        let table: Vec<&str> = merged.tables.names.values.iter().map(AsRef::as_ref).collect();
+        let table: Vec<&str> = merged.tables.names.values().collect();
         assert_eq!(table, vec!["n", "m"], "the first part's codes stay; new strings follow");
     }
 }

@@ -18,14 +18,12 @@ fn array<'py, T: Element>(py: Python<'py>, values: Vec<T>) -> Bound<'py, PyArray
 }
 
 fn strings<'py>(py: Python<'py>, table: &Interner) -> PyResult<Bound<'py, PyList>> {
-    PyList::new(py, table.values.iter().map(AsRef::<str>::as_ref))
+    PyList::new(py, table.values())
 }
 
 /// (trace codes, UTF-8 byte lengths, the texts joined): the layout `TraceTexts` keeps.
 fn texts<'py>(py: Python<'py>, texts: TraceTexts) -> (Bound<'py, PyArray1<i32>>, Bound<'py, PyArray1<i64>>, Bound<'py, PyBytes>) {
-    let lengths: Vec<i64> = texts.texts.iter().map(|text| text.len() as i64).collect();
-    let joined = texts.texts.concat();
-    (array(py, texts.traces), array(py, lengths), PyBytes::new(py, joined.as_bytes()))
+    (array(py, texts.traces), array(py, texts.lengths), PyBytes::new(py, texts.text.as_bytes()))
 }
 
 /// The columns as a dict of the shape `llmobs.read.decode` expects.
