@@ -50,14 +50,14 @@ def analyze_retries(columns: Columns) -> RetriesSummary:
 def _errors_by_month(columns: Columns) -> list[MonthErrors]:
     """Per UTC month of the requests' start: requests and the share that failed (weighted when sampled)."""
     from llmobs.analysis.requests import request_weights
-    from llmobs.analysis.usage import month_name, months_of
+    from llmobs.analysis.usage import month_groups, month_name
 
     spans = columns.spans
     roots = spans.is_root
     if not roots.any():
         return []
     weights = request_weights(columns)
-    months, inverse = np.unique(months_of(spans.start_us[roots]), return_inverse=True)
-    requests = np.bincount(inverse, weights=weights)
-    failed = np.bincount(inverse, weights=spans.is_error[roots] * (1.0 if weights is None else weights))
+    months, inverse = month_groups(spans.start_us[roots])
+    requests = np.bincount(inverse, weights=weights, minlength=len(months))
+    failed = np.bincount(inverse, weights=spans.is_error[roots] * (1.0 if weights is None else weights), minlength=len(months))
     return [MonthErrors(month=month_name(m), requests=round(float(n)), error_rate=float(f / n)) for m, n, f in zip(months, requests, failed, strict=True)]

@@ -12,7 +12,25 @@ from llmobs.read.columns import Columns
 
 def months_of(micros: np.ndarray) -> np.ndarray:
     """UTC calendar month of each timestamp, as months since 1970-01 (see `month_name`)."""
-    return micros.astype("datetime64[us]").astype("datetime64[M]").astype(np.int64)
+    if len(micros) == 0:
+        return np.empty(0, dtype=np.int64)
+    first, last = (int(m) for m in micros[[micros.argmin(), micros.argmax()]].astype("datetime64[us]").astype("datetime64[M]").astype(np.int64))
+    starts_us = np.arange(first, last + 2, dtype=np.int64).astype("datetime64[M]").astype("datetime64[us]").astype(np.int64)
+    # a binary search among the few month starts, rather than three conversions of every timestamp
+    return first + np.searchsorted(starts_us, micros, side="right") - 1
+
+
+def month_groups(micros: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The months present (ascending, as `months_of` counts them) and each timestamp's index among
+    them: `np.unique(months_of(micros), return_inverse=True)` without sorting every timestamp."""
+    months = months_of(micros)
+    if len(months) == 0:
+        return months, np.empty(0, dtype=np.intp)
+    first = int(months.min())
+    present = np.flatnonzero(np.bincount(months - first))
+    index_of = np.zeros(int(present[-1]) + 1, dtype=np.intp)
+    index_of[present] = np.arange(len(present))
+    return present + first, index_of[months - first]
 
 
 def month_name(month: int) -> str:
@@ -24,8 +42,8 @@ def sum_by_month(micros: np.ndarray, weights: np.ndarray | None) -> dict[str, fl
     """Per `YYYY-MM`: the sum of `weights` (or the count) of the timestamps in that month."""
     if len(micros) == 0:
         return {}
-    months, inverse = np.unique(months_of(micros), return_inverse=True)
-    sums = np.bincount(inverse, weights=weights)
+    months, inverse = month_groups(micros)
+    sums = np.bincount(inverse, weights=weights, minlength=len(months))
     return {month_name(m): float(total) for m, total in zip(months, sums, strict=True)}
 
 
