@@ -1,8 +1,6 @@
 //! Records into columns: one vector per column, strings interned as codes (-1 for none), exactly
 //! the layout of `llmobs.read.columns` (SpanColumns, UsageColumns, EvalColumns).
 
-use std::borrow::Cow;
-
 use std::hash::BuildHasher;
 
 use hashbrown::HashTable;
@@ -157,11 +155,11 @@ pub struct TraceTexts {
 }
 
 impl TraceTexts {
-    fn add(&mut self, trace: i32, text: Option<Cow<'_, str>>) {
+    fn add(&mut self, trace: i32, text: Option<&str>) {
         if let Some(text) = text {
             self.traces.push(trace);
             self.lengths.push(text.len() as i64);
-            self.text.push_str(&text);
+            self.text.push_str(text);
         }
     }
 }
@@ -184,7 +182,7 @@ impl Columns {
         columns
     }
 
-    pub fn push(&mut self, record: Record<'_>) {
+    pub fn push(&mut self, record: &Record<'_>) {
         match record {
             Record::Span(span) => self.push_span(span),
             Record::Usage(usage) => self.push_usage(usage),
@@ -192,7 +190,7 @@ impl Columns {
         }
     }
 
-    fn push_span(&mut self, row: SpanRow<'_>) {
+    fn push_span(&mut self, row: &SpanRow<'_>) {
         let tables = &mut self.tables;
         let spans = &mut self.spans;
         let trace = tables.trace_ids.code(&row.trace_id);
@@ -213,11 +211,11 @@ impl Columns {
         for (column, value) in spans.groups.iter_mut().zip(&row.groups) {
             column.push(tables.attr_values.code_of(value.as_deref()));
         }
-        self.root_input.add(trace, row.input);
-        self.root_request_id.add(trace, row.request_id);
+        self.root_input.add(trace, row.input.as_deref());
+        self.root_request_id.add(trace, row.request_id.as_deref());
     }
 
-    fn push_usage(&mut self, row: UsageRow<'_>) {
+    fn push_usage(&mut self, row: &UsageRow<'_>) {
         let tables = &mut self.tables;
         let usage = &mut self.usage;
         usage.trace.push(tables.trace_ids.code(&row.trace_id));
@@ -236,10 +234,10 @@ impl Columns {
         usage.sample_rate.push(row.sample_rate);
     }
 
-    fn push_eval(&mut self, row: EvalRow<'_>) {
+    fn push_eval(&mut self, row: &EvalRow<'_>) {
         let evals = &mut self.evals;
-        if let Some(query) = row.query {
-            evals.queries.push((evals.trace.len(), query.into()));
+        if let Some(query) = &row.query {
+            evals.queries.push((evals.trace.len(), query.as_ref().into()));
         }
         evals.trace.push(self.tables.trace_ids.code(&row.trace_id));
         evals.time_us.push(row.time_us);

@@ -96,7 +96,7 @@ impl LineDecoder {
     fn line(&mut self, line: &[u8], offset: u64, torn: bool) {
         self.decoded.lines += 1;
         match decode(line, &self.group_attrs) {
-            Some(record) => self.decoded.columns.push(record),
+            Some(record) => self.decoded.columns.push(&record),
             None => self.decoded.unsure.push(Unsure {
                 line: self.decoded.lines,
                 offset,

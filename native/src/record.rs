@@ -278,8 +278,9 @@ fn field_of(key: &[u8]) -> Option<u8> {
     })
 }
 
-fn parse_line<'a>(text: &'a str, group_attrs: &[String]) -> Option<Line<'a>> {
-    let mut line = Line::default();
+/// Parse `text` into `line` (empty on entry): filled in place, since a line of every field is a
+/// kilobyte, and moving it costs more than parsing a short value.
+fn parse_line<'a>(text: &'a str, group_attrs: &[String], line: &mut Line<'a>) -> Option<()> {
     let mut cursor = Cursor::new(text);
     let mut comment_seen = false;
     cursor.object(|cursor, key| match field_of(key) {
@@ -316,7 +317,7 @@ fn parse_line<'a>(text: &'a str, group_attrs: &[String]) -> Option<Line<'a>> {
         Some(29) => once(&mut line.cache_write_1h_tokens, cursor.count_or_null()),
         _ => cursor.skip_value(),
     })?;
-    cursor.at_end().then_some(line)
+    cursor.at_end().then_some(())
 }
 
 /// A span the models accept, with the values its columns take.
@@ -386,11 +387,11 @@ pub enum Record<'a> {
 
 /// The record on `line` (without its newline), or None when the models must judge it.
 pub fn decode<'a>(line: &'a [u8], group_attrs: &[String]) -> Option<Record<'a>> {
-    let parsed = parse_line(std::str::from_utf8(line).ok()?, group_attrs)?;
+    let mut parsed = Line::default();
+    parse_line(std::str::from_utf8(line).ok()?, group_attrs, &mut parsed)?;
     if !matches!(parsed.v, Field::Absent | Field::Value(1)) {
         return None;
     }
-    let mut parsed = parsed;
     let Field::Value(record_type) = take(&mut parsed.record_type) else { return None };
     match record_type.as_ref() {
         "span" => span(&mut parsed, group_attrs).map(Record::Span),
