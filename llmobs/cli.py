@@ -167,8 +167,8 @@ def _progress_callback(paths: list[str]) -> tuple[Callable[[int], None] | None, 
     from rich.console import Console
     from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
 
-    # Refreshed from the callback, not by rich's timer thread: the reader forks workers only from a
-    # single-threaded process.
+    # Refreshed from the callback (which the reader's threads call as they read), not by a timer
+    # thread of rich's of its own.
     progress = Progress("reading", BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=Console(stderr=True), transient=True, auto_refresh=False)
     task = progress.add_task("read", total=total)
     progress.start()

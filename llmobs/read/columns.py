@@ -68,8 +68,9 @@ class Strings:
     """An interning table: each distinct string gets the next integer code (None is -1).
 
     The dict alone holds the table: it keeps insertion order, so the list of values is its keys.
-    A table that arrives pickled from a worker holds only its values until a code is asked of it:
-    merging reads values, and a dict of every trace id would cost time and memory for nothing.
+    A table made from the native decoder's values (`Strings.of`) holds only them until a code is
+    asked of it: most tables are only looked up, and a dict of every trace id would cost time and
+    memory for nothing.
     """
 
     def __init__(self) -> None:
