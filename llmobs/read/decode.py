@@ -99,15 +99,17 @@ def _judge_file_lines(path: str, lines: list[tuple[int, int, int, bool]], first_
 
 
 def decode_stream(name: str, stream: BinaryIO, group_attrs: tuple[str, ...], stats: InputStats,
-                  on_progress: ProgressCallback | None = None, *, strict: bool = False, threads: int = 1) -> list[Columns]:
-    """The columns of a stream of lines (gzip, stdin). A thread reads (and inflates) ahead and hands
-    over batches of whole lines, which the decoder cuts into chunks decoded on `threads` threads. A
-    stream that breaks part way keeps everything before the break, and the break is a bad line.
-    With `strict`, reading stops after the batch holding the first bad line."""
+                  on_progress: ProgressCallback | None = None, *, strict: bool = False, threads: int = 1, read_ahead: bool = True) -> list[Columns]:
+    """The columns of a stream of lines (gzip, stdin), in batches of whole lines that the decoder
+    cuts into chunks decoded on `threads` threads; with `read_ahead`, a thread reads (and inflates)
+    the next batches meanwhile. A stream that breaks part way keeps everything before the break,
+    and the break is a bad line. With `strict`, reading stops after the batch holding the first
+    bad line."""
     decoder = native.StreamDecoder(list(group_attrs))
     records: list[AnyRecord] = []
     next_line = 1
-    with _ReadAhead(stream, threads * CHUNK_BYTES, on_progress) as reader:
+    batch_bytes = threads * (CHUNK_BYTES if read_ahead else STREAM_BLOCK_BYTES)  # a pipe: answers come a block at a time
+    with _ReadAhead(stream, batch_bytes, on_progress, threaded=read_ahead) as reader:
         for batch in reader.batches():
             with _native_errors(name):
                 lines, unsure = decoder.feed(batch, _chunks_of(batch, threads), threads)
@@ -129,50 +131,67 @@ def decode_stream(name: str, stream: BinaryIO, group_attrs: tuple[str, ...], sta
 CHUNK_BYTES = 16 << 20  # a thread's share of a stream at a time
 
 
+def _line_batches(stream: BinaryIO, batch_bytes: int, on_progress: ProgressCallback | None) -> Iterator[bytes]:
+    """`stream` in batches of whole lines of about `batch_bytes` (the last may end in a torn line);
+    a stream error is raised after the batch of everything read before it."""
+    pending: list[bytes] = []
+    size = 0
+    try:
+        for block in blocks(stream, STREAM_BLOCK_BYTES, on_progress):
+            pending.append(block)
+            size += len(block)
+            if size >= batch_bytes and (cut := block.rfind(b"\n")) >= 0:
+                pending[-1] = block[: cut + 1]
+                yield b"".join(pending)
+                pending, size = ([block[cut + 1 :]], len(block) - cut - 1) if cut + 1 < len(block) else ([], 0)
+    except STREAM_ERRORS:
+        if pending:
+            yield b"".join(pending)
+        raise
+    if pending:
+        yield b"".join(pending)
+
+
 class _ReadAhead:
-    """A stream read on a thread of its own (inflating gzip is most of reading it) and handed over
-    in batches of whole lines of about `batch_bytes` (the last may end in a torn line). A stream
+    """A stream's batches of whole lines (`_line_batches`), read on a thread of their own when
+    `threaded` (inflating a `.gz` file is most of reading it), else as they are asked for (stdin:
+    a pipe's writer may fall silent, and a thread waiting on it could not be stopped). A stream
     error ends the batches and is kept in `broken`."""
 
-    def __init__(self, stream: BinaryIO, batch_bytes: int, on_progress: ProgressCallback | None) -> None:
+    def __init__(self, stream: BinaryIO, batch_bytes: int, on_progress: ProgressCallback | None, *, threaded: bool) -> None:
         self.broken: BaseException | None = None
-        self._batch_bytes = batch_bytes
+        self._source = _line_batches(stream, batch_bytes, on_progress)
         self._batches: queue.Queue[bytes | None] = queue.Queue(maxsize=2)  # memory: the batch decoded, and two read ahead
         self._stop = threading.Event()
         self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._read, args=(stream, on_progress), name="llmobs-read-ahead", daemon=True)
+        self._thread = threading.Thread(target=self._read, name="llmobs-read-ahead", daemon=True) if threaded else None
 
     def __enter__(self) -> _ReadAhead:
-        self._thread.start()
+        if self._thread is not None:
+            self._thread.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        """Stop the reading thread: it ends at its next block of the file."""
+        if self._thread is None:
+            return
         self._stop.set()
-        while self._thread.is_alive():  # unblock a reader waiting for room
+        while self._thread.is_alive():
             try:
-                self._batches.get(timeout=0.05)
+                self._batches.get(timeout=0.05)  # room for a reader waiting to hand over a batch
             except queue.Empty:
                 pass
         self._thread.join()
 
-    def _read(self, stream: BinaryIO, on_progress: ProgressCallback | None) -> None:
-        pending: list[bytes] = []
-        size = 0
+    def _read(self) -> None:
         try:
-            for block in blocks(stream, STREAM_BLOCK_BYTES, on_progress):
-                pending.append(block)
-                size += len(block)
-                if size >= self._batch_bytes and (cut := block.rfind(b"\n")) >= 0:
-                    pending[-1] = block[: cut + 1]
-                    if not self._put(b"".join(pending)):
-                        return
-                    pending, size = ([block[cut + 1 :]], len(block) - cut - 1) if cut + 1 < len(block) else ([], 0)
+            for batch in self._source:
+                if not self._put(batch):
+                    return
         except STREAM_ERRORS as exc:
             self.broken = exc
         except BaseException as exc:  # raised again in the reading thread
             self._failure = exc
-        if pending:
-            self._put(b"".join(pending))
         self._put(None)
 
     def _put(self, item: bytes | None) -> bool:
@@ -185,6 +204,12 @@ class _ReadAhead:
         return False
 
     def batches(self) -> Iterator[bytes]:
+        if self._thread is None:
+            try:
+                yield from self._source
+            except STREAM_ERRORS as exc:
+                self.broken = exc
+            return
         while (batch := self._batches.get()) is not None:
             yield batch
         if self._failure is not None:

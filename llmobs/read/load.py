@@ -71,7 +71,7 @@ def read_source(source: Source, group_attrs: tuple[str, ...], stats: InputStats,
         start = head(stream)
         agent = detect_agent(start)
         if agent is None and not is_multiline_document(start):
-            return decode_stream(source.name, stream, group_attrs, stats, on_progress, strict=strict, threads=threads)
+            return decode_stream(source.name, stream, group_attrs, stats, on_progress, strict=strict, threads=threads, read_ahead=not source.is_stdin)
         document, problem = read_document(source.name, stream)
         if on_progress is not None:
             on_progress(source.size() or len(document or b""))  # the file's bytes, compressed or not

@@ -359,3 +359,26 @@ def test_a_failure_inside_the_native_decoder_is_named_not_a_traceback(tmp_path: 
     monkeypatch.setattr(decode.native, "StreamDecoder", FailingDecoder)
     with pytest.raises(LlmobsError, match=r"packed\.jsonl\.gz: the native decoder failed \(RuntimeError: .*index out of bounds\); please report"):
         load([str(path)])
+
+
+def test_strict_answers_a_pipe_whose_writer_falls_silent(tmp_path: Path):
+    """A pipe is read as it comes, not ahead on a thread that could not be stopped: --strict gives
+    its answer once the first bad line has arrived, while the writer still holds the pipe open."""
+    import subprocess
+    import sys
+
+    writer_code = (
+        "import sys, time\n"
+        "sys.stdout.write('not json\\n' + ('{\"type\": \"metric\", \"pad\": \"' + 'p' * 200 + '\"}\\n') * 16_000)\n"
+        "sys.stdout.flush()\n"
+        "time.sleep(60)\n"
+    )
+    writer = subprocess.Popen([sys.executable, "-c", writer_code], stdout=subprocess.PIPE)
+    try:
+        done = subprocess.run([sys.executable, "-m", "llmobs", "report", "-", "--strict"], stdin=writer.stdout, capture_output=True, text=True, timeout=30)
+    finally:
+        writer.kill()
+        writer.wait()
+        writer.stdout.close()
+    assert done.returncode == 2
+    assert "-:1: not valid JSON (--strict)" in done.stderr
