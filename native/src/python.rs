@@ -1,4 +1,4 @@
-//! The Python face of the decoder, `llmobs._native`: used by `llmobs/read/decode.py` alone.
+//! The Python face of the native core, `llmobs._native`: used by `llmobs/read/native.py` alone.
 //!
 //! Decoding runs with the GIL released. Columns come back as numpy arrays that take over the
 //! decoder's vectors (no copy); string tables as lists of `str`.
