@@ -280,8 +280,13 @@ def whole_file(head: bytes) -> bool:
 
 def plain_lines_file(source: Source) -> bool:
     """A regular file of JSONL lines, neither gzip nor a whole document: one the native decoder
-    reads itself, in byte ranges."""
+    reads itself, in byte ranges. A path that is not UTF-8 (a name with stray bytes, which Python
+    keeps as surrogates) is read as a stream instead: the decoder opens files by UTF-8 paths."""
     if source.is_stdin:
+        return False
+    try:
+        source.name.encode("utf-8")
+    except UnicodeEncodeError:
         return False
     try:
         with open(source.name, "rb") as handle:

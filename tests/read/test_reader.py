@@ -382,3 +382,16 @@ def test_strict_answers_a_pipe_whose_writer_falls_silent(tmp_path: Path):
         writer.stdout.close()
     assert done.returncode == 2
     assert "-:1: not valid JSON (--strict)" in done.stderr
+
+
+def test_a_file_whose_name_is_not_utf8_is_read(tmp_path: Path):
+    """Linux names are bytes; one that is not UTF-8 reaches Python with surrogates, which the
+    native decoder cannot take as a path: such a file is read as a stream, with the same result."""
+    import os
+
+    name = os.path.join(os.fsencode(tmp_path), b"odd-\xff.jsonl")
+    with open(name, "wb") as handle:
+        handle.write((json.dumps(root("t1", 5)) + "\nnot json\n").encode())
+    data = load([os.fsdecode(name)])
+    assert (data.stats.records, data.stats.bad_lines) == (1, 1)
+    assert data.stats.bad_line_samples == [f"{os.fsdecode(name)}:2: not valid JSON"]
