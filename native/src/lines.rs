@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use crate::columns::{Columns, Tables};
 use crate::record::decode;
@@ -194,13 +194,10 @@ fn read_range(file: &mut File, task: &Task, decoder: &mut LineDecoder, expected:
 /// a task becomes that task's failure, never a crash.
 pub fn decode_tasks(tasks: &[Task], group_attrs: &[String], threads: usize, here_after_block: &(dyn Fn(usize) -> bool + Sync)) -> Vec<Outcome> {
     let total_bytes: u64 = tasks.iter().map(|task| task.end.saturating_sub(task.start)).sum();
-    let next = AtomicUsize::new(0);
     let unreported = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<Outcome>>> = Mutex::new((0..tasks.len()).map(|_| None).collect());
-    let work = |here: bool| loop {
-        let index = next.fetch_add(1, Ordering::Relaxed);
-        let Some(task) = tasks.get(index) else { break };
+    let outcomes = on_threads(tasks.len(), threads, |index, here| {
+        let task = &tasks[index];
         let on_block = |bytes: usize| {
             let total = unreported.fetch_add(bytes, Ordering::Relaxed) + bytes;
             if here {
@@ -212,27 +209,15 @@ pub fn decode_tasks(tasks: &[Task], group_attrs: &[String], threads: usize, here
             !stop.load(Ordering::Relaxed)
         };
         let expected = if index == 0 { total_bytes } else { task.end.saturating_sub(task.start) };
-        let outcome = catch_unwind(AssertUnwindSafe(|| read_task(task, group_attrs, expected, &on_block))).unwrap_or_else(|panic| Outcome {
-            decoded: Decoded::default(),
-            failure: Some(Failure::Internal(panic_message(&panic))),
-        });
-        results.lock().unwrap_or_else(|poisoned| poisoned.into_inner())[index] = Some(outcome);
-    };
-    std::thread::scope(|scope| {
-        for _ in 1..threads.clamp(1, tasks.len().max(1)) {
-            scope.spawn(|| work(false));
-        }
-        work(true);
+        read_task(task, group_attrs, expected, &on_block)
     });
     let leftover = unreported.swap(0, Ordering::Relaxed);
     if leftover > 0 {
         here_after_block(leftover);
     }
-    results
-        .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    outcomes
         .into_iter()
-        .map(|outcome| outcome.unwrap_or_else(|| Outcome { decoded: Decoded::default(), failure: Some(Failure::Stopped) }))
+        .map(|outcome| outcome.unwrap_or_else(|message| Outcome { decoded: Decoded::default(), failure: Some(Failure::Internal(message)) }))
         .collect()
 }
 
@@ -240,30 +225,38 @@ pub fn decode_tasks(tasks: &[Task], group_attrs: &[String], threads: usize, here
 /// `threads` threads, one decoder each, in order. A panic while decoding a chunk is returned as
 /// its error message, never a crash.
 pub fn decode_chunks(chunks: &[&[u8]], group_attrs: &[String], threads: usize) -> Vec<Result<Decoded, String>> {
+    on_threads(chunks.len(), threads, |index, _| {
+        let mut decoder = LineDecoder::new(group_attrs.to_vec(), true);
+        decoder.feed(chunks[index]);
+        decoder.finish(true)
+    })
+}
+
+/// `job(index, here)` for every index below `count`, in order of the results, run on up to
+/// `threads` threads taking the next index as they finish one: this thread (`here` true) and
+/// others. A panic in a job becomes its error message, never a crash.
+fn on_threads<T: Send>(count: usize, threads: usize, job: impl Fn(usize, bool) -> T + Sync) -> Vec<Result<T, String>> {
     let next = AtomicUsize::new(0);
-    let results: Mutex<Vec<Option<Result<Decoded, String>>>> = Mutex::new((0..chunks.len()).map(|_| None).collect());
-    let work = || loop {
+    let results: Mutex<Vec<Option<Result<T, String>>>> = Mutex::new((0..count).map(|_| None).collect());
+    let work = |here: bool| loop {
         let index = next.fetch_add(1, Ordering::Relaxed);
-        let Some(chunk) = chunks.get(index) else { break };
-        let decoded = catch_unwind(AssertUnwindSafe(|| {
-            let mut decoder = LineDecoder::new(group_attrs.to_vec(), true);
-            decoder.feed(chunk);
-            decoder.finish(true)
-        }))
-        .map_err(|panic| panic_message(&panic));
-        results.lock().unwrap_or_else(|poisoned| poisoned.into_inner())[index] = Some(decoded);
+        if index >= count {
+            break;
+        }
+        let result = catch_unwind(AssertUnwindSafe(|| job(index, here))).map_err(|panic| panic_message(&panic));
+        results.lock().unwrap_or_else(PoisonError::into_inner)[index] = Some(result);
     };
     std::thread::scope(|scope| {
-        for _ in 1..threads.clamp(1, chunks.len().max(1)) {
-            scope.spawn(work);
+        for _ in 1..threads.clamp(1, count.max(1)) {
+            scope.spawn(|| work(false));
         }
-        work();
+        work(true);
     });
     results
         .into_inner()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .unwrap_or_else(PoisonError::into_inner)
         .into_iter()
-        .map(|result| result.unwrap_or_else(|| Err("not decoded".into())))
+        .map(|result| result.unwrap_or_else(|| Err("not run".into())))
         .collect()
 }
 

@@ -23,6 +23,8 @@ pub const MAX_COUNT: u64 = 1 << 53;
 pub const MIN_SAMPLE_RATE: f64 = 1.0 / 72_057_594_037_927_936.0;
 /// The attribute names a span's model is read from, in order of preference.
 pub const MODEL_ATTRS: [&str; 3] = ["gen_ai.request.model", "gen_ai.response.model", "llm.model_name"];
+/// A root span's attributes kept as its request's texts: the input (previewed) and the request id.
+const ROOT_TEXT_ATTRS: [&str; 2] = ["input", "request.id"];
 /// Characters of a root span's `input` kept as the request's preview.
 pub const INPUT_PREVIEW_CHARS: usize = 500;
 
@@ -173,15 +175,8 @@ impl<'a> Cursor<'a> {
         let mut found = Attrs { groups: vec![None; group_attrs.len()], ..Attrs::default() };
         let mut seen = 0u64;
         self.object(|cursor, key| {
-            // the names MODEL_ATTRS lists, in its order, then the root span's texts
-            let fixed: Option<usize> = match key {
-                b"gen_ai.request.model" => Some(0),
-                b"gen_ai.response.model" => Some(1),
-                b"llm.model_name" => Some(2),
-                b"input" => Some(3),
-                b"request.id" => Some(4),
-                _ => None,
-            };
+            // MODEL_ATTRS in their order, then the root span's texts
+            let fixed = MODEL_ATTRS.iter().chain(&ROOT_TEXT_ATTRS).position(|name| name.as_bytes() == key);
             let group = group_attrs.iter().position(|name| name.as_bytes() == key);
             if fixed.is_none() && group.is_none() {
                 return cursor.attr_value().map(drop);
