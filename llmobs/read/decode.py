@@ -57,8 +57,7 @@ def decode_files(tasks: list[FileTask], group_attrs: tuple[str, ...], threads: i
     decoder is unsure of judged by the models, and everything accounted in `stats`."""
     with _native_errors(", ".join(sorted({task.path for task in tasks}))):
         raw, summaries, unsure = native.decode_files([(task.path, task.start, task.end) for task in tasks], list(group_attrs), threads, on_progress)
-    decoded = columns_of(raw, group_attrs)
-    stats.count_records(len(decoded.spans.trace), len(decoded.usage.trace), len(decoded.evals.trace))
+    decoded = _counted(columns_of(raw, group_attrs), stats)
     first_lines: list[int] = []  # of each task, counted from the start of its file
     lines_so_far: dict[str, int] = {}
     for task, (lines, _) in zip(tasks, summaries, strict=True):
@@ -80,7 +79,7 @@ def decode_files(tasks: list[FileTask], group_attrs: tuple[str, ...], threads: i
                 raise InputError(f"{task.path}: cannot open: {message}")
             else:  # a bug caught in the decoder: no answer rather than a wrong one
                 raise LlmobsError(f"{task.path}: the native decoder failed ({kind}: {message}); please report this as a bug")
-    return [decoded, *_judged_columns(records, group_attrs, stats)]
+    return [decoded, *judged_columns(records, group_attrs, stats)]
 
 
 def _judge_file_lines(path: str, lines: list[tuple[int, int, int, bool]], first_line: int, stats: InputStats) -> list[AnyRecord]:
@@ -123,9 +122,8 @@ def decode_stream(name: str, stream: BinaryIO, group_attrs: tuple[str, ...], sta
             stats.bad_line(name, next_line - 1, broken_stream(reader.broken))
     stats.lines += next_line - 1
     with _native_errors(name):
-        decoded = columns_of(decoder.finish(), group_attrs)
-    stats.count_records(len(decoded.spans.trace), len(decoded.usage.trace), len(decoded.evals.trace))
-    return [decoded, *_judged_columns(records, group_attrs, stats)]
+        decoded = _counted(columns_of(decoder.finish(), group_attrs), stats)
+    return [decoded, *judged_columns(records, group_attrs, stats)]
 
 
 CHUNK_BYTES = 16 << 20  # a thread's share of a stream at a time
@@ -241,7 +239,13 @@ def _native_errors(name: str) -> Iterator[None]:
         raise LlmobsError(f"{name}: the native decoder failed ({type(exc).__name__}: {exc}); please report this as a bug") from exc
 
 
-def _judged_columns(records: list[AnyRecord], group_attrs: tuple[str, ...], stats: InputStats) -> list[Columns]:
+def _counted(columns: Columns, stats: InputStats) -> Columns:
+    """`columns`, their records counted in `stats`."""
+    stats.count_records(len(columns.spans.trace), len(columns.usage.trace), len(columns.evals.trace))
+    return columns
+
+
+def judged_columns(records: list[AnyRecord], group_attrs: tuple[str, ...], stats: InputStats) -> list[Columns]:
     """The models' records as columns of their own (none when there are none), counted."""
     if not records:
         return []

@@ -9,11 +9,11 @@ The native decoder sends here every line it is unsure of.
 from __future__ import annotations
 
 import json
-from typing import Union
+from typing import BinaryIO, Union
 
 from pydantic import ValidationError
 
-from llmobs.read.sources import is_otlp
+from llmobs.read.sources import STREAM_ERRORS, is_otlp
 from llmobs.read.stats import InputStats
 from llmobs.records import FORMAT_VERSION, RECORD_ADAPTER, Eval, Span, Usage
 
@@ -141,3 +141,20 @@ def agent_records(name: str, agent: str, data: bytes, stats: InputStats) -> list
             first = exc.errors(include_input=False)[0]
             stats.bad_line(name, 0, f"{agent} {candidate.get('type')} of trace {candidate.get('trace_id')}: {'.'.join(map(str, first['loc'][1:]))}: {first['msg']}")
     return records
+
+
+def whole_source_records(name: str, stream: BinaryIO, agent: str | None, stats: InputStats) -> tuple[list[AnyRecord], int]:
+    """The records of a source read whole, and its bytes read: a coding agent's session log
+    (`agent`), or else one multi-line JSON document, as line 1. A stream that breaks part way is
+    one bad line (a part of a document is not a document). Lines, bad lines and unknown types are
+    accounted in `stats` (records are not)."""
+    try:
+        document = stream.read()
+    except STREAM_ERRORS as exc:
+        stats.bad_line(name, 1, f"stream broken, the document cannot be read whole ({exc})")
+        stats.lines += 1
+        return [], 0
+    if agent is not None:
+        return agent_records(name, agent, document, stats), len(document)
+    stats.lines += 1
+    return judge_line(document, name, 1, stats, torn=False), len(document)

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from llmobs.agents import detect as detect_agent
 from llmobs.errors import InputError
 from llmobs.read.columns import ColumnBuilder, Columns
-from llmobs.read.decode import ProgressCallback, decode_files, decode_stream
+from llmobs.read.decode import ProgressCallback, decode_files, decode_stream, judged_columns
 from llmobs.read.heap import release_free_memory
-from llmobs.read.judge import agent_records, judge_line
+from llmobs.read.judge import whole_source_records
 from llmobs.read.merge import merge_columns
 from llmobs.read.plan import FileBatch, plan, usable_cpus
 from llmobs.read.settle import settle
-from llmobs.read.sources import Source, expand, head, is_multiline_document, open_binary, read_document
+from llmobs.read.sources import Source, expand, head, is_multiline_document, open_binary
 from llmobs.read.stats import InputStats
 
 
@@ -72,20 +72,9 @@ def read_source(source: Source, group_attrs: tuple[str, ...], stats: InputStats,
         agent = detect_agent(start)
         if agent is None and not is_multiline_document(start):
             return decode_stream(source.name, stream, group_attrs, stats, on_progress, strict=strict, threads=threads, read_ahead=not source.is_stdin)
-        document, problem = read_document(source.name, stream)
+        records, read = whole_source_records(source.name, stream, agent, stats)
         if on_progress is not None:
-            on_progress(source.size() or len(document or b""))  # the file's bytes, compressed or not
-        if document is None:
-            stats.bad_line(source.name, 1, problem or "unreadable")
-            stats.lines += 1
-            return []
-        if agent is not None:
-            records = agent_records(source.name, agent, document, stats)
-        else:
-            stats.lines += 1
-            records = judge_line(document, source.name, 1, stats, torn=False)
-        builder = ColumnBuilder(group_attrs)
-        stats.count_records(*builder.add_records(records))
-        return [builder.finish()]
+            on_progress(source.size() or read)  # the file's bytes, compressed or not
+        return judged_columns(records, group_attrs, stats)
     finally:
         close()

@@ -8,8 +8,8 @@ from typing import BinaryIO
 
 from llmobs.agents import detect as detect_agent
 from llmobs.errors import InputError
-from llmobs.read.judge import AnyRecord, agent_records, judge_line
-from llmobs.read.sources import STREAM_ERRORS, Source, expand, head, is_multiline_document, open_binary, read_document
+from llmobs.read.judge import AnyRecord, judge_line, whole_source_records
+from llmobs.read.sources import STREAM_ERRORS, Source, expand, head, is_multiline_document, open_binary
 from llmobs.read.stats import InputStats, broken_stream
 
 
@@ -37,16 +37,10 @@ def _records_of_stream(name: str, stream: BinaryIO, stats: InputStats, counted: 
     start = head(stream)
     agent = detect_agent(start)
     if agent is not None or is_multiline_document(start):
-        document, problem = read_document(name, stream)
-        if document is None:
-            stats.bad_line(name, 1, problem or "unreadable")
-            stats.lines += 1
-            return
-        if agent is not None:
-            yield from counted([r for r in agent_records(name, agent, document, stats) if mentioning is None or mentioning in r.trace_id.encode()])
-            return
-        stats.lines += 1
-        yield from counted(judge_line(document, name, 1, stats, torn=False))
+        records, _ = whole_source_records(name, stream, agent, stats)
+        if agent is not None and mentioning is not None:  # a document is decoded whole, as it must be
+            records = [r for r in records if mentioning in r.trace_id.encode()]
+        yield from counted(records)
         return
     line_no = 0
     try:

@@ -334,12 +334,3 @@ def _gathered(stream: BinaryIO, size: int) -> bytes:
         pieces.append(piece)
         got += len(piece)
     return b"".join(pieces)
-
-
-def read_document(name: str, stream: BinaryIO) -> tuple[bytes | None, str | None]:
-    """A multi-line JSON document read whole, or None and the reason when the stream breaks part
-    way (a cut or damaged `.gz`): a part of a document is not a document."""
-    try:
-        return stream.read(), None
-    except STREAM_ERRORS as exc:
-        return None, f"stream broken, the document cannot be read whole ({exc})"
