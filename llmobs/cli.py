@@ -121,6 +121,8 @@ SourceOpt = Annotated[AgentSource | None, typer.Option("--source", metavar="AGEN
                                                      help="Also read a coding agent's own session logs where it keeps them: claude-code or codex.")]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", metavar="FORM", help="Output form: table, markdown, json, csv or html (one self-contained page).")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail (exit 2) on the first bad line instead of skipping it.")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", envvar="LLMOBS_NO_CACHE",
+                                          help="Read every file whole, neither using nor filling the cache of what earlier runs read.")]
 SinceOpt = Annotated[str | None, typer.Option("--since", metavar="DATE", help="Only requests starting at or after DATE (YYYY-MM, YYYY-MM-DD or RFC 3339; UTC).")]
 UntilOpt = Annotated[str | None, typer.Option("--until", metavar="DATE", help="Only requests starting before the end of DATE (a month or a day counts whole).")]
 NameOpt = Annotated[list[str] | None, typer.Option("--name", metavar="GLOB", help="Only requests with a span whose name matches GLOB (repeatable).")]
@@ -222,6 +224,7 @@ def _load(
     paths: list[str],
     *,
     strict: bool,
+    no_cache: bool = False,
     since: str | None,
     until: str | None,
     names: list[str] | None,
@@ -245,10 +248,13 @@ def _load(
     filters = _filters(since, until, names, models, name_rules)
     group_attrs = () if by in BUILTIN_GROUPS else (by,)
     on_progress, stop = _progress_callback(paths)
+    cache = None if no_cache else _cache()
     try:
-        data = load(paths, strict=strict, group_attrs=group_attrs, on_progress=on_progress)
+        data = load(paths, strict=strict, group_attrs=group_attrs, on_progress=on_progress, cache=cache)
     finally:
         stop()
+    if cache is not None:
+        _show_cache_warnings(cache)
     _warn_about_input(data.stats)
     _refuse_non_logs(data.stats, data.sources)
     columns = select(data.columns, filters)
@@ -260,6 +266,28 @@ def _load(
                 f"{'drop --raw-names, or ' if raw_names else ''}add a rule for their variable part in [tool.llmobs.names] (see the README), "
                 "or group with --by kind / --by <attribute>")
     return columns, data.stats, pricer, filters
+
+
+def _cache():  # type: ignore[no-untyped-def]
+    """The cache of what earlier runs read. Its writes go on while the command works; warnings of
+    those still going on when it ends are shown once they end."""
+    import atexit
+
+    from llmobs.read.cache import Cache
+
+    cache = Cache()
+
+    def finish() -> None:
+        cache.wait()
+        _show_cache_warnings(cache)
+
+    atexit.register(finish)
+    return cache
+
+
+def _show_cache_warnings(cache) -> None:  # type: ignore[no-untyped-def]
+    while cache.warnings:
+        _stderr(f"llmobs: warning: {cache.warnings.pop(0)}")
 
 
 def _name_rules(tool):  # type: ignore[no-untyped-def]
@@ -352,6 +380,7 @@ def report(
     output: OutputOpt = None,
     top: TopOpt = 20,
     strict: StrictOpt = False,
+    no_cache: NoCacheOpt = False,
     since: SinceOpt = None,
     until: UntilOpt = None,
     name: NameOpt = None,
@@ -365,7 +394,7 @@ def report(
         paths = _paths(paths, source)
         from llmobs.analysis.report import build_report
 
-        columns, stats, pricer, filters = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by=by, config=config, raw_names=raw_names)
+        columns, stats, pricer, filters = _load(paths, strict=strict, no_cache=no_cache, since=since, until=until, names=name, models=model, by=by, config=config, raw_names=raw_names)
         result = build_report(columns, stats, pricer, by, filters)
         _print(format, "report", result, output, **({"top": top} if format.value in ("table", "markdown") else {}))
 
@@ -380,6 +409,7 @@ def slowest(
     by_self_time: Annotated[bool, typer.Option("--by-self-time", help="Rank steps by the p95 of their self time (not spent in child spans) instead of their whole duration.")] = False,
     table: Annotated[SlowestTable, typer.Option("--table", metavar="TABLE", help="With --format csv: steps or requests (one table per file).")] = SlowestTable.steps,
     strict: StrictOpt = False,
+    no_cache: NoCacheOpt = False,
     since: SinceOpt = None,
     until: UntilOpt = None,
     name: NameOpt = None,
@@ -397,7 +427,7 @@ def slowest(
         paths = _paths(paths, source)
         from llmobs.analysis.slowest import slowest as find_slowest
 
-        columns, _, _, _ = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by=by, config=config, raw_names=raw_names)
+        columns, _, _, _ = _load(paths, strict=strict, no_cache=no_cache, since=since, until=until, names=name, models=model, by=by, config=config, raw_names=raw_names)
         result = find_slowest(columns, top, by, "self_p95_ms" if by_self_time else "p95_ms")
         _print(format, "slowest", result, output, **({"table": table.value} if format.value == "csv" else {}))
 
@@ -455,6 +485,7 @@ def checklist(
     format: Annotated[ChecklistFormat, typer.Option("--format", "-f", metavar="FORM", help="Output form: table, markdown ($GITHUB_STEP_SUMMARY), json, csv, html or junit (CI test reports).")] = ChecklistFormat.table,
     output: OutputOpt = None,
     strict: StrictOpt = False,
+    no_cache: NoCacheOpt = False,
     since: SinceOpt = None,
     until: UntilOpt = None,
     name: NameOpt = None,
@@ -507,13 +538,13 @@ def checklist(
             settings["baseline"] = {**settings.get("baseline", {}), "tolerance": tolerance}
         gate_config = parse_checklist_config(settings, tool.section("checklist") if tool.path else "checklist options", str(tool.path or "options"))
 
-        columns, stats, pricer, filters = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
+        columns, stats, pricer, filters = _load(paths, strict=strict, no_cache=no_cache, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
         if filters.name_rules is not None:  # a gate on `GET /users/42` or on `GET /users/{id}` checks the step as grouped
             gate_config = gate_config.model_copy(update={"steps": {filters.name_rules.apply(key): limits for key, limits in gate_config.steps.items()}})
         report_result = build_report(columns, stats, pricer, filters=filters)
         comparison = None
         if baseline:
-            base_columns, _, _, _ = _load(baseline, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
+            base_columns, _, _, _ = _load(baseline, strict=strict, no_cache=no_cache, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
             comparison = compare(base_columns, columns, gate_config.baseline)
         result = build_checklist(report_result, evaluate_gates(report_result, gate_config), comparison, gate_config.require_all, allow_empty=allow_empty)
         _print(format, "checklist", result, output)
@@ -543,6 +574,7 @@ def diff(
     format: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
     strict: StrictOpt = False,
+    no_cache: NoCacheOpt = False,
     since: SinceOpt = None,
     until: UntilOpt = None,
     name: NameOpt = None,
@@ -562,8 +594,8 @@ def diff(
         if tolerance is not None:
             settings["baseline"] = {**settings.get("baseline", {}), "tolerance": tolerance}
         gate_config = parse_checklist_config(settings, tool.section("checklist") if tool.path else "options", str(tool.path or "options"))
-        base_columns, _, _, _ = _load(baseline, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
-        new_columns, _, _, _ = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
+        base_columns, _, _, _ = _load(baseline, strict=strict, no_cache=no_cache, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
+        new_columns, _, _, _ = _load(paths, strict=strict, no_cache=no_cache, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
         result = compare(base_columns, new_columns, gate_config.baseline)
         _print(format, "comparison", result, output)
 
@@ -719,6 +751,7 @@ def cost(
     format: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
     strict: StrictOpt = False,
+    no_cache: NoCacheOpt = False,
     since: SinceOpt = None,
     until: UntilOpt = None,
     name: NameOpt = None,
@@ -731,7 +764,7 @@ def cost(
         from llmobs.analysis.costs import PERIODS, cost_by
 
         paths = _paths(paths, source)
-        columns, _, pricer, _ = _load(paths, strict=strict, since=since, until=until, names=name, models=model,
+        columns, _, pricer, _ = _load(paths, strict=strict, no_cache=no_cache, since=since, until=until, names=name, models=model,
                                       by="name" if by in PERIODS else by, config=config)
         _print(format, "costs", cost_by(columns, pricer.price(columns), by), output)
 
@@ -742,6 +775,7 @@ def metrics(
     source: SourceOpt = None,
     output: OutputOpt = None,
     strict: StrictOpt = False,
+    no_cache: NoCacheOpt = False,
     since: SinceOpt = None,
     until: UntilOpt = None,
     name: NameOpt = None,
@@ -757,7 +791,7 @@ def metrics(
         from llmobs.analysis.metrics import build_metrics
         from llmobs.render.prometheus import render_metrics
 
-        columns, _, pricer, _ = _load(paths, strict=strict, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
+        columns, _, pricer, _ = _load(paths, strict=strict, no_cache=no_cache, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
         _emit(render_metrics(build_metrics(columns, pricer.price(columns))), output)
 
 
@@ -768,6 +802,52 @@ def schema(output: OutputOpt = None) -> None:
         from llmobs.records import record_json_schema
 
         _emit(json.dumps(record_json_schema(), indent=2) + "\n", output)
+
+
+cache_app = typer.Typer(name="cache", help="The cache of what earlier runs read, so later runs read only what changed.",
+                        no_args_is_help=True, rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]})
+app.add_typer(cache_app, name="cache", short_help="The cache of what earlier runs read: info, clear.")
+
+
+class InfoFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@cache_app.command("info", cls=_Command, short_help="Where the cache is and what it holds.")
+def cache_info_command(
+    format: Annotated[InfoFormat, typer.Option("--format", "-f", metavar="FORM", help="Output form: table or json.")] = InfoFormat.table,
+) -> None:
+    """Where the cache is (LLMOBS_CACHE_DIR, else $XDG_CACHE_HOME/llmobs), each log file it holds
+    the columns of, and whether that file changed since: current, grown (only the rest will be
+    read), changed (read again), gone, stale (kept by another llmobs version) or damaged."""
+    with _user_errors():
+        from llmobs.read.cache import Cache
+        from llmobs.read.cache_info import cache_info
+        from llmobs.units import count, plural, size
+
+        info = cache_info(Cache())
+        if format is InfoFormat.json:
+            _emit(info.model_dump_json(indent=2) + "\n", None)
+            return
+        lines = [f"cache: {info.directory} ({size(info.disk_bytes)} in {plural(len(info.entries), 'log file')})"]
+        for entry in info.entries:
+            grouped = f", --by {', '.join(entry.group_attrs)}" if entry.group_attrs else ""
+            lines.append(f"  {entry.state:<8} {entry.log or '(unreadable manifest)'}: {count(entry.records)} records, "
+                         f"{size(entry.bytes_covered)} of the log, {size(entry.disk_bytes)} on disk{grouped}")
+        _emit("\n".join(lines) + "\n", None)
+
+
+@cache_app.command("clear", cls=_Command, short_help="Empty the cache.")
+def cache_clear_command() -> None:
+    """Remove everything the cache holds; the next run reads every file whole (and keeps it again)."""
+    with _user_errors():
+        from llmobs.read.cache import Cache
+        from llmobs.units import size
+
+        cache = Cache()
+        freed = cache.clear()
+        _emit(f"llmobs: removed {size(freed)} from {cache.directory}\n", None)
 
 
 def main() -> None:

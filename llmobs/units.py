@@ -58,6 +58,18 @@ def count(value: float | None) -> str:
     return MISSING if value is None else f"{round(value):,}"
 
 
+def size(n: int | None) -> str:
+    """Bytes in the largest binary unit that keeps the number at 1 or more: `254.3 MiB`."""
+    if n is None:
+        return MISSING
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{n:,} B" if unit == "B" else f"{value:,.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
 def plural(n: int, word: str, many: str | None = None) -> str:
     """`1 request`, `2 requests`, with the count."""
     return f"{n:,} {word if n == 1 else (many or word + 's')}"

@@ -49,6 +49,7 @@ class FileTask:
     path: str
     start: int
     end: int
+    lines_before: int = 0  # lines of the file before `start`, when it is counted from there (a cache's end)
 
 
 def decode_files(tasks: list[FileTask], group_attrs: tuple[str, ...], threads: int, stats: InputStats,
@@ -61,7 +62,7 @@ def decode_files(tasks: list[FileTask], group_attrs: tuple[str, ...], threads: i
     first_lines: list[int] = []  # of each task, counted from the start of its file
     lines_so_far: dict[str, int] = {}
     for task, (lines, _) in zip(tasks, summaries, strict=True):
-        first_lines.append(lines_so_far.get(task.path, 0))
+        first_lines.append(lines_so_far.get(task.path, task.lines_before))
         lines_so_far[task.path] = first_lines[-1] + lines
         stats.lines += lines
     records: list[AnyRecord] = []

@@ -4,8 +4,9 @@
         → columns → merge → settle (duplicates, rollups, sampling weights)
 
 Plain files are decoded in byte ranges on threads; gzip and stdin are streamed through the same
-decoder; an OTLP/JSON document or a coding agent's session log is read whole and judged by the
-models. Every line is accounted in `InputStats`: bad lines with `file:line: reason`.
+decoder (`stream.py`); an OTLP/JSON document or a coding agent's session log is read whole and
+judged by the models. With a cache (`cache.py`), a file comes back from it and only what changed is
+read (`cached.py`). Every line is accounted in `InputStats`: bad lines with `file:line: reason`.
 """
 
 from __future__ import annotations
@@ -13,17 +14,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from llmobs.agents import detect as detect_agent
 from llmobs.errors import InputError
+from llmobs.read.cache import Cache
+from llmobs.read.cached import read_through_cache
 from llmobs.read.columns import ColumnBuilder, Columns
-from llmobs.read.decode import ProgressCallback, decode_files, decode_stream, judged_columns
+from llmobs.read.decode import ProgressCallback, decode_files
 from llmobs.read.heap import release_free_memory
-from llmobs.read.judge import whole_source_records
 from llmobs.read.merge import merge_columns
-from llmobs.read.plan import FileBatch, plan, usable_cpus
+from llmobs.read.plan import CachedFile, FileBatch, plan, usable_cpus
 from llmobs.read.settle import settle
-from llmobs.read.sources import Source, expand, head, is_multiline_document, open_binary
+from llmobs.read.sources import expand
 from llmobs.read.stats import InputStats
+from llmobs.read.stream import read_source
 
 
 @dataclass
@@ -42,17 +44,22 @@ def load(
     group_attrs: tuple[str, ...] = (),
     on_progress: ProgressCallback | None = None,
     threads: int | None = None,
+    cache: Cache | None = None,
 ) -> Dataset:
     """Read every source into one data set. With `strict`, the first bad line raises InputError
     (sources after the one holding it are not read). `threads` caps the decoding threads (default:
-    the CPUs this process may use)."""
+    the CPUs this process may use). With a `cache`, files of its minimum size or more are read
+    through it: only what changed since it kept them is read."""
     sources, ignored = expand(list(paths))
     stats = InputStats(files=len(sources), ignored_files=ignored)
     threads = threads or usable_cpus()
     parts: list[Columns] = []
-    for step in plan(sources, threads):
+    worth_caching = None if cache is None else (lambda source: (source.size() or 0) >= cache.min_bytes)
+    for step in plan(sources, threads, worth_caching):
         if isinstance(step, FileBatch):
             parts += decode_files(step.tasks, group_attrs, threads, stats, on_progress)
+        elif isinstance(step, CachedFile):
+            parts += read_through_cache(step.source, cache, group_attrs, threads, stats, on_progress, strict=strict)  # type: ignore[arg-type]
         else:
             parts += read_source(step, group_attrs, stats, on_progress, strict=strict, threads=threads)
         if strict and stats.first_bad is not None:
@@ -60,21 +67,3 @@ def load(
     columns, stats.duplicates, stats.rollups = settle(merge_columns(parts or [ColumnBuilder(group_attrs).finish()]))
     release_free_memory()  # the parts just merged
     return Dataset(columns=columns, stats=stats, sources=[s.name for s in sources])
-
-
-def read_source(source: Source, group_attrs: tuple[str, ...], stats: InputStats, on_progress: ProgressCallback | None = None,
-                *, strict: bool = False, threads: int = 1) -> list[Columns]:
-    """The columns of one source read as a stream (gzip, stdin) or, for a multi-line JSON document
-    (an OTLP/JSON file as the spec shows them) or an agent's session log, read whole as line 1."""
-    stream, close = open_binary(source)
-    try:
-        start = head(stream)
-        agent = detect_agent(start)
-        if agent is None and not is_multiline_document(start):
-            return decode_stream(source.name, stream, group_attrs, stats, on_progress, strict=strict, threads=threads, read_ahead=not source.is_stdin)
-        records, read = whole_source_records(source.name, stream, agent, stats)
-        if on_progress is not None:
-            on_progress(source.size() or read)  # the file's bytes, compressed or not
-        return judged_columns(records, group_attrs, stats)
-    finally:
-        close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -26,34 +27,65 @@ class FileBatch:
     tasks: list[FileTask] = field(default_factory=list)
 
 
-def plan(sources: list[Source], threads: int) -> list[FileBatch | Source]:
-    """The sources in order, consecutive plain files gathered into batches of file tasks; every
-    other source (gzip, stdin, a whole document) stays as it is, to be read as a stream."""
-    steps: list[FileBatch | Source] = []
+@dataclass(frozen=True)
+class CachedFile:
+    """A file read through the cache (`read.cached`), on its own."""
+
+    source: Source
+
+
+def plan(sources: list[Source], threads: int, cached: Callable[[Source], bool] | None = None) -> list[FileBatch | CachedFile | Source]:
+    """The sources in order, consecutive plain files gathered into batches of file tasks; a file
+    `cached` accepts is read through the cache on its own; every other source (gzip, stdin, a whole
+    document) stays as it is, to be read as a stream."""
+    steps: list[FileBatch | CachedFile | Source] = []
     for source in sources:
+        if cached is not None and not source.is_stdin and cached(source):
+            steps.append(CachedFile(source))
+            continue
         if not plain_lines_file(source):
             steps.append(source)
             continue
         if not steps or not isinstance(steps[-1], FileBatch):
             steps.append(FileBatch())
-        size = os.path.getsize(source.name)
-        parts = threads if threads > 1 and size >= PARALLEL_MIN_BYTES else 1
-        steps[-1].tasks += [FileTask(source.name, start, end) for start, end in line_ranges(source.name, parts, size)]  # type: ignore[union-attr]
+        steps[-1].tasks += file_tasks(source.name, threads, 0, os.path.getsize(source.name))  # type: ignore[union-attr]
     return steps
 
 
-def line_ranges(path: str, parts: int, size: int | None = None) -> list[tuple[int, int]]:
-    """About `parts` byte ranges covering the file, each starting at the beginning of a line (an
-    empty file is one empty range)."""
+def file_tasks(path: str, threads: int, start: int, end: int, lines_before: int = 0) -> list[FileTask]:
+    """The bytes [start, end) of a plain file (`start` at the beginning of a line) as tasks: one
+    range per thread when it is PARALLEL_MIN_BYTES or more, else one."""
+    parts = threads if threads > 1 and end - start >= PARALLEL_MIN_BYTES else 1
+    return [FileTask(path, a, b, lines_before) for a, b in line_ranges(path, parts, end, start)]
+
+
+def line_ranges(path: str, parts: int, size: int | None = None, start: int = 0) -> list[tuple[int, int]]:
+    """About `parts` byte ranges covering the file from `start` (the beginning of a line) to
+    `size`, each starting at the beginning of a line (nothing to cover is one empty range)."""
     size = os.path.getsize(path) if size is None else size
-    bounds = [0]
+    bounds = [start]
     with open(path, "rb") as handle:
         for k in range(1, parts):
-            handle.seek(max(bounds[-1], size * k // parts))
+            handle.seek(max(bounds[-1], start + (size - start) * k // parts))
             handle.readline()
             bounds.append(min(handle.tell(), size))
     bounds.append(size)
-    return [(a, b) for a, b in pairwise(bounds) if b > a] or [(0, 0)]
+    return [(a, b) for a, b in pairwise(bounds) if b > a] or [(start, start)]
+
+
+def last_line_end(path: str, start: int, end: int, block: int = 1 << 16) -> int:
+    """Where the last complete line before `end` ends (just after its newline), no earlier than
+    `start`: `start` when [start, end) holds no newline."""
+    with open(path, "rb") as handle:
+        position = end
+        while position > start:
+            low = max(start, position - block)
+            handle.seek(low)
+            newline = handle.read(position - low).rfind(b"\n")
+            if newline >= 0:
+                return low + newline + 1
+            position = low
+    return start
 
 
 def usable_cpus(cgroup_root: str = "/sys/fs/cgroup") -> int:

@@ -57,6 +57,19 @@ class InputStats:
         if len(self.bad_samples) < MAX_BAD_LINE_SAMPLES:
             self.bad_samples.append(BadLine(source, line, reason))
 
+    def add(self, other: InputStats, source: str | None = None) -> None:
+        """Count what `other` counted after what this counted (the bad-line samples of both, in
+        that order), naming `source` in samples that name no file (a cache segment's)."""
+        for name in ("files", "lines", "records", "bad_lines", "skipped_unknown", "spans", "usage", "evals", "duplicates", "rollups"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        room = MAX_BAD_LINE_SAMPLES - len(self.bad_samples)
+        self.bad_samples += [BadLine(bad.source or source or "", bad.line, bad.reason) for bad in other.bad_samples[:max(room, 0)]]
+        for kind, count in other.unknown_types.items():
+            self.unknown_types[kind] = self.unknown_types.get(kind, 0) + count
+        self.ignored_files += other.ignored_files
+        self.newer_versions |= other.newer_versions
+        self.unused_usage_attrs |= other.unused_usage_attrs
+
     def count_records(self, spans: int, usage: int, evals: int) -> None:
         self.spans += spans
         self.usage += usage

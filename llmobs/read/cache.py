@@ -1,0 +1,245 @@
+"""The columnar cache: what was read from a log file, kept so a later run reads only what changed.
+
+Each file has an entry (a folder named by a hash of its real path and the group attributes) with a
+manifest and the segments (`read.segment`) that hold its columns, one per stretch read. A file that
+grew is read from the end of its last complete line onward, into a new segment; one that shrank,
+was rewritten or rotated is read again. The manifest keys the file by identity (device, inode),
+size, mtime, a hash of its head and of the bytes just before the cached end, and the reader's
+version. Files are replaced by rename, never rewritten in place (a run may have them mapped);
+writers take the entry's lock and a run that finds it taken leaves the entry to the other. A
+damaged file is named in a warning and read around, never used.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import orjson
+
+from llmobs.read.segment import DamagedSegment, Segment, read_segment, write_segment
+
+CACHE_FORMAT = 1
+HASH_BYTES = 4096  # hashed at the head of a file and just before the cached end
+MAX_SEGMENTS = 8  # an entry with more is compacted into one
+DEFAULT_MIN_BYTES = 1 << 20  # files smaller are read directly (benchmarks/cache_threshold.py)
+MANIFEST = "manifest.json"
+LOCK = "lock"
+
+
+def default_directory() -> Path:
+    """`LLMOBS_CACHE_DIR`, else `$XDG_CACHE_HOME/llmobs`, else `~/.cache/llmobs`."""
+    explicit = os.environ.get("LLMOBS_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "llmobs"
+
+
+def reader_version() -> str:
+    """What the cached columns depend on besides the file: the cache layout, llmobs' version and
+    the reader's own code (its modules and native core, by size and mtime, so that an upgrade or a
+    rebuild is never answered from columns an older reader made)."""
+    import llmobs
+    from llmobs import _native, records
+    from llmobs.read import columns
+
+    digest = hashlib.blake2b(f"{CACHE_FORMAT}:{llmobs.__version__}".encode(), digest_size=12)
+    modules = sorted(Path(columns.__file__).parent.glob("*.py"))
+    for module in (*modules, Path(records.__file__), Path(_native.__file__)):
+        info = module.stat()
+        digest.update(f"{module.name}:{info.st_size}:{info.st_mtime_ns};".encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class Manifest:
+    """What an entry holds and which file state it holds it for."""
+
+    version: str
+    log: str  # the log file's real path
+    group_attrs: list[str]
+    kind: str  # "lines": read in stretches as it grows; "whole": read whole (gzip, a document)
+    device: int
+    inode: int
+    size: int
+    mtime_ns: int
+    end: int  # bytes covered by the segments: the end of the last complete line ("whole": the size)
+    head_hash: str
+    tail_hash: str
+    segments: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Recalled:
+    """A file's cached segments, still right for it, and the byte they end at."""
+
+    manifest: Manifest
+    segments: list[Segment]
+
+
+def _hash(path: str, start: int, end: int) -> str:
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        return hashlib.blake2b(handle.read(end - start), digest_size=16).hexdigest()
+
+
+def fingerprint(path: str, end: int) -> tuple[str, str]:
+    """Hashes of the first HASH_BYTES of a file (before `end`) and of the HASH_BYTES before `end`."""
+    return _hash(path, 0, min(end, HASH_BYTES)), _hash(path, max(0, end - HASH_BYTES), end)
+
+
+class Cache:
+    """A cache directory; `warnings` collects what a run should tell the user about it."""
+
+    def __init__(self, directory: str | os.PathLike[str] | None = None, min_bytes: int = DEFAULT_MIN_BYTES) -> None:
+        self.directory = Path(directory) if directory is not None else default_directory()
+        self.min_bytes = min_bytes
+        self.warnings: list[str] = []
+        self._version: str | None = None
+        self._write_failed = False
+        self._writers: list[threading.Thread] = []
+
+    @property
+    def version(self) -> str:
+        if self._version is None:
+            self._version = reader_version()
+        return self._version
+
+    def entry(self, log: str, group_attrs: tuple[str, ...]) -> Path:
+        key = "\0".join((os.path.realpath(log), *group_attrs))
+        return self.directory / "files" / hashlib.blake2b(key.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
+
+    def recall(self, log: str, group_attrs: tuple[str, ...], kind: str, state: os.stat_result) -> Recalled | None:
+        """The segments cached for `log` in its current `state`, when they still hold for it: for
+        "lines", the file may have grown past their end; for "whole", it must be unchanged. None
+        when nothing cached can be used (a damaged file is named in `warnings`)."""
+        entry = self.entry(log, group_attrs)
+        manifest = self._manifest(entry)
+        if manifest is None or manifest.version != self.version or manifest.kind != kind or manifest.group_attrs != list(group_attrs):
+            return None
+        if (manifest.device, manifest.inode) != (state.st_dev, state.st_ino) or state.st_size < manifest.end:
+            return None  # rotated or replaced, or cut short
+        unchanged = state.st_size == manifest.size and state.st_mtime_ns == manifest.mtime_ns
+        if not unchanged and (kind == "whole" or state.st_size == manifest.size):
+            return None  # rewritten (a same-size rewrite, or any change to a whole-read file)
+        try:
+            if fingerprint(log, manifest.end) != (manifest.head_hash, manifest.tail_hash):
+                return None
+        except OSError:
+            return None
+        segments = []
+        for name in manifest.segments:
+            try:
+                segments.append(read_segment(str(entry / name), tuple(group_attrs)))
+            except DamagedSegment as exc:
+                self.warnings.append(f"cache file {entry / name} is damaged ({exc}); ignored, and {log} read again")
+                return None
+            except OSError:
+                return None  # replaced by a concurrent run since its manifest was read
+        return Recalled(manifest, segments)
+
+    def _manifest(self, entry: Path) -> Manifest | None:
+        try:
+            raw = (entry / MANIFEST).read_bytes()
+        except OSError:
+            return None
+        try:
+            fields_ = orjson.loads(raw)
+            manifest = Manifest(**fields_)
+            if not all(isinstance(name, str) and "/" not in name for name in manifest.segments):
+                raise ValueError("segment names with a path")
+            return manifest
+        except (ValueError, TypeError) as exc:
+            self.warnings.append(f"cache file {entry / MANIFEST} is damaged ({type(exc).__name__}: {exc}); ignored, and its log read again")
+            return None
+
+    def keep(self, log: str, group_attrs: tuple[str, ...], kind: str, state: os.stat_result, end: int, hashes: tuple[str, str],
+             previous: Recalled | None, new: list[Segment]) -> None:
+        """Record that `log`, in `state` (hashed as `hashes` up to `end`), is held by the `previous`
+        entry's segments followed by `new` (by `new` alone when there is no previous).
+
+        Written on a thread of its own while the run goes on (`wait` joins it; so does the
+        interpreter, before it exits). Skipped when another run holds the entry's lock; a failure
+        to write is a warning, once, never an error."""
+        if self._write_failed:
+            return
+        writer = threading.Thread(target=self._store, args=(log, group_attrs, kind, state, end, hashes, previous, new), name="llmobs-cache-write")
+        writer.start()
+        self._writers.append(writer)
+
+    def wait(self) -> None:
+        """Wait for every write `keep` started."""
+        while self._writers:
+            self._writers.pop().join()
+
+    def _store(self, log: str, group_attrs: tuple[str, ...], kind: str, state: os.stat_result, end: int, hashes: tuple[str, str],
+               previous: Recalled | None, new: list[Segment]) -> None:
+        entry = self.entry(log, group_attrs)
+        try:
+            entry.mkdir(parents=True, exist_ok=True)
+            with self._locked(entry) as locked:
+                if not locked:
+                    return
+                names = [] if previous is None else list(previous.manifest.segments)
+                for segment in new:
+                    name = f"{uuid.uuid4().hex}.seg"
+                    _write_atomically(entry / name, lambda path, segment=segment: write_segment(path, segment))
+                    names.append(name)
+                manifest = Manifest(self.version, os.path.realpath(log), list(group_attrs), kind, state.st_dev, state.st_ino, state.st_size,
+                                    state.st_mtime_ns, end, *hashes, names)
+                _write_atomically(entry / MANIFEST, lambda path: Path(path).write_bytes(orjson.dumps(asdict(manifest))))
+                for stale in entry.iterdir():
+                    if stale.name not in (MANIFEST, LOCK, *names):
+                        stale.unlink(missing_ok=True)
+        except OSError as exc:
+            self._write_failed = True
+            self.warnings.append(f"cannot write the cache in {self.directory} ({exc.strerror or exc}); answers were read from the logs")
+
+    @contextlib.contextmanager
+    def _locked(self, entry: Path) -> Iterator[bool]:
+        descriptor = os.open(entry / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(descriptor)  # releases the lock
+
+    def entries(self) -> list[tuple[Path, Manifest | None]]:
+        """Every entry folder and its manifest (None when it has none that can be read)."""
+        folder = self.directory / "files"
+        if not folder.is_dir():
+            return []
+        return [(entry, self._manifest(entry)) for entry in sorted(folder.iterdir()) if entry.is_dir()]
+
+    def clear(self) -> int:
+        """Remove every entry; the bytes freed. Runs that have segments mapped keep reading them."""
+        freed = self.size()
+        shutil.rmtree(self.directory / "files", ignore_errors=True)
+        return freed
+
+    def size(self) -> int:
+        folder = self.directory / "files"
+        return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file()) if folder.is_dir() else 0
+
+
+def _write_atomically(target: Path, write: object) -> None:
+    """Write a file through `write(temporary path)`, then rename it to `target`."""
+    temporary = target.with_name(f".tmp-{uuid.uuid4().hex}")
+    try:
+        write(str(temporary))  # type: ignore[operator]
+        os.replace(temporary, target)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -1,0 +1,65 @@
+"""What the cache holds, for `llmobs cache info`: each log file it keeps columns of, and whether
+they still hold for the file as it is now."""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import BaseModel
+
+from llmobs.read.cache import Cache
+from llmobs.read.segment import DamagedSegment, segment_stats
+
+
+class CachedLog(BaseModel):
+    log: str | None  # None: the entry's manifest cannot be read
+    state: str  # current | grown (only the rest will be read) | changed (will be read again) | gone | stale (older reader) | damaged
+    records: int | None
+    lines: int | None
+    bytes_covered: int | None  # of the log
+    segments: int
+    disk_bytes: int
+    group_attrs: list[str]
+
+
+class CacheInfo(BaseModel):
+    directory: str
+    entries: list[CachedLog]
+    disk_bytes: int
+
+
+def cache_info(cache: Cache) -> CacheInfo:
+    """Every entry of `cache`, with the state of its log file now."""
+    entries = []
+    for folder, manifest in cache.entries():
+        disk = sum(path.stat().st_size for path in folder.iterdir() if path.is_file())
+        if manifest is None:
+            entries.append(CachedLog(log=None, state="damaged", records=None, lines=None, bytes_covered=None, segments=0, disk_bytes=disk, group_attrs=[]))
+            continue
+        records = lines = 0
+        state = _state(manifest, cache.version)
+        for name in manifest.segments:
+            try:
+                stats = segment_stats(str(folder / name))
+            except (OSError, DamagedSegment):
+                state = "damaged"
+                continue
+            records += stats.records
+            lines += stats.lines
+        entries.append(CachedLog(log=manifest.log, state=state, records=records, lines=lines, bytes_covered=manifest.end,
+                                 segments=len(manifest.segments), disk_bytes=disk, group_attrs=manifest.group_attrs))
+    return CacheInfo(directory=str(cache.directory), entries=entries, disk_bytes=sum(entry.disk_bytes for entry in entries))
+
+
+def _state(manifest, version: str) -> str:  # type: ignore[no-untyped-def]
+    if manifest.version != version:
+        return "stale"
+    try:
+        now = os.stat(manifest.log)
+    except OSError:
+        return "gone"
+    if (now.st_dev, now.st_ino) != (manifest.device, manifest.inode) or now.st_size < manifest.end:
+        return "changed"
+    if (now.st_size, now.st_mtime_ns) == (manifest.size, manifest.mtime_ns):
+        return "current"
+    return "grown" if manifest.kind == "lines" and now.st_size > manifest.size else "changed"

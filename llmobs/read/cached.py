@@ -1,0 +1,75 @@
+"""Reading one file through the cache (`read.cache`): what it holds for the file comes back mapped,
+and only the rest is read.
+
+A file of lines is kept up to the end of its last complete line: bytes past the cached end are
+read and kept as a new segment, and a last line still being written is read every time, never
+kept. Gzip files and whole documents are kept whole and read again on any change. The answer is
+the same, column for column and count for count, as reading the file without a cache.
+"""
+
+from __future__ import annotations
+
+import os
+
+from llmobs.read.cache import MAX_SEGMENTS, Cache, fingerprint
+from llmobs.read.columns import Columns
+from llmobs.read.decode import FileTask, ProgressCallback, decode_files
+from llmobs.read.merge import merge_columns
+from llmobs.read.plan import file_tasks, last_line_end
+from llmobs.read.segment import Segment
+from llmobs.read.sources import Source, plain_lines_file
+from llmobs.read.stats import InputStats
+from llmobs.read.stream import read_source
+
+
+def read_through_cache(source: Source, cache: Cache, group_attrs: tuple[str, ...], threads: int, stats: InputStats,
+                       on_progress: ProgressCallback | None = None, *, strict: bool = False) -> list[Columns]:
+    """The columns of the file `source`, counted in `stats`, from the cache where it still holds
+    them and from the file for the rest; what was read is kept for next time (not after a
+    `strict` read that found a bad line, which may have stopped early)."""
+    path = source.name
+    kind = "lines" if plain_lines_file(source) else "whole"
+    state = os.stat(path)
+    recalled = cache.recall(path, group_attrs, kind, state)
+    own = InputStats()
+    parts: list[Columns] = []
+    for segment in recalled.segments if recalled is not None else []:
+        own.add(segment.stats)
+        parts.append(segment.columns)
+    cached_end = recalled.manifest.end if recalled is not None else 0
+    if on_progress is not None and cached_end:
+        on_progress(cached_end)
+    if kind == "whole":
+        if recalled is None:
+            hashes = fingerprint(path, state.st_size)
+            parts = [merge_columns(read_source(source, group_attrs, own, on_progress, strict=strict, threads=threads))]
+            if not (strict and own.bad_lines):
+                cache.keep(path, group_attrs, kind, state, state.st_size, hashes, None, [Segment(parts[0], own)])
+        stats.add(own, path)
+        return parts
+
+    complete_end = last_line_end(path, cached_end, state.st_size)
+    new: list[Segment] = []
+    hashes = ("", "")
+    if complete_end > cached_end:
+        hashes = fingerprint(path, complete_end)
+        fresh = InputStats()
+        columns = merge_columns(decode_files(file_tasks(path, threads, cached_end, complete_end, own.lines), group_attrs, threads, fresh, on_progress))
+        own.add(fresh)
+        new.append(Segment(columns, fresh))
+        parts.append(columns)
+    kept_stats = InputStats()
+    kept_stats.add(own)
+    if state.st_size > complete_end:  # a last line still being written: read, not kept
+        parts += decode_files([FileTask(path, complete_end, state.st_size, own.lines)], group_attrs, 1, own, on_progress)
+    if new and not (strict and own.bad_lines):
+        segments = recalled.segments if recalled is not None else []
+        if len(segments) + len(new) > MAX_SEGMENTS:  # compacted into one
+            parts = parts[len(segments) + 1 :]
+            whole = merge_columns([segment.columns for segment in segments] + [new[0].columns])
+            parts.insert(0, whole)
+            new = [Segment(whole, kept_stats)]
+            recalled = None
+        cache.keep(path, group_attrs, kind, state, complete_end, hashes, recalled, new)
+    stats.add(own, path)
+    return parts
