@@ -5,7 +5,7 @@ manifest and the segments (`read.segment`) that hold its columns, one per stretc
 grew is read from the end of its last complete line onward, into a new segment; one that shrank,
 was rewritten or rotated is read again. The manifest keys the file by identity (device, inode),
 size, mtime, a hash of its head and of the bytes just before the cached end, and the reader's
-version. Files are replaced by rename, never rewritten in place (a run may have them mapped);
+version. An append's segment is joined with the earlier ones into one (see MAX_SEGMENTS). Files are replaced by rename, never rewritten in place (a run may have them mapped);
 writers take the entry's lock and a run that finds it taken leaves the entry to the other. A
 damaged file is named in a warning and read around, never used.
 """
@@ -29,8 +29,12 @@ from llmobs.read.segment import DamagedSegment, Segment, read_segment, write_seg
 
 CACHE_FORMAT = 1
 HASH_BYTES = 4096  # hashed at the head of a file and just before the cached end
-MAX_SEGMENTS = 8  # an entry with more is compacted into one
+# An entry with more segments is compacted into one. Measured (benchmarks/cache_vs_duckdb.py): joining
+# a second segment's columns costs every later run 0.7 s on 3 million records, more than writing them
+# again once (on a thread, while the run goes on), so an append leaves one segment of the whole file.
+MAX_SEGMENTS = 1
 DEFAULT_MIN_BYTES = 1 << 20  # files smaller are read directly (benchmarks/cache_threshold.py)
+RACY_NS = 2_000_000_000  # a file changed this close to when it was read may change again with the same mtime
 MANIFEST = "manifest.json"
 LOCK = "lock"
 
@@ -72,6 +76,7 @@ class Manifest:
     inode: int
     size: int
     mtime_ns: int
+    checked_ns: int  # when size and mtime were read: an mtime within RACY_NS of it proves nothing (as in git's "racy clean")
     end: int  # bytes covered by the segments: the end of the last complete line ("whole": the size)
     head_hash: str
     tail_hash: str
@@ -128,7 +133,7 @@ class Cache:
             return None
         if (manifest.device, manifest.inode) != (state.st_dev, state.st_ino) or state.st_size < manifest.end:
             return None  # rotated or replaced, or cut short
-        unchanged = state.st_size == manifest.size and state.st_mtime_ns == manifest.mtime_ns
+        unchanged = state.st_size == manifest.size and state.st_mtime_ns == manifest.mtime_ns and manifest.mtime_ns < manifest.checked_ns - RACY_NS
         if not unchanged and (kind == "whole" or state.st_size == manifest.size):
             return None  # rewritten (a same-size rewrite, or any change to a whole-read file)
         try:
@@ -162,9 +167,9 @@ class Cache:
             self.warnings.append(f"cache file {entry / MANIFEST} is damaged ({type(exc).__name__}: {exc}); ignored, and its log read again")
             return None
 
-    def keep(self, log: str, group_attrs: tuple[str, ...], kind: str, state: os.stat_result, end: int, hashes: tuple[str, str],
+    def keep(self, log: str, group_attrs: tuple[str, ...], kind: str, state: os.stat_result, checked_ns: int, end: int, hashes: tuple[str, str],
              previous: Recalled | None, new: list[Segment]) -> None:
-        """Record that `log`, in `state` (hashed as `hashes` up to `end`), is held by the `previous`
+        """Record that `log`, in `state` (read at `checked_ns`; hashed as `hashes` up to `end`), is held by the `previous`
         entry's segments followed by `new` (by `new` alone when there is no previous).
 
         Written on a thread of its own while the run goes on (`wait` joins it; so does the
@@ -172,7 +177,7 @@ class Cache:
         to write is a warning, once, never an error."""
         if self._write_failed:
             return
-        writer = threading.Thread(target=self._store, args=(log, group_attrs, kind, state, end, hashes, previous, new), name="llmobs-cache-write")
+        writer = threading.Thread(target=self._store, args=(log, group_attrs, kind, state, checked_ns, end, hashes, previous, new), name="llmobs-cache-write")
         writer.start()
         self._writers.append(writer)
 
@@ -181,7 +186,7 @@ class Cache:
         while self._writers:
             self._writers.pop().join()
 
-    def _store(self, log: str, group_attrs: tuple[str, ...], kind: str, state: os.stat_result, end: int, hashes: tuple[str, str],
+    def _store(self, log: str, group_attrs: tuple[str, ...], kind: str, state: os.stat_result, checked_ns: int, end: int, hashes: tuple[str, str],
                previous: Recalled | None, new: list[Segment]) -> None:
         entry = self.entry(log, group_attrs)
         try:
@@ -195,7 +200,7 @@ class Cache:
                     _write_atomically(entry / name, lambda path, segment=segment: write_segment(path, segment))
                     names.append(name)
                 manifest = Manifest(self.version, os.path.realpath(log), list(group_attrs), kind, state.st_dev, state.st_ino, state.st_size,
-                                    state.st_mtime_ns, end, *hashes, names)
+                                    state.st_mtime_ns, checked_ns, end, *hashes, names)
                 _write_atomically(entry / MANIFEST, lambda path: Path(path).write_bytes(orjson.dumps(asdict(manifest))))
                 for stale in entry.iterdir():
                     if stale.name not in (MANIFEST, LOCK, *names):

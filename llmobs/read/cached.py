@@ -10,6 +10,7 @@ the same, column for column and count for count, as reading the file without a c
 from __future__ import annotations
 
 import os
+import time
 
 from llmobs.read.cache import MAX_SEGMENTS, Cache, fingerprint
 from llmobs.read.columns import Columns
@@ -29,6 +30,7 @@ def read_through_cache(source: Source, cache: Cache, group_attrs: tuple[str, ...
     `strict` read that found a bad line, which may have stopped early)."""
     path = source.name
     kind = "lines" if plain_lines_file(source) else "whole"
+    checked_ns = time.time_ns()
     state = os.stat(path)
     recalled = cache.recall(path, group_attrs, kind, state)
     own = InputStats()
@@ -44,7 +46,7 @@ def read_through_cache(source: Source, cache: Cache, group_attrs: tuple[str, ...
             hashes = fingerprint(path, state.st_size)
             parts = [merge_columns(read_source(source, group_attrs, own, on_progress, strict=strict, threads=threads))]
             if not (strict and own.bad_lines):
-                cache.keep(path, group_attrs, kind, state, state.st_size, hashes, None, [Segment(parts[0], own)])
+                cache.keep(path, group_attrs, kind, state, checked_ns, state.st_size, hashes, None, [Segment(parts[0], own)])
         stats.add(own, path)
         return parts
 
@@ -64,12 +66,12 @@ def read_through_cache(source: Source, cache: Cache, group_attrs: tuple[str, ...
         parts += decode_files([FileTask(path, complete_end, state.st_size, own.lines)], group_attrs, 1, own, on_progress)
     if new and not (strict and own.bad_lines):
         segments = recalled.segments if recalled is not None else []
-        if len(segments) + len(new) > MAX_SEGMENTS:  # compacted into one
+        if len(segments) + len(new) > MAX_SEGMENTS:  # joined into one, as the run needs them joined anyway
             parts = parts[len(segments) + 1 :]
             whole = merge_columns([segment.columns for segment in segments] + [new[0].columns])
             parts.insert(0, whole)
             new = [Segment(whole, kept_stats)]
             recalled = None
-        cache.keep(path, group_attrs, kind, state, complete_end, hashes, recalled, new)
+        cache.keep(path, group_attrs, kind, state, checked_ns, complete_end, hashes, recalled, new)
     stats.add(own, path)
     return parts

@@ -1,0 +1,347 @@
+"""The cache answers exactly what reading the logs without it answers, whatever happens to the
+files between runs (appends, torn last lines, truncation, rewrites, rotation, runs at once), and a
+damaged cache is named and read around, never believed."""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import math
+import mmap
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import evaluation, root, span, usage
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from llmobs.read import load
+from llmobs.read.cache import RACY_NS, Cache
+from llmobs.read.segment import MAGIC
+
+DAY = "2026-03-0{}T10:00:00Z"
+
+
+def record_lines(trace: int, variant: int) -> list[str]:
+    """The lines of one request: a root span, a step (erroring on some), usage and, for some, a
+    failed eval with its query."""
+    t = f"tr{trace}"
+    records = [
+        root(t, 100.0 + variant, start=DAY.format(1 + trace % 9), input=f"question {trace} é"),
+        span(t, f"{t}-s", "search" if variant % 2 else "llm_call", 10.0 + variant, status="error" if variant % 3 == 0 else "ok",
+             error="Timeout" if variant % 3 == 0 else None, model="gpt-4o"),
+        usage(t, "gpt-4o", 100 + variant, None if variant % 4 == 0 else 20, provider="openai", cost=0.5 if variant % 5 == 0 else None),
+    ]
+    if variant % 2:
+        records.append(evaluation(t, False, query=f"q{trace}"))
+    return [json.dumps(record) for record in records]
+
+
+line_batches = st.lists(
+    st.one_of(
+        st.tuples(st.integers(0, 30), st.integers(0, 20)).map(lambda pair: record_lines(*pair)),
+        st.sampled_from([["{not json"], ['{"type": "span"}'], ['{"type": "mystery", "v": 1}'], [""]]),
+    ),
+    min_size=0,
+    max_size=4,
+).map(lambda batches: [line for batch in batches for line in batch])
+
+operations = st.one_of(
+    st.tuples(st.just("append"), line_batches, st.booleans()),  # the bool: end on a torn (partial) line
+    st.tuples(st.just("truncate"), st.floats(0, 1)),
+    st.tuples(st.just("rewrite"), line_batches),
+    st.tuples(st.just("rotate"), line_batches),
+    st.tuples(st.just("touch_back"), st.just(None)),  # an unchanged file whose mtime is old enough to be trusted
+    st.tuples(st.just("together"), st.just(None)),  # two runs at once
+)
+
+
+def _texts(values: list[str | None]) -> list[str]:
+    return [repr(value) for value in values]
+
+
+def canonical(data) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Everything a loaded data set says, independent of the order rows were read in."""
+    c = data.columns
+
+    def rows(table, strings: dict[str, str], skip: tuple[str, ...] = ()) -> list[str]:  # type: ignore[no-untyped-def]
+        names = [f.name for f in dataclasses.fields(table) if f.name not in ("group", "query", *skip)]
+        out = []
+        for row in range(len(table.trace)):
+            values = []
+            for name in names:
+                value = getattr(table, name)[row].item()
+                if name in strings:
+                    value = getattr(c, strings[name]).lookup(int(value))
+                values.append("nan" if isinstance(value, float) and math.isnan(value) else repr(value))
+            out.append("|".join(values))
+        return sorted(out)
+
+    span_strings = {"trace": "trace_ids", "name": "names", "kind": "kinds", "error_type": "error_types", "model": "models"}
+    usage_strings = {"trace": "trace_ids", "provider": "providers", "model": "models"}
+    evals = sorted(f"{c.trace_ids.lookup(int(t))}|{c.eval_names.lookup(int(n))}|{p}|{q!r}" for t, n, p, q in zip(c.evals.trace, c.evals.name, c.evals.passed, c.evals.query, strict=True))
+    texts = {c.trace_ids.values[code]: (c.root_input.get(code), c.root_request_id.get(code)) for code in range(len(c.trace_ids))}
+    stats = dataclasses.asdict(data.stats)
+    stats["bad_samples"] = [(bad["source"], bad["line"], bad["reason"]) for bad in stats["bad_samples"]]
+    return {
+        "spans": rows(c.spans, span_strings),
+        "usage": rows(c.usage, usage_strings),
+        "evals": evals,
+        "texts": texts,
+        "weights": None if c.trace_weight is None else sorted(zip(c.trace_ids.values, c.trace_weight.tolist(), strict=True)),
+        "stats": stats,
+    }
+
+
+def cached_load(paths: list[str], directory: Path, **options: object):  # type: ignore[no-untyped-def]
+    cache = Cache(directory, min_bytes=0)
+    data = load(paths, cache=cache, **options)  # type: ignore[arg-type]
+    cache.wait()
+    return data, cache
+
+
+def age(path: Path, seconds: float = 10.0) -> None:
+    """Set the file's mtime to `seconds` ago, as if it was last written then."""
+    when = os.stat(path).st_mtime_ns - int(seconds * 1e9) - RACY_NS
+    os.utime(path, ns=(when, when))
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(first=line_batches, steps=st.lists(operations, min_size=1, max_size=6))
+def test_cached_answers_equal_uncached_through_any_history(tmp_path_factory, first, steps):
+    folder = tmp_path_factory.mktemp("history")
+    log, directory = folder / "agent.jsonl", folder / "cache"
+    log.write_text("".join(line + "\n" for line in first))
+    for operation, argument, *rest in [(*step, None) for step in steps]:
+        if operation == "append":
+            with open(log, "a") as out:
+                text = "".join(line + "\n" for line in argument)
+                out.write(text[: len(text) // 2] if rest[0] and text else text)
+        elif operation == "truncate":
+            os.truncate(log, int(log.stat().st_size * argument))
+        elif operation == "rewrite":
+            with open(log, "w") as out:  # the same file (inode), new contents
+                out.write("".join(line + "\n" for line in argument))
+        elif operation == "rotate":
+            log.rename(folder / "agent.jsonl.1")
+            log.write_text("".join(line + "\n" for line in argument))
+        elif operation == "touch_back":
+            age(log)
+        expected = canonical(load([str(log)]))
+        if operation == "together":
+            results: list[object] = [None, None]
+
+            def run(slot: int, results: list[object] = results) -> None:
+                results[slot] = canonical(cached_load([str(log)], directory)[0])
+
+            threads = [threading.Thread(target=run, args=(slot,)) for slot in (0, 1)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert results == [expected, expected]
+        data, cache = cached_load([str(log)], directory)
+        assert canonical(data) == expected, operation
+        assert cache.warnings == []
+
+
+def write_log(path: Path, traces: range, *, torn: str = "") -> Path:
+    path.write_text("".join(line + "\n" for trace in traces for line in record_lines(trace, trace % 20)) + torn)
+    return path
+
+
+def test_an_unchanged_file_comes_from_the_cache_without_being_read(tmp_path):
+    log = write_log(tmp_path / "a.jsonl", range(40))
+    age(log)
+    first, _ = cached_load([str(log)], tmp_path / "cache")
+    # Same size, same mtime, same head and tail: the key says unchanged, so the file's middle is not read.
+    state = log.stat()
+    raw = bytearray(log.read_bytes())
+    middle = raw.index(b'"question 20')
+    raw[middle + 1 : middle + 9] = b"QUESTION"
+    log.write_bytes(bytes(raw))
+    os.utime(log, ns=(state.st_atime_ns, state.st_mtime_ns))
+    again, _ = cached_load([str(log)], tmp_path / "cache")
+    assert canonical(again) == canonical(first)
+    assert canonical(load([str(log)])) != canonical(first)  # the cache really answered
+
+
+def test_an_append_reads_only_the_new_bytes_and_never_rewrites_a_segment_in_place(tmp_path):
+    log = write_log(tmp_path / "a.jsonl", range(30), torn='{"type": "span", "trace_')
+    directory = tmp_path / "cache"
+    cached_load([str(log)], directory)
+    entry = next((directory / "files").iterdir())
+    [old] = entry.glob("*.seg")
+    before = old.read_bytes()
+    with open(old, "rb") as handle:  # as a run reading it at the time would have it
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    cached_end = log.stat().st_size - len('{"type": "span", "trace_')
+    with open(log, "a") as out:
+        out.write('id": "x"}\n' + "".join(line + "\n" for line in record_lines(99, 3)))
+    read: list[int] = []
+    data, _ = cached_load([str(log)], directory, on_progress=read.append)
+    assert canonical(data) == canonical(load([str(log)]))
+    assert data.stats.bad_samples[-1].line == 30 * 3 + 15 + 1  # the line completed by the append, numbered in the whole file
+    [new] = entry.glob("*.seg")
+    assert new.name != old.name and mapped[:] == before  # a new file replaced it: the mapped one never changed
+    assert json.loads((entry / "manifest.json").read_text())["end"] == log.stat().st_size
+    assert read[0] == cached_end and sum(read) == log.stat().st_size  # the cached part, then only the rest was read
+    again, _ = cached_load([str(log)], directory)
+    assert canonical(again) == canonical(data)
+
+
+def test_many_appends_leave_one_segment(tmp_path):
+    log = write_log(tmp_path / "a.jsonl", range(1))
+    directory = tmp_path / "cache"
+    for trace in range(1, 6):
+        with open(log, "a") as out:
+            out.write("".join(line + "\n" for line in record_lines(trace, trace)))
+        data, _ = cached_load([str(log)], directory)
+        assert canonical(data) == canonical(load([str(log)]))
+    assert len(list(next((directory / "files").iterdir()).glob("*.seg"))) == 1
+
+
+@pytest.mark.parametrize("damage", ["flip_data", "cut", "foreign", "manifest"])
+def test_a_damaged_cache_file_is_named_ignored_and_rebuilt(tmp_path, damage):
+    log = write_log(tmp_path / "a.jsonl", range(25))
+    age(log)
+    directory = tmp_path / "cache"
+    expected = canonical(cached_load([str(log)], directory)[0])
+    entry = next((directory / "files").iterdir())
+    segment = next(entry.glob("*.seg"))
+    raw = bytearray(segment.read_bytes())
+    if damage == "flip_data":
+        raw[-3] ^= 0x40
+        segment.write_bytes(bytes(raw))
+    elif damage == "cut":
+        segment.write_bytes(bytes(raw[: len(raw) // 2]))
+    elif damage == "foreign":
+        segment.write_bytes(b"PAR1" + bytes(raw[4:]))
+    else:
+        (entry / "manifest.json").write_text('{"version": ')
+    data, cache = cached_load([str(log)], directory)
+    assert canonical(data) == expected
+    damaged = entry / "manifest.json" if damage == "manifest" else segment
+    assert len(cache.warnings) == 1 and str(damaged) in cache.warnings[0] and "damaged" in cache.warnings[0]
+    again, cache = cached_load([str(log)], directory)
+    assert canonical(again) == expected and cache.warnings == []
+    assert not (damage != "manifest" and segment.exists())  # rebuilt: the damaged file is gone
+
+
+def test_a_segment_is_refused_when_any_byte_of_it_changes(tmp_path):
+    from llmobs.read.segment import DamagedSegment, read_segment
+
+    log = write_log(tmp_path / "a.jsonl", range(5))
+    cached_load([str(log)], tmp_path / "cache")
+    segment = next((tmp_path / "cache" / "files").glob("*/*.seg"))
+    raw = segment.read_bytes()
+    assert raw.startswith(MAGIC)
+    for position in range(0, len(raw), max(1, len(raw) // 97)):
+        damaged = bytearray(raw)
+        damaged[position] ^= 0x01
+        segment.write_bytes(bytes(damaged))
+        with pytest.raises(DamagedSegment):
+            read_segment(str(segment), ())
+
+
+def test_gzip_files_are_kept_whole_and_read_again_when_they_change(tmp_path):
+    log = tmp_path / "a.jsonl.gz"
+    with gzip.open(log, "wt") as out:
+        out.write("".join(line + "\n" for trace in range(20) for line in record_lines(trace, trace)))
+    directory = tmp_path / "cache"
+    assert canonical(cached_load([str(log)], directory)[0]) == canonical(load([str(log)]))
+    age(log)
+    assert canonical(cached_load([str(log)], directory)[0]) == canonical(load([str(log)]))
+    with gzip.open(log, "at") as out:  # a second member
+        out.write("".join(line + "\n" for line in record_lines(50, 1)))
+    data, _ = cached_load([str(log)], directory)
+    assert canonical(data) == canonical(load([str(log)])) and data.stats.spans == 21 * 2
+
+
+def test_group_attributes_have_entries_of_their_own(tmp_path):
+    log = write_log(tmp_path / "a.jsonl", range(10))
+    directory = tmp_path / "cache"
+    plain, _ = cached_load([str(log)], directory)
+    grouped, _ = cached_load([str(log)], directory, group_attrs=("model",))
+    assert canonical(grouped) == canonical(load([str(log)], group_attrs=("model",)))
+    assert list(grouped.columns.spans.group) == ["model"] and plain.columns.spans.group == {}
+    assert len(list((directory / "files").iterdir())) == 2
+
+
+def test_strict_reads_that_stop_at_a_bad_line_are_not_kept(tmp_path):
+    from llmobs.errors import InputError
+
+    log = tmp_path / "a.jsonl.gz"
+    with gzip.open(log, "wt") as out:
+        out.write("{broken\n" + "".join(line + "\n" for line in record_lines(1, 1)))
+    with pytest.raises(InputError, match=r"a.jsonl.gz:1: "):
+        cached_load([str(log)], tmp_path / "cache", strict=True)
+    assert not (tmp_path / "cache" / "files").exists() or not list((tmp_path / "cache" / "files").glob("*/*.seg"))
+
+
+def test_an_unwritable_cache_is_a_warning_and_the_answer_is_read_from_the_log(tmp_path):
+    log = write_log(tmp_path / "a.jsonl", range(5))
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    data, cache = cached_load([str(log)], blocker)
+    assert canonical(data) == canonical(load([str(log)]))
+    assert len(cache.warnings) == 1 and "cannot write the cache" in cache.warnings[0]
+
+
+def test_memory_mapped_columns_are_read_only(tmp_path):
+    log = write_log(tmp_path / "a.jsonl", range(5))
+    age(log)
+    cached_load([str(log)], tmp_path / "cache")
+    data, _ = cached_load([str(log)], tmp_path / "cache")
+    assert isinstance(data.columns.spans.duration_ms.base, (memoryview, bytes, np.ndarray)) or data.columns.spans.duration_ms.base is not None
+    with pytest.raises(ValueError, match="read-only"):
+        data.columns.spans.duration_ms[0] = 1.0
+
+
+def llmobs(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "llmobs", *args], capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
+
+
+def test_cli_runs_at_once_share_the_cache_and_agree(tmp_path):
+    log = write_log(tmp_path / "big.jsonl", range(9000))  # above the default size worth caching
+    assert log.stat().st_size > 1 << 20
+    env = {"LLMOBS_CACHE_DIR": str(tmp_path / "cache")}
+    expected = llmobs("report", str(log), "-f", "json", "--no-cache", env=env)
+    assert expected.returncode == 0, expected.stderr
+    assert not (tmp_path / "cache").exists()  # --no-cache neither reads nor fills it
+    runs = [subprocess.Popen([sys.executable, "-m", "llmobs", "report", str(log), "-f", "json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env={**os.environ, **env}) for _ in range(3)]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    assert all(out == expected.stdout and err == "" for out, err in outputs)
+    with open(log, "a") as out:
+        out.write("".join(line + "\n" for line in record_lines(90001, 1)))
+    grown = llmobs("report", str(log), "-f", "json", env=env)
+    assert grown.stdout == llmobs("report", str(log), "-f", "json", "--no-cache", env=env).stdout
+    assert json.loads(grown.stdout)["input"]["records"] == json.loads(expected.stdout)["input"]["records"] + 4
+
+    info = json.loads(llmobs("cache", "info", "-f", "json", env=env).stdout)
+    assert info["directory"] == str(tmp_path / "cache")
+    [entry] = info["entries"]
+    assert entry["log"] == str(log.resolve()) and entry["state"] == "current" and entry["records"] == json.loads(grown.stdout)["input"]["records"]
+    assert entry["bytes_covered"] == log.stat().st_size and entry["segments"] == 1
+    table = llmobs("cache", "info", env=env).stdout
+    assert f"current  {log.resolve()}: " in table and "1 log file" in table
+    with open(log, "a") as out:
+        out.write("\n")
+    assert json.loads(llmobs("cache", "info", "-f", "json", env=env).stdout)["entries"][0]["state"] == "grown"
+
+    segment = next((tmp_path / "cache").glob("files/*/*.seg"))
+    segment.write_bytes(segment.read_bytes()[:-10])
+    damaged = llmobs("report", str(log), "-f", "json", env=env)
+    assert damaged.stdout == llmobs("report", str(log), "-f", "json", "--no-cache", env=env).stdout
+    assert f"llmobs: warning: cache file {segment} is damaged" in damaged.stderr
+
+    cleared = llmobs("cache", "clear", env=env)
+    assert cleared.returncode == 0 and cleared.stdout.startswith("llmobs: removed ") and str(tmp_path / "cache") in cleared.stdout
+    assert json.loads(llmobs("cache", "info", "-f", "json", env=env).stdout)["entries"] == []
