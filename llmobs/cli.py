@@ -240,13 +240,28 @@ def _load(
     from llmobs.analysis.filters import select
     from llmobs.analysis.names import DISTINCT_NAMES_WARNING, normalize_names
     from llmobs.analysis.steps import BUILTIN_GROUPS
-    from llmobs.read import load
 
     tool = _tool_config(config)
     pricer = _pricer(tool)
     name_rules = None if raw_names else _name_rules(tool)
     filters = _filters(since, until, names, models, name_rules)
-    group_attrs = () if by in BUILTIN_GROUPS else (by,)
+    data = _read(paths, strict=strict, no_cache=no_cache, group_attrs=() if by in BUILTIN_GROUPS else (by,))
+    columns = select(data.columns, filters)
+    if name_rules is not None:
+        columns, _ = normalize_names(columns, name_rules)
+    distinct = len({columns.names.values[code] for code in np.unique(columns.spans.name[~columns.spans.is_root])}) if len(columns.names) > DISTINCT_NAMES_WARNING else 0
+    if distinct > DISTINCT_NAMES_WARNING:
+        _stderr(f"llmobs: warning: {distinct:,} distinct step names{'' if raw_names else ' remain after normalising ids and numbers'}; "
+                f"{'drop --raw-names, or ' if raw_names else ''}add a rule for their variable part in [tool.llmobs.names] (see the README), "
+                "or group with --by kind / --by <attribute>")
+    return columns, data.stats, pricer, filters
+
+
+def _read(paths: list[str], *, strict: bool, no_cache: bool, group_attrs: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    """The inputs read (through the cache unless `no_cache`), with what was skipped on stderr;
+    input that held lines but not one valid record is an error."""
+    from llmobs.read import load
+
     on_progress, stop = _progress_callback(paths)
     cache = None if no_cache else _cache()
     try:
@@ -257,15 +272,7 @@ def _load(
         _show_cache_warnings(cache)
     _warn_about_input(data.stats)
     _refuse_non_logs(data.stats, data.sources)
-    columns = select(data.columns, filters)
-    if name_rules is not None:
-        columns, _ = normalize_names(columns, name_rules)
-    distinct = len({columns.names.values[code] for code in np.unique(columns.spans.name[~columns.spans.is_root])}) if len(columns.names) > DISTINCT_NAMES_WARNING else 0
-    if distinct > DISTINCT_NAMES_WARNING:
-        _stderr(f"llmobs: warning: {distinct:,} distinct step names{'' if raw_names else ' remain after normalising ids and numbers'}; "
-                f"{'drop --raw-names, or ' if raw_names else ''}add a rule for their variable part in [tool.llmobs.names] (see the README), "
-                "or group with --by kind / --by <attribute>")
-    return columns, data.stats, pricer, filters
+    return data
 
 
 def _cache():  # type: ignore[no-untyped-def]
@@ -635,17 +642,21 @@ def export(
     service_name: Annotated[str, typer.Option("--service-name", metavar="NAME", help="resource service.name of the exported spans.")] = "llmobs",
     timeout: Annotated[float, typer.Option("--timeout", metavar="SECONDS", parser=_number(0.1), help="Seconds per HTTP request.")] = 10.0,
     retries: Annotated[int, typer.Option("--retries", metavar="N", parser=_number(0, whole=True), help="Retries of a request the collector could not take (429, 502-504, no connection), with backoff.")] = 5,
+    parquet: Annotated[str | None, typer.Option("--parquet", metavar="DIR", help="Write the columns as DIR/spans.parquet, usage.parquet and evals.parquet (needs llmobs[parquet]).")] = None,
     strict: StrictOpt = False,
+    no_cache: NoCacheOpt = False,
     since: SinceOpt = None,
     until: UntilOpt = None,
     name: NameOpt = None,
     model: ModelOpt = None,
     config: ConfigOpt = None,
 ) -> None:
-    """Export logs as OpenTelemetry traces: OTLP/JSON to a file, or OTLP/HTTP to a collector.
+    """Export logs as OpenTelemetry traces: OTLP/JSON to a file, or OTLP/HTTP to a collector; or as
+    Parquet columns for DuckDB, polars or Spark.
 
     Usage becomes gen_ai.usage.* attributes of the calling span, evals become span events, retries
-    become links; reading the export back gives the same records.
+    become links; reading the export back gives the same records. Parquet holds the records as the
+    analyses count them (docs/FORMAT.md, "Parquet export").
     """
     with _user_errors():
         import orjson
@@ -661,10 +672,14 @@ def export(
         if output is not None and otlp is not None:
             raise ConfigError("--otlp is the older spelling of --output: give one of them")
         otlp = output if output is not None else otlp
-        if otlp is None and endpoint is None:
-            raise ConfigError("nothing to do: give --output FILE and/or --endpoint URL")
+        if otlp is None and endpoint is None and parquet is None:
+            raise ConfigError("nothing to do: give --output FILE, --endpoint URL and/or --parquet DIR")
         tool = _tool_config(config)  # checked like every command's: a typo in the settings is an error here too
         filters = _filters(since, until, name, model, _name_rules(tool))
+        if parquet is not None:
+            _export_parquet(paths, parquet, filters, strict=strict, no_cache=no_cache)
+            if otlp is None and endpoint is None:
+                return
         keep = _traces_to_export(paths, filters, strict) if filters.active else None
         headers = {}
         for item in header or []:
@@ -710,6 +725,16 @@ def export(
         _refuse_non_logs(stats, [source.name for source in expand(paths)[0]])
         if homeless:
             _stderr(f"llmobs: warning: {plural(homeless, 'usage or eval record')} with no span of their trace to travel on cannot be expressed in OTLP and were not exported")
+
+
+def _export_parquet(paths: list[str], folder: str, filters, *, strict: bool, no_cache: bool) -> None:  # type: ignore[no-untyped-def]
+    from llmobs.analysis.filters import select
+    from llmobs.render.parquet import write_parquet
+    from llmobs.units import plural
+
+    rows = write_parquet(select(_read(paths, strict=strict, no_cache=no_cache).columns, filters), folder)
+    _stderr(f"llmobs: wrote {plural(rows['spans'], 'span')}, {plural(rows['usage'], 'usage record')} and {plural(rows['evals'], 'eval')} "
+            f"to {os.path.join(folder, '')}{{spans,usage,evals}}.parquet")
 
 
 def _traces_to_export(paths: list[str], filters, strict: bool) -> set[str]:  # type: ignore[no-untyped-def]
