@@ -121,6 +121,14 @@ SourceOpt = Annotated[AgentSource | None, typer.Option("--source", metavar="AGEN
                                                      help="Also read a coding agent's own session logs where it keeps them: claude-code or codex.")]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", metavar="FORM", help="Output form: table, markdown, json, csv or html (one self-contained page).")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail (exit 2) on the first bad line instead of skipping it.")]
+class Engine(str, Enum):
+    local = "local"
+    dask = "dask"
+
+
+EngineOpt = Annotated[Engine, typer.Option("--engine", metavar="ENGINE", help="local, or dask: read on the Dask cluster at --scheduler (needs llmobs[dask]).")]
+SchedulerOpt = Annotated[str | None, typer.Option("--scheduler", metavar="ADDRESS", envvar="LLMOBS_DASK_SCHEDULER",
+                                                  help="The Dask scheduler for --engine dask, e.g. tcp://10.0.0.5:8786.")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", envvar="LLMOBS_NO_CACHE",
                                           help="Read every file whole, neither using nor filling the cache of what earlier runs read.")]
 SinceOpt = Annotated[str | None, typer.Option("--since", metavar="DATE", help="Only requests starting at or after DATE (YYYY-MM, YYYY-MM-DD or RFC 3339; UTC).")]
@@ -225,6 +233,8 @@ def _load(
     *,
     strict: bool,
     no_cache: bool = False,
+    engine: Engine = Engine.local,
+    scheduler: str | None = None,
     since: str | None,
     until: str | None,
     names: list[str] | None,
@@ -245,7 +255,7 @@ def _load(
     pricer = _pricer(tool)
     name_rules = None if raw_names else _name_rules(tool)
     filters = _filters(since, until, names, models, name_rules)
-    data = _read(paths, strict=strict, no_cache=no_cache, group_attrs=() if by in BUILTIN_GROUPS else (by,))
+    data = _read(paths, strict=strict, no_cache=no_cache, engine=engine, scheduler=scheduler, group_attrs=() if by in BUILTIN_GROUPS else (by,))
     columns = select(data.columns, filters)
     if name_rules is not None:
         columns, _ = normalize_names(columns, name_rules)
@@ -257,11 +267,26 @@ def _load(
     return columns, data.stats, pricer, filters
 
 
-def _read(paths: list[str], *, strict: bool, no_cache: bool, group_attrs: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
-    """The inputs read (through the cache unless `no_cache`), with what was skipped on stderr;
-    input that held lines but not one valid record is an error."""
+def _read(paths: list[str], *, strict: bool, no_cache: bool, engine: Engine = Engine.local, scheduler: str | None = None,
+          group_attrs: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+    """The inputs read (through the cache unless `no_cache`; or on a Dask cluster), with what was
+    skipped on stderr; input that held lines but not one valid record is an error."""
     from llmobs.read import load
 
+    if engine is Engine.dask:
+        from llmobs.errors import ConfigError
+        from llmobs.read.cluster import load_on_cluster
+
+        if not scheduler:
+            raise ConfigError("--engine dask needs --scheduler ADDRESS (or LLMOBS_DASK_SCHEDULER)")
+        data = load_on_cluster(paths, scheduler, strict=strict, group_attrs=group_attrs)
+        _warn_about_input(data.stats)
+        _refuse_non_logs(data.stats, data.sources)
+        return data
+    if any("://" in path for path in paths):
+        from llmobs.errors import ConfigError
+
+        raise ConfigError("URLs (s3://, gs://, …) are read by the workers of --engine dask")
     on_progress, stop = _progress_callback(paths)
     cache = None if no_cache else _cache()
     try:
@@ -388,6 +413,8 @@ def report(
     top: TopOpt = 20,
     strict: StrictOpt = False,
     no_cache: NoCacheOpt = False,
+    engine: EngineOpt = Engine.local,
+    scheduler: SchedulerOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     name: NameOpt = None,
@@ -401,7 +428,7 @@ def report(
         paths = _paths(paths, source)
         from llmobs.analysis.report import build_report
 
-        columns, stats, pricer, filters = _load(paths, strict=strict, no_cache=no_cache, since=since, until=until, names=name, models=model, by=by, config=config, raw_names=raw_names)
+        columns, stats, pricer, filters = _load(paths, strict=strict, no_cache=no_cache, engine=engine, scheduler=scheduler, since=since, until=until, names=name, models=model, by=by, config=config, raw_names=raw_names)
         result = build_report(columns, stats, pricer, by, filters)
         _print(format, "report", result, output, **({"top": top} if format.value in ("table", "markdown") else {}))
 
@@ -417,6 +444,8 @@ def slowest(
     table: Annotated[SlowestTable, typer.Option("--table", metavar="TABLE", help="With --format csv: steps or requests (one table per file).")] = SlowestTable.steps,
     strict: StrictOpt = False,
     no_cache: NoCacheOpt = False,
+    engine: EngineOpt = Engine.local,
+    scheduler: SchedulerOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     name: NameOpt = None,
@@ -434,7 +463,7 @@ def slowest(
         paths = _paths(paths, source)
         from llmobs.analysis.slowest import slowest as find_slowest
 
-        columns, _, _, _ = _load(paths, strict=strict, no_cache=no_cache, since=since, until=until, names=name, models=model, by=by, config=config, raw_names=raw_names)
+        columns, _, _, _ = _load(paths, strict=strict, no_cache=no_cache, engine=engine, scheduler=scheduler, since=since, until=until, names=name, models=model, by=by, config=config, raw_names=raw_names)
         result = find_slowest(columns, top, by, "self_p95_ms" if by_self_time else "p95_ms")
         _print(format, "slowest", result, output, **({"table": table.value} if format.value == "csv" else {}))
 
@@ -493,6 +522,8 @@ def checklist(
     output: OutputOpt = None,
     strict: StrictOpt = False,
     no_cache: NoCacheOpt = False,
+    engine: EngineOpt = Engine.local,
+    scheduler: SchedulerOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     name: NameOpt = None,
@@ -545,13 +576,13 @@ def checklist(
             settings["baseline"] = {**settings.get("baseline", {}), "tolerance": tolerance}
         gate_config = parse_checklist_config(settings, tool.section("checklist") if tool.path else "checklist options", str(tool.path or "options"))
 
-        columns, stats, pricer, filters = _load(paths, strict=strict, no_cache=no_cache, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
+        columns, stats, pricer, filters = _load(paths, strict=strict, no_cache=no_cache, engine=engine, scheduler=scheduler, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
         if filters.name_rules is not None:  # a gate on `GET /users/42` or on `GET /users/{id}` checks the step as grouped
             gate_config = gate_config.model_copy(update={"steps": {filters.name_rules.apply(key): limits for key, limits in gate_config.steps.items()}})
         report_result = build_report(columns, stats, pricer, filters=filters)
         comparison = None
         if baseline:
-            base_columns, _, _, _ = _load(baseline, strict=strict, no_cache=no_cache, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
+            base_columns, _, _, _ = _load(baseline, strict=strict, no_cache=no_cache, engine=engine, scheduler=scheduler, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
             comparison = compare(base_columns, columns, gate_config.baseline)
         result = build_checklist(report_result, evaluate_gates(report_result, gate_config), comparison, gate_config.require_all, allow_empty=allow_empty)
         _print(format, "checklist", result, output)
@@ -582,6 +613,8 @@ def diff(
     output: OutputOpt = None,
     strict: StrictOpt = False,
     no_cache: NoCacheOpt = False,
+    engine: EngineOpt = Engine.local,
+    scheduler: SchedulerOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     name: NameOpt = None,
@@ -601,8 +634,8 @@ def diff(
         if tolerance is not None:
             settings["baseline"] = {**settings.get("baseline", {}), "tolerance": tolerance}
         gate_config = parse_checklist_config(settings, tool.section("checklist") if tool.path else "options", str(tool.path or "options"))
-        base_columns, _, _, _ = _load(baseline, strict=strict, no_cache=no_cache, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
-        new_columns, _, _, _ = _load(paths, strict=strict, no_cache=no_cache, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
+        base_columns, _, _, _ = _load(baseline, strict=strict, no_cache=no_cache, engine=engine, scheduler=scheduler, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
+        new_columns, _, _, _ = _load(paths, strict=strict, no_cache=no_cache, engine=engine, scheduler=scheduler, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
         result = compare(base_columns, new_columns, gate_config.baseline)
         _print(format, "comparison", result, output)
 
@@ -777,6 +810,8 @@ def cost(
     output: OutputOpt = None,
     strict: StrictOpt = False,
     no_cache: NoCacheOpt = False,
+    engine: EngineOpt = Engine.local,
+    scheduler: SchedulerOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     name: NameOpt = None,
@@ -789,7 +824,7 @@ def cost(
         from llmobs.analysis.costs import PERIODS, cost_by
 
         paths = _paths(paths, source)
-        columns, _, pricer, _ = _load(paths, strict=strict, no_cache=no_cache, since=since, until=until, names=name, models=model,
+        columns, _, pricer, _ = _load(paths, strict=strict, no_cache=no_cache, engine=engine, scheduler=scheduler, since=since, until=until, names=name, models=model,
                                       by="name" if by in PERIODS else by, config=config)
         _print(format, "costs", cost_by(columns, pricer.price(columns), by), output)
 
@@ -801,6 +836,8 @@ def metrics(
     output: OutputOpt = None,
     strict: StrictOpt = False,
     no_cache: NoCacheOpt = False,
+    engine: EngineOpt = Engine.local,
+    scheduler: SchedulerOpt = None,
     since: SinceOpt = None,
     until: UntilOpt = None,
     name: NameOpt = None,
@@ -816,7 +853,7 @@ def metrics(
         from llmobs.analysis.metrics import build_metrics
         from llmobs.render.prometheus import render_metrics
 
-        columns, _, pricer, _ = _load(paths, strict=strict, no_cache=no_cache, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
+        columns, _, pricer, _ = _load(paths, strict=strict, no_cache=no_cache, engine=engine, scheduler=scheduler, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
         _emit(render_metrics(build_metrics(columns, pricer.price(columns))), output)
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from pathlib import Path
 
 from llmobs.records import RECORD_ADAPTER
@@ -57,3 +59,36 @@ def read_jsonl(path: Path) -> list[dict[str, object]]:
         RECORD_ADAPTER.validate_json(line)
         records.append(json.loads(line))
     return records
+
+
+def canonical(data) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """Everything a loaded data set says, independent of the order rows were read in."""
+    c = data.columns
+
+    def rows(table, strings: dict[str, str], skip: tuple[str, ...] = ()) -> list[str]:  # type: ignore[no-untyped-def]
+        names = [f.name for f in dataclasses.fields(table) if f.name not in ("group", "query", *skip)]
+        out = []
+        for row in range(len(table.trace)):
+            values = []
+            for name in names:
+                value = getattr(table, name)[row].item()
+                if name in strings:
+                    value = getattr(c, strings[name]).lookup(int(value))
+                values.append("nan" if isinstance(value, float) and math.isnan(value) else repr(value))
+            out.append("|".join(values))
+        return sorted(out)
+
+    span_strings = {"trace": "trace_ids", "name": "names", "kind": "kinds", "error_type": "error_types", "model": "models"}
+    usage_strings = {"trace": "trace_ids", "provider": "providers", "model": "models"}
+    evals = sorted(f"{c.trace_ids.lookup(int(t))}|{c.eval_names.lookup(int(n))}|{p}|{q!r}" for t, n, p, q in zip(c.evals.trace, c.evals.name, c.evals.passed, c.evals.query, strict=True))
+    texts = {c.trace_ids.values[code]: (c.root_input.get(code), c.root_request_id.get(code)) for code in range(len(c.trace_ids))}
+    stats = dataclasses.asdict(data.stats)
+    stats["bad_samples"] = [(bad["source"], bad["line"], bad["reason"]) for bad in stats["bad_samples"]]
+    return {
+        "spans": rows(c.spans, span_strings),
+        "usage": rows(c.usage, usage_strings),
+        "evals": evals,
+        "texts": texts,
+        "weights": None if c.trace_weight is None else sorted(zip(c.trace_ids.values, c.trace_weight.tolist(), strict=True)),
+        "stats": stats,
+    }

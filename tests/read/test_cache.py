@@ -4,10 +4,8 @@ damaged cache is named and read around, never believed."""
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 import json
-import math
 import mmap
 import os
 import subprocess
@@ -17,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import evaluation, root, span, usage
+from helpers import canonical, evaluation, root, span, usage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -60,43 +58,6 @@ operations = st.one_of(
     st.tuples(st.just("touch_back"), st.just(None)),  # an unchanged file whose mtime is old enough to be trusted
     st.tuples(st.just("together"), st.just(None)),  # two runs at once
 )
-
-
-def _texts(values: list[str | None]) -> list[str]:
-    return [repr(value) for value in values]
-
-
-def canonical(data) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """Everything a loaded data set says, independent of the order rows were read in."""
-    c = data.columns
-
-    def rows(table, strings: dict[str, str], skip: tuple[str, ...] = ()) -> list[str]:  # type: ignore[no-untyped-def]
-        names = [f.name for f in dataclasses.fields(table) if f.name not in ("group", "query", *skip)]
-        out = []
-        for row in range(len(table.trace)):
-            values = []
-            for name in names:
-                value = getattr(table, name)[row].item()
-                if name in strings:
-                    value = getattr(c, strings[name]).lookup(int(value))
-                values.append("nan" if isinstance(value, float) and math.isnan(value) else repr(value))
-            out.append("|".join(values))
-        return sorted(out)
-
-    span_strings = {"trace": "trace_ids", "name": "names", "kind": "kinds", "error_type": "error_types", "model": "models"}
-    usage_strings = {"trace": "trace_ids", "provider": "providers", "model": "models"}
-    evals = sorted(f"{c.trace_ids.lookup(int(t))}|{c.eval_names.lookup(int(n))}|{p}|{q!r}" for t, n, p, q in zip(c.evals.trace, c.evals.name, c.evals.passed, c.evals.query, strict=True))
-    texts = {c.trace_ids.values[code]: (c.root_input.get(code), c.root_request_id.get(code)) for code in range(len(c.trace_ids))}
-    stats = dataclasses.asdict(data.stats)
-    stats["bad_samples"] = [(bad["source"], bad["line"], bad["reason"]) for bad in stats["bad_samples"]]
-    return {
-        "spans": rows(c.spans, span_strings),
-        "usage": rows(c.usage, usage_strings),
-        "evals": evals,
-        "texts": texts,
-        "weights": None if c.trace_weight is None else sorted(zip(c.trace_ids.values, c.trace_weight.tolist(), strict=True)),
-        "stats": stats,
-    }
 
 
 def cached_load(paths: list[str], directory: Path, **options: object):  # type: ignore[no-untyped-def]
