@@ -159,6 +159,8 @@ class Cache:
             return None
         try:
             fields_ = orjson.loads(raw)
+            if isinstance(fields_, dict) and fields_.get("version") != self.version and isinstance(fields_.get("version"), str):
+                return None  # kept by another llmobs version: read again, and replaced, without a word
             manifest = Manifest(**fields_)
             if not all(isinstance(name, str) and "/" not in name for name in manifest.segments):
                 raise ValueError("segment names with a path")
@@ -222,12 +224,10 @@ class Cache:
         finally:
             os.close(descriptor)  # releases the lock
 
-    def entries(self) -> list[tuple[Path, Manifest | None]]:
-        """Every entry folder and its manifest (None when it has none that can be read)."""
+    def folders(self) -> list[Path]:
+        """Every entry's folder."""
         folder = self.directory / "files"
-        if not folder.is_dir():
-            return []
-        return [(entry, self._manifest(entry)) for entry in sorted(folder.iterdir()) if entry.is_dir()]
+        return sorted(entry for entry in folder.iterdir() if entry.is_dir()) if folder.is_dir() else []
 
     def clear(self) -> int:
         """Remove every entry; the bytes freed. Runs that have segments mapped keep reading them."""

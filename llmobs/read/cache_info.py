@@ -4,10 +4,12 @@ they still hold for the file as it is now."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
+import orjson
 from pydantic import BaseModel
 
-from llmobs.read.cache import Cache
+from llmobs.read.cache import MANIFEST, Cache, Manifest
 from llmobs.read.segment import DamagedSegment, segment_stats
 
 
@@ -30,30 +32,41 @@ class CacheInfo(BaseModel):
 
 def cache_info(cache: Cache) -> CacheInfo:
     """Every entry of `cache`, with the state of its log file now."""
-    entries = []
-    for folder, manifest in cache.entries():
-        disk = sum(path.stat().st_size for path in folder.iterdir() if path.is_file())
-        if manifest is None:
-            entries.append(CachedLog(log=None, state="damaged", records=None, lines=None, bytes_covered=None, segments=0, disk_bytes=disk, group_attrs=[]))
-            continue
-        records = lines = 0
-        state = _state(manifest, cache.version)
-        for name in manifest.segments:
-            try:
-                stats = segment_stats(str(folder / name))
-            except (OSError, DamagedSegment):
-                state = "damaged"
-                continue
-            records += stats.records
-            lines += stats.lines
-        entries.append(CachedLog(log=manifest.log, state=state, records=records, lines=lines, bytes_covered=manifest.end,
-                                 segments=len(manifest.segments), disk_bytes=disk, group_attrs=manifest.group_attrs))
+    entries = [_entry(cache, folder) for folder in cache.folders()]
     return CacheInfo(directory=str(cache.directory), entries=entries, disk_bytes=sum(entry.disk_bytes for entry in entries))
 
 
-def _state(manifest, version: str) -> str:  # type: ignore[no-untyped-def]
-    if manifest.version != version:
-        return "stale"
+def _entry(cache: Cache, folder: Path) -> CachedLog:
+    disk = sum(path.stat().st_size for path in folder.iterdir() if path.is_file())
+    unknown = CachedLog(log=None, state="damaged", records=None, lines=None, bytes_covered=None, segments=0, disk_bytes=disk, group_attrs=[])
+    try:
+        fields = orjson.loads((folder / MANIFEST).read_bytes())
+    except (OSError, ValueError):
+        return unknown
+    if not isinstance(fields, dict):
+        return unknown
+    if fields.get("version") != cache.version:
+        log = fields.get("log")
+        return unknown.model_copy(update={"log": log if isinstance(log, str) else None, "state": "stale"})
+    try:
+        manifest = Manifest(**fields)
+    except TypeError:
+        return unknown
+    records = lines = 0
+    state = _state(manifest)
+    for name in manifest.segments:
+        try:
+            stats = segment_stats(str(folder / name))
+        except (OSError, DamagedSegment):
+            state = "damaged"
+            continue
+        records += stats.records
+        lines += stats.lines
+    return CachedLog(log=manifest.log, state=state, records=records, lines=lines, bytes_covered=manifest.end,
+                     segments=len(manifest.segments), disk_bytes=disk, group_attrs=manifest.group_attrs)
+
+
+def _state(manifest: Manifest) -> str:
     try:
         now = os.stat(manifest.log)
     except OSError:
