@@ -1,6 +1,7 @@
 """The cache, measured: `llmobs report` from a warm cache against DuckDB answering the same figures
 from its own native table (each a whole fresh process, in one run), a run after the log grew by
-1 % against a cold run, and what filling the cache costs a cold run.
+1 % against a cold run (and one more run right after it), and what filling the cache costs a cold
+run.
 
 Uses the 3-million-record log of report_vs_duckdb.py (made once under benchmarks/out/), a copy of
 it that the appends go to, and a DuckDB database file holding the log as a table (made once; its
@@ -73,7 +74,7 @@ def main() -> None:
         appended = extra.read_bytes()
         env = {"LLMOBS_CACHE_DIR": str(cache)}
         report = [sys.executable, "-m", "llmobs", "report", str(work), "--format", "json"]
-        walls: dict[str, list[float]] = {name: [] for name in ("duckdb", "warm", "no_cache", "cold_fill", "append", "no_cache_appended")}
+        walls: dict[str, list[float]] = {name: [] for name in ("duckdb", "warm", "no_cache", "cold_fill", "append", "after_append", "no_cache_appended")}
         for _ in range(args.repeat):
             walls["duckdb"].append(timed([sys.executable, "-c", DUCKDB_NATIVE, str(log), str(database)])[0])
             wall, expected = timed([*report, "--no-cache"], env)
@@ -88,6 +89,9 @@ def main() -> None:
                 out.write(appended)
             wall, grown = timed(report, env)
             walls["append"].append(wall)
+            wall, again = timed(report, env)  # the log unchanged since, but written within the last seconds
+            walls["after_append"].append(wall)
+            assert again == grown
             wall, grown_expected = timed([*report, "--no-cache"], env)
             walls["no_cache_appended"].append(wall)
             assert grown == grown_expected, "the report after an append differs from the uncached one"
@@ -105,6 +109,7 @@ def main() -> None:
         ("llmobs, no cache", "no_cache", None),
         ("llmobs, cold, filling the cache", "cold_fill", ("no_cache", "")),
         ("llmobs, after a 1 % append", "append", ("no_cache_appended", "vs the same log without cache")),
+        ("llmobs, once more after it", "after_append", ("duckdb", "")),
     ]
     for label, name, versus in rows:
         ratio = f"{best[name] / best[versus[0]]:6.2f}× {versus[1]}" if versus else ""

@@ -44,3 +44,16 @@ def test_every_key_of_a_real_report_is_documented():
 def test_the_readme_links_the_living_copy():
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     assert "(docs/FORMAT.md)" in readme and "../shared/" not in readme
+
+
+def test_parquet_columns_are_in_format_md(tmp_path):
+    import pyarrow.parquet as pq
+
+    from llmobs.read import load
+    from llmobs.render.parquet import write_parquet
+
+    write_parquet(load([str(Path(__file__).parent.parent / "sample_traces" / "agent_traces.jsonl")]).columns, str(tmp_path))
+    section = FORMAT[FORMAT.index("# `llmobs export --parquet DIR`") :]
+    for name in ("spans", "usage", "evals"):
+        missing = [column for column in pq.read_schema(tmp_path / f"{name}.parquet").names if f"`{column}`" not in section]
+        assert missing == [], f"{name}.parquet columns missing from docs/FORMAT.md: {missing}"

@@ -4,8 +4,8 @@ Each file has an entry (a folder named by a hash of its real path and the group 
 manifest and the segments (`read.segment`) that hold its columns, one per stretch read. A file that
 grew is read from the end of its last complete line onward, into a new segment; one that shrank,
 was rewritten or rotated is read again. The manifest keys the file by identity (device, inode),
-size, mtime, a hash of its head and of the bytes just before the cached end, and the reader's
-version. An append's segment is joined with the earlier ones into one (see MAX_SEGMENTS). Files are replaced by rename, never rewritten in place (a run may have them mapped);
+size, mtime, a hash of its head and of the bytes just before the cached end, the CRC-32 of what is
+kept (which decides when the mtime is too recent to prove anything), and the reader's version. An append's segment is joined with the earlier ones into one (see MAX_SEGMENTS). Files are replaced by rename, never rewritten in place (a run may have them mapped);
 writers take the entry's lock and a run that finds it taken leaves the entry to the other. A
 damaged file is named in a warning and read around, never used.
 """
@@ -24,17 +24,19 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import orjson
+from isal import isal_zlib
 
 from llmobs.read.segment import DamagedSegment, Segment, read_segment, write_segment
 
 CACHE_FORMAT = 1
 HASH_BYTES = 4096  # hashed at the head of a file and just before the cached end
-# An entry with more segments is compacted into one. Measured (benchmarks/cache_vs_duckdb.py): joining
-# a second segment's columns costs every later run 0.7 s on 3 million records, more than writing them
-# again once (on a thread, while the run goes on), so an append leaves one segment of the whole file.
+# An entry with more segments is compacted into one. Measured (benchmarks/cache_vs_duckdb.py, 3 million
+# records, +1 %): keeping an append's segment apart (up to 8) made the append's run 2.84 s and the
+# next one 2.91 s; joining them at once, 2.74 s and 2.09 s. Joining costs every run that reads two
+# segments more than writing the whole file's once (on a thread, while the run goes on).
 MAX_SEGMENTS = 1
 DEFAULT_MIN_BYTES = 1 << 20  # files smaller are read directly (benchmarks/cache_threshold.py)
-RACY_NS = 2_000_000_000  # a file changed this close to when it was read may change again with the same mtime
+RACY_NS = 2_000_000_000  # a file changed this close to when it was read may change again with the same mtime: its CRC decides
 MANIFEST = "manifest.json"
 LOCK = "lock"
 
@@ -80,6 +82,7 @@ class Manifest:
     end: int  # bytes covered by the segments: the end of the last complete line ("whole": the size)
     head_hash: str
     tail_hash: str
+    crc: int  # of the bytes before `end`: what proves a file unchanged when its mtime cannot (RACY_NS)
     segments: list[str] = field(default_factory=list)
 
 
@@ -91,15 +94,46 @@ class Recalled:
     segments: list[Segment]
 
 
+@dataclass(frozen=True)
+class Seen:
+    """A log file as a run found it: its state, when that was read, and the fingerprint of the
+    bytes up to `end` (what the run keeps)."""
+
+    state: os.stat_result
+    checked_ns: int
+    end: int
+    head_hash: str
+    tail_hash: str
+    crc: int  # CRC-32 of the bytes before `end`
+
+
 def _hash(path: str, start: int, end: int) -> str:
     with open(path, "rb") as handle:
         handle.seek(start)
         return hashlib.blake2b(handle.read(end - start), digest_size=16).hexdigest()
 
 
-def fingerprint(path: str, end: int) -> tuple[str, str]:
-    """Hashes of the first HASH_BYTES of a file (before `end`) and of the HASH_BYTES before `end`."""
-    return _hash(path, 0, min(end, HASH_BYTES)), _hash(path, max(0, end - HASH_BYTES), end)
+def content_crc(path: str, start: int, end: int, crc: int = 0) -> int:
+    """CRC-32 of the bytes [start, end) of a file, continuing `crc` (that of the bytes before
+    `start`). ISA-L's: about 0.1 s a gigabyte."""
+    with open(path, "rb") as handle:
+        handle.seek(start)
+        left = end - start
+        while left > 0:
+            block = handle.read(min(left, 16 << 20))
+            if not block:
+                break
+            crc = isal_zlib.crc32(block, crc)
+            left -= len(block)
+    return crc
+
+
+def seen(path: str, state: os.stat_result, checked_ns: int, end: int, start: int = 0, crc_before: int = 0) -> Seen:
+    """The fingerprint of `path` up to `end`: hashes of its first HASH_BYTES and of the HASH_BYTES
+    before `end`, and its CRC-32, computed from `start` on (`crc_before` being that of the bytes
+    before `start`, already kept)."""
+    return Seen(state, checked_ns, end, _hash(path, 0, min(end, HASH_BYTES)), _hash(path, max(0, end - HASH_BYTES), end),
+                content_crc(path, start, end, crc_before))
 
 
 class Cache:
@@ -133,12 +167,14 @@ class Cache:
             return None
         if (manifest.device, manifest.inode) != (state.st_dev, state.st_ino) or state.st_size < manifest.end:
             return None  # rotated or replaced, or cut short
-        unchanged = state.st_size == manifest.size and state.st_mtime_ns == manifest.mtime_ns and manifest.mtime_ns < manifest.checked_ns - RACY_NS
+        unchanged = state.st_size == manifest.size and state.st_mtime_ns == manifest.mtime_ns
         if not unchanged and (kind == "whole" or state.st_size == manifest.size):
             return None  # rewritten (a same-size rewrite, or any change to a whole-read file)
         try:
-            if fingerprint(log, manifest.end) != (manifest.head_hash, manifest.tail_hash):
+            if (_hash(log, 0, min(manifest.end, HASH_BYTES)), _hash(log, max(0, manifest.end - HASH_BYTES), manifest.end)) != (manifest.head_hash, manifest.tail_hash):
                 return None
+            if unchanged and manifest.mtime_ns >= manifest.checked_ns - RACY_NS and content_crc(log, 0, manifest.end) != manifest.crc:
+                return None  # changed again within the mtime's resolution: only its bytes can tell
         except OSError:
             return None
         segments = []
@@ -169,17 +205,16 @@ class Cache:
             self.warnings.append(f"cache file {entry / MANIFEST} is damaged ({type(exc).__name__}: {exc}); ignored, and its log read again")
             return None
 
-    def keep(self, log: str, group_attrs: tuple[str, ...], kind: str, state: os.stat_result, checked_ns: int, end: int, hashes: tuple[str, str],
-             previous: Recalled | None, new: list[Segment]) -> None:
-        """Record that `log`, in `state` (read at `checked_ns`; hashed as `hashes` up to `end`), is held by the `previous`
-        entry's segments followed by `new` (by `new` alone when there is no previous).
+    def keep(self, log: str, group_attrs: tuple[str, ...], kind: str, found: Seen, previous: Recalled | None, new: list[Segment]) -> None:
+        """Record that `log`, as `found`, is held by the `previous` entry's segments followed by `new`
+        (by `new` alone when there is no previous).
 
         Written on a thread of its own while the run goes on (`wait` joins it; so does the
         interpreter, before it exits). Skipped when another run holds the entry's lock; a failure
         to write is a warning, once, never an error."""
         if self._write_failed:
             return
-        writer = threading.Thread(target=self._store, args=(log, group_attrs, kind, state, checked_ns, end, hashes, previous, new), name="llmobs-cache-write")
+        writer = threading.Thread(target=self._store, args=(log, group_attrs, kind, found, previous, new), name="llmobs-cache-write")
         writer.start()
         self._writers.append(writer)
 
@@ -188,8 +223,7 @@ class Cache:
         while self._writers:
             self._writers.pop().join()
 
-    def _store(self, log: str, group_attrs: tuple[str, ...], kind: str, state: os.stat_result, checked_ns: int, end: int, hashes: tuple[str, str],
-               previous: Recalled | None, new: list[Segment]) -> None:
+    def _store(self, log: str, group_attrs: tuple[str, ...], kind: str, found: Seen, previous: Recalled | None, new: list[Segment]) -> None:
         entry = self.entry(log, group_attrs)
         try:
             entry.mkdir(parents=True, exist_ok=True)
@@ -201,8 +235,9 @@ class Cache:
                     name = f"{uuid.uuid4().hex}.seg"
                     _write_atomically(entry / name, lambda path, segment=segment: write_segment(path, segment))
                     names.append(name)
+                state = found.state
                 manifest = Manifest(self.version, os.path.realpath(log), list(group_attrs), kind, state.st_dev, state.st_ino, state.st_size,
-                                    state.st_mtime_ns, checked_ns, end, *hashes, names)
+                                    state.st_mtime_ns, found.checked_ns, found.end, found.head_hash, found.tail_hash, found.crc, names)
                 _write_atomically(entry / MANIFEST, lambda path: Path(path).write_bytes(orjson.dumps(asdict(manifest))))
                 for stale in entry.iterdir():
                     if stale.name not in (MANIFEST, LOCK, *names):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import time
 
-from llmobs.read.cache import MAX_SEGMENTS, Cache, fingerprint
+from llmobs.read.cache import MAX_SEGMENTS, Cache, seen
 from llmobs.read.columns import Columns
 from llmobs.read.decode import FileTask, ProgressCallback, decode_files
 from llmobs.read.merge import merge_columns
@@ -43,18 +43,17 @@ def read_through_cache(source: Source, cache: Cache, group_attrs: tuple[str, ...
         on_progress(cached_end)
     if kind == "whole":
         if recalled is None:
-            hashes = fingerprint(path, state.st_size)
+            found = seen(path, state, checked_ns, state.st_size)
             parts = [merge_columns(read_source(source, group_attrs, own, on_progress, strict=strict, threads=threads))]
             if not (strict and own.bad_lines):
-                cache.keep(path, group_attrs, kind, state, checked_ns, state.st_size, hashes, None, [Segment(parts[0], own)])
+                cache.keep(path, group_attrs, kind, found, None, [Segment(parts[0], own)])
         stats.add(own, path)
         return parts
 
     complete_end = last_line_end(path, cached_end, state.st_size)
     new: list[Segment] = []
-    hashes = ("", "")
     if complete_end > cached_end:
-        hashes = fingerprint(path, complete_end)
+        found = seen(path, state, checked_ns, complete_end, cached_end, recalled.manifest.crc if recalled is not None else 0)
         fresh = InputStats()
         columns = merge_columns(decode_files(file_tasks(path, threads, cached_end, complete_end, own.lines), group_attrs, threads, fresh, on_progress))
         own.add(fresh)
@@ -72,6 +71,6 @@ def read_through_cache(source: Source, cache: Cache, group_attrs: tuple[str, ...
             parts.insert(0, whole)
             new = [Segment(whole, kept_stats)]
             recalled = None
-        cache.keep(path, group_attrs, kind, state, checked_ns, complete_end, hashes, recalled, new)
+        cache.keep(path, group_attrs, kind, found, recalled, new)
     stats.add(own, path)
     return parts

@@ -133,6 +133,21 @@ def test_an_unchanged_file_comes_from_the_cache_without_being_read(tmp_path):
     assert canonical(load([str(log)])) != canonical(first)  # the cache really answered
 
 
+def test_a_same_size_rewrite_within_the_mtime_resolution_is_caught_by_the_crc(tmp_path):
+    log = write_log(tmp_path / "a.jsonl", range(40))  # written just now: its mtime proves nothing
+    first, _ = cached_load([str(log)], tmp_path / "cache")
+    again, _ = cached_load([str(log)], tmp_path / "cache")  # unchanged: the CRC says so, the cache answers
+    assert canonical(again) == canonical(first)
+    state = log.stat()
+    raw = bytearray(log.read_bytes())
+    middle = raw.index(b'"question 20')
+    raw[middle + 1 : middle + 9] = b"QUESTION"
+    log.write_bytes(bytes(raw))
+    os.utime(log, ns=(state.st_atime_ns, state.st_mtime_ns))  # the same mtime, as a coarse clock would give
+    changed, _ = cached_load([str(log)], tmp_path / "cache")
+    assert canonical(changed) == canonical(load([str(log)])) != canonical(first)
+
+
 def test_an_append_reads_only_the_new_bytes_and_never_rewrites_a_segment_in_place(tmp_path):
     log = write_log(tmp_path / "a.jsonl", range(30), torn='{"type": "span", "trace_')
     directory = tmp_path / "cache"
