@@ -5,9 +5,11 @@ manifest and the segments (`read.segment`) that hold its columns, one per stretc
 grew is read from the end of its last complete line onward, into a new segment; one that shrank,
 was rewritten or rotated is read again. The manifest keys the file by identity (device, inode),
 size, mtime, a hash of its head and of the bytes just before the cached end, the CRC-32 of what is
-kept (which decides when the mtime is too recent to prove anything), and the reader's version. An append's segment is joined with the earlier ones into one (see MAX_SEGMENTS). Files are replaced by rename, never rewritten in place (a run may have them mapped);
-writers take the entry's lock and a run that finds it taken leaves the entry to the other. A
-damaged file is named in a warning and read around, never used.
+kept (which decides when the mtime is too recent to prove anything), and the reader's version. An
+append's segment is joined with the earlier ones into one (see MAX_SEGMENTS). Files are replaced by
+rename, never rewritten in place (a run may have them mapped); writers take the entry's lock and a
+run that finds it taken leaves the entry to the other. A damaged file is named in a warning and
+read around, never used.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pathlib import Path
 import orjson
 from isal import isal_zlib
 
-from llmobs.read.segment import DamagedSegment, Segment, read_segment, write_segment
+from llmobs.read.segment import DamagedSegment, Frozen, Segment, freeze, read_segment, write_segment
 
 CACHE_FORMAT = 1
 HASH_BYTES = 4096  # hashed at the head of a file and just before the cached end
@@ -214,7 +216,8 @@ class Cache:
         to write is a warning, once, never an error."""
         if self._write_failed:
             return
-        writer = threading.Thread(target=self._store, args=(log, group_attrs, kind, found, previous, new), name="llmobs-cache-write")
+        frozen = [freeze(segment) for segment in new]
+        writer = threading.Thread(target=self._store, args=(log, group_attrs, kind, found, previous, frozen), name="llmobs-cache-write")
         writer.start()
         self._writers.append(writer)
 
@@ -223,7 +226,7 @@ class Cache:
         while self._writers:
             self._writers.pop().join()
 
-    def _store(self, log: str, group_attrs: tuple[str, ...], kind: str, found: Seen, previous: Recalled | None, new: list[Segment]) -> None:
+    def _store(self, log: str, group_attrs: tuple[str, ...], kind: str, found: Seen, previous: Recalled | None, new: list[Frozen]) -> None:
         entry = self.entry(log, group_attrs)
         try:
             entry.mkdir(parents=True, exist_ok=True)
@@ -243,6 +246,8 @@ class Cache:
                     if stale.name not in (MANIFEST, LOCK, *names):
                         stale.unlink(missing_ok=True)
         except OSError as exc:
+            if self._write_failed:
+                return
             self._write_failed = True
             self.warnings.append(f"cannot write the cache in {self.directory} ({exc.strerror or exc}); answers were read from the logs")
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import time
 
+from llmobs.errors import InputError
 from llmobs.read.cache import MAX_SEGMENTS, Cache, seen
-from llmobs.read.columns import Columns
+from llmobs.read.columns import ColumnBuilder, Columns
 from llmobs.read.decode import FileTask, ProgressCallback, decode_files
 from llmobs.read.merge import merge_columns
 from llmobs.read.plan import file_tasks, last_line_end
@@ -28,6 +29,14 @@ def read_through_cache(source: Source, cache: Cache, group_attrs: tuple[str, ...
     """The columns of the file `source`, counted in `stats`, from the cache where it still holds
     them and from the file for the rest; what was read is kept for next time (not after a
     `strict` read that found a bad line, which may have stopped early)."""
+    try:
+        return _read(source, cache, group_attrs, threads, stats, on_progress, strict=strict)
+    except OSError as exc:  # the file went away or became unreadable while it was being read
+        raise InputError(f"{source.name}: cannot read: {exc.strerror or exc}") from None
+
+
+def _read(source: Source, cache: Cache, group_attrs: tuple[str, ...], threads: int, stats: InputStats,
+          on_progress: ProgressCallback | None, *, strict: bool) -> list[Columns]:
     path = source.name
     kind = "lines" if plain_lines_file(source) else "whole"
     checked_ns = time.time_ns()
@@ -44,7 +53,7 @@ def read_through_cache(source: Source, cache: Cache, group_attrs: tuple[str, ...
     if kind == "whole":
         if recalled is None:
             found = seen(path, state, checked_ns, state.st_size)
-            parts = [merge_columns(read_source(source, group_attrs, own, on_progress, strict=strict, threads=threads))]
+            parts = [merge_columns(read_source(source, group_attrs, own, on_progress, strict=strict, threads=threads) or [ColumnBuilder(group_attrs).finish()])]
             if not (strict and own.bad_lines):
                 cache.keep(path, group_attrs, kind, found, None, [Segment(parts[0], own)])
         stats.add(own, path)

@@ -55,9 +55,42 @@ class Segment:
     stats: InputStats  # its lines, records and bad lines; the samples name no file (the reader names it)
 
 
-def write_segment(path: str, segment: Segment) -> None:
-    """Write `segment` to `path` (a new file; the caller renames it into place)."""
-    arrays = _arrays_of(segment.columns)
+@dataclass(frozen=True)
+class Frozen:
+    """What a segment will hold, taken from its columns at once: the string tables and texts are
+    copied (the run goes on adding to them as it joins other files' columns), the arrays, which
+    nothing changes, are not. Packing and writing it can then go on in another thread."""
+
+    arrays: dict[str, np.ndarray]
+    tables: dict[str, list[str]]
+    texts: dict[str, dict[str, Any]]
+    queries: list[str | None]
+    group_attrs: list[str]
+    stats: dict[str, Any]
+
+
+def freeze(segment: Segment) -> Frozen:
+    columns = segment.columns
+    arrays: dict[str, np.ndarray] = {}
+    for prefix, table, excluded in (("span.", columns.spans, {"group"}), ("usage.", columns.usage, set()), ("eval.", columns.evals, {"query"})):
+        for item in fields(table):
+            if item.name not in excluded:
+                arrays[prefix + item.name] = getattr(table, item.name)
+    for name, values in columns.spans.group.items():
+        arrays["group." + name] = values
+    return Frozen(
+        arrays=arrays,
+        tables={name: list(getattr(columns, name).values) for name in STRING_TABLES},
+        texts={name: getattr(columns, name).__getstate__() for name in ("root_input", "root_request_id")},
+        queries=list(columns.evals.query),
+        group_attrs=list(columns.spans.group),
+        stats=_stats_state(segment.stats),
+    )
+
+
+def write_segment(path: str, frozen: Frozen) -> None:
+    """Write a frozen segment to `path` (a new file; the caller renames it into place)."""
+    arrays = _arrays_of(frozen)
     entries: list[list[Any]] = []
     offset = 0
     for name, values in arrays.items():
@@ -75,8 +108,8 @@ def write_segment(path: str, segment: Segment) -> None:
         "arrays": entries,
         "data_size": data_size,
         "data_crc": crc,
-        "group_attrs": list(segment.columns.spans.group),
-        "stats": _stats_state(segment.stats),
+        "group_attrs": frozen.group_attrs,
+        "stats": frozen.stats,
     })
     data_start = -(-(_PREAMBLE.size + len(header)) // ALIGN) * ALIGN
     with open(path, "wb") as out:
@@ -164,20 +197,13 @@ def _unpack_texts(lengths: np.ndarray, buffer: np.ndarray) -> list[str | None]:
     return [None if length < 0 else text[start:end] for start, end, length in zip(starts, ends, lengths.tolist(), strict=True)]
 
 
-def _arrays_of(columns: Columns) -> dict[str, np.ndarray]:
-    """Every array and text of `columns` under a name of its own."""
-    arrays: dict[str, np.ndarray] = {}
-    for prefix, table, excluded in (("span.", columns.spans, {"group"}), ("usage.", columns.usage, set()), ("eval.", columns.evals, {"query"})):
-        for item in fields(table):
-            if item.name not in excluded:
-                arrays[prefix + item.name] = getattr(table, item.name)
-    for name, values in columns.spans.group.items():
-        arrays["group." + name] = values
-    arrays["eval_query.lengths"], arrays["eval_query.text"] = _pack_texts(columns.evals.query)
-    for name in STRING_TABLES:
-        arrays[f"table.{name}.lengths"], arrays[f"table.{name}.text"] = _pack_texts(list(getattr(columns, name).values))
-    for name in ("root_input", "root_request_id"):
-        state = getattr(columns, name).__getstate__()
+def _arrays_of(frozen: Frozen) -> dict[str, np.ndarray]:
+    """Every array and text of a frozen segment under a name of its own."""
+    arrays = dict(frozen.arrays)
+    arrays["eval_query.lengths"], arrays["eval_query.text"] = _pack_texts(frozen.queries)
+    for name, values in frozen.tables.items():
+        arrays[f"table.{name}.lengths"], arrays[f"table.{name}.text"] = _pack_texts(values)  # type: ignore[arg-type]
+    for name, state in frozen.texts.items():
         arrays[f"{name}.codes"], arrays[f"{name}.offsets"] = state["codes"], state["offsets"]
         arrays[f"{name}.text"] = np.frombuffer(state["buffer"], dtype=np.uint8)
     return arrays

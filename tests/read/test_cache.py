@@ -321,3 +321,38 @@ def test_cli_runs_at_once_share_the_cache_and_agree(tmp_path):
     cleared = llmobs("cache", "clear", env=env)
     assert cleared.returncode == 0 and cleared.stdout.startswith("llmobs: removed ") and str(tmp_path / "cache") in cleared.stdout
     assert json.loads(llmobs("cache", "info", "-f", "json", env=env).stdout)["entries"] == []
+
+
+def test_several_files_read_in_one_run_are_each_kept_whole(tmp_path):
+    logs = [write_log(tmp_path / f"{day}.jsonl", range(day * 1000, day * 1000 + 300)) for day in range(4)]
+    directory = tmp_path / "cache"
+    for _ in range(3):
+        data, cache = cached_load([str(log) for log in logs], directory)
+        assert canonical(data) == canonical(load([str(log) for log in logs])) and cache.warnings == []
+    for log in logs:
+        alone, _ = cached_load([str(log)], directory)
+        assert canonical(alone) == canonical(load([str(log)]))
+
+
+def test_documents_and_session_logs_are_kept_whole(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "agents"))
+    from sessions import claude_code_log, codex_log
+
+    empty = tmp_path / "empty.json"
+    empty.write_text('{\n  "resourceSpans": []\n}\n')  # an OTLP/JSON document with no span at all
+    otlp = tmp_path / "otlp.json"
+    otlp.write_text(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{
+        "traceId": "5b8efff798038103d269b633813fc60c", "spanId": "eee19b7ec3c1b174", "name": "chat gpt-4o",
+        "startTimeUnixNano": "1767225600000000000", "endTimeUnixNano": "1767225601500000000",
+        "attributes": [{"key": "gen_ai.usage.input_tokens", "value": {"intValue": "12"}}]}]}]}]}, indent=2))
+    paths = [str(empty), str(otlp), str(claude_code_log(tmp_path / "claude.jsonl")), str(codex_log(tmp_path / "codex.jsonl"))]
+    for path in paths:
+        age(Path(path))
+    expected = canonical(load(paths))
+    directory = tmp_path / "cache"
+    for _ in range(2):
+        data, cache = cached_load(paths, directory)
+        assert canonical(data) == expected and cache.warnings == []
+    assert len(list((directory / "files").glob("*/*.seg"))) == 4
