@@ -111,8 +111,8 @@ def duplicate_masks(columns: Columns) -> tuple[Mask, Mask, Mask]:
 def count_rollups_once(columns: Columns) -> int:
     """Usage a span reports for itself and its descendants (`scope: span`) counts only for what
     exceeds the total of its nearest descendants that carry usage, per token type, so each token
-    counts once, at the deepest span reporting it. Changes the usage columns in place; returns how
-    many spans were reduced."""
+    counts once, at the deepest span reporting it. Replaces the usage token and cost columns with
+    reduced copies; returns how many spans were reduced."""
     u, s = columns.usage, columns.spans
     rolled = u.span_scope & (u.span != 0)
     if not rolled.any():
@@ -158,6 +158,9 @@ def count_rollups_once(columns: Columns) -> int:
         for row in own[1:]:
             updates.append((row, np.zeros(len(TOKEN_COLUMNS), dtype=np.int64), 0.0 if cost == cost else float("nan")))
         reduced += bool((excess != reported).any())
+    if updates:  # new arrays, not writes into the read ones: those may be a cache's mapped file, or being written to one
+        for name in (*TOKEN_COLUMNS, "cost_usd"):
+            setattr(u, name, getattr(u, name).copy())
     for row, values, cost in updates:
         for name, value in zip(TOKEN_COLUMNS, values.tolist(), strict=True):
             column = getattr(u, name)
