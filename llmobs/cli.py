@@ -267,6 +267,38 @@ def _load(
     return columns, data.stats, pricer, filters
 
 
+def _report(paths: list[str], *, strict: bool, no_cache: bool, engine: Engine, scheduler: str | None, since: str | None, until: str | None,
+            names: list[str] | None, models: list[str] | None, by: str, config: str | None, raw_names: bool, need_columns: bool = False):  # type: ignore[no-untyped-def]
+    """(report, columns or None, filters) of the inputs. On a Dask cluster the report is made there
+    in mergeable parts, and no columns come back, unless `need_columns` (a baseline comparison)."""
+    if engine is not Engine.dask or need_columns:
+        from llmobs.analysis.report import build_report
+
+        columns, stats, pricer, filters = _load(paths, strict=strict, no_cache=no_cache, engine=engine, scheduler=scheduler, since=since, until=until,
+                                                names=names, models=models, by=by, config=config, raw_names=raw_names)
+        return build_report(columns, stats, pricer, by, filters), columns, filters
+    from llmobs.analysis.cluster import report_on_cluster
+    from llmobs.analysis.names import DISTINCT_NAMES_WARNING
+
+    tool = _tool_config(config)
+    name_rules = None if raw_names else _name_rules(tool)
+    filters = _filters(since, until, names, models, name_rules)
+    report, stats, sources = report_on_cluster(paths, _scheduler(scheduler), _pricer(tool), by=by, filters=filters, name_rules=name_rules, strict=strict)
+    _warn_about_input(stats)
+    _refuse_non_logs(stats, sources)
+    if len(report.steps) > DISTINCT_NAMES_WARNING:
+        _stderr(f"llmobs: warning: {len(report.steps):,} distinct step names; group with --by kind / --by <attribute>, or add a rule in [tool.llmobs.names]")
+    return report, None, filters
+
+
+def _scheduler(scheduler: str | None) -> str:
+    from llmobs.errors import ConfigError
+
+    if not scheduler:
+        raise ConfigError("--engine dask needs --scheduler ADDRESS (or LLMOBS_DASK_SCHEDULER)")
+    return scheduler
+
+
 def _read(paths: list[str], *, strict: bool, no_cache: bool, engine: Engine = Engine.local, scheduler: str | None = None,
           group_attrs: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
     """The inputs read (through the cache unless `no_cache`; or on a Dask cluster), with what was
@@ -274,12 +306,9 @@ def _read(paths: list[str], *, strict: bool, no_cache: bool, engine: Engine = En
     from llmobs.read import load
 
     if engine is Engine.dask:
-        from llmobs.errors import ConfigError
         from llmobs.read.cluster import load_on_cluster
 
-        if not scheduler:
-            raise ConfigError("--engine dask needs --scheduler ADDRESS (or LLMOBS_DASK_SCHEDULER)")
-        data = load_on_cluster(paths, scheduler, strict=strict, group_attrs=group_attrs)
+        data = load_on_cluster(paths, _scheduler(scheduler), strict=strict, group_attrs=group_attrs)
         _warn_about_input(data.stats)
         _refuse_non_logs(data.stats, data.sources)
         return data
@@ -426,10 +455,8 @@ def report(
     """The whole checklist on one screen: latency, steps, errors, retries, tokens, cost, quality."""
     with _user_errors():
         paths = _paths(paths, source)
-        from llmobs.analysis.report import build_report
-
-        columns, stats, pricer, filters = _load(paths, strict=strict, no_cache=no_cache, engine=engine, scheduler=scheduler, since=since, until=until, names=name, models=model, by=by, config=config, raw_names=raw_names)
-        result = build_report(columns, stats, pricer, by, filters)
+        result, _, _ = _report(paths, strict=strict, no_cache=no_cache, engine=engine, scheduler=scheduler, since=since, until=until, names=name, models=model,
+                               by=by, config=config, raw_names=raw_names)
         _print(format, "report", result, output, **({"top": top} if format.value in ("table", "markdown") else {}))
 
 
@@ -557,8 +584,6 @@ def checklist(
         from llmobs.analysis.checklist import build_checklist
         from llmobs.analysis.compare import compare
         from llmobs.analysis.gates import evaluate_gates, parse_checklist_config
-        from llmobs.analysis.report import build_report
-
         tool = _tool_config(config)
         settings = dict(tool.table.get("checklist", {}))
         flags = {
@@ -576,10 +601,10 @@ def checklist(
             settings["baseline"] = {**settings.get("baseline", {}), "tolerance": tolerance}
         gate_config = parse_checklist_config(settings, tool.section("checklist") if tool.path else "checklist options", str(tool.path or "options"))
 
-        columns, stats, pricer, filters = _load(paths, strict=strict, no_cache=no_cache, engine=engine, scheduler=scheduler, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
+        report_result, columns, filters = _report(paths, strict=strict, no_cache=no_cache, engine=engine, scheduler=scheduler, since=since, until=until, names=name,
+                                                  models=model, by="name", config=config, raw_names=raw_names, need_columns=bool(baseline))
         if filters.name_rules is not None:  # a gate on `GET /users/42` or on `GET /users/{id}` checks the step as grouped
             gate_config = gate_config.model_copy(update={"steps": {filters.name_rules.apply(key): limits for key, limits in gate_config.steps.items()}})
-        report_result = build_report(columns, stats, pricer, filters=filters)
         comparison = None
         if baseline:
             base_columns, _, _, _ = _load(baseline, strict=strict, no_cache=no_cache, engine=engine, scheduler=scheduler, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)

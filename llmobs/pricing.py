@@ -102,7 +102,7 @@ class Pricer:
                     label = f"{provider}/{model}" if provider else model
                     if label not in unpriced_models:
                         unpriced_models.append(label)
-        return PricedUsage(cost_usd=cost, missing_usage=missing, unpriced=unpriced, unpriced_models=unpriced_models)
+        return PricedUsage(cost_usd=cost, missing_usage=missing, unpriced=unpriced, unpriced_models=sorted(unpriced_models))
 
     def _override_for(self, model: str, provider: str | None) -> PriceOverride | None:
         if provider is not None and f"{provider}/{model}" in self.overrides:

@@ -7,6 +7,8 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
 from llmobs.records import RECORD_ADAPTER
 
 
@@ -92,3 +94,23 @@ def canonical(data) -> dict[str, object]:  # type: ignore[no-untyped-def]
         "weights": None if c.trace_weight is None else sorted(zip(c.trace_ids.values, c.trace_weight.tolist(), strict=True)),
         "stats": stats,
     }
+
+
+SUMS_OF_DURATIONS = ("total_ms", "share_of_request_time", "self_total_ms", "self_share")
+
+
+def same(ours: object, theirs: object, where: str = "", *, weighted: bool = False) -> None:
+    """Equal: costs and (unsampled) counts and rates bit for bit; sums of durations, and with
+    `weighted` every weighted sum but costs, to 1e-12 relative (added in another order)."""
+    if isinstance(ours, float) and isinstance(theirs, float) and (where.rsplit(".", 1)[-1] in SUMS_OF_DURATIONS or (weighted and not where.startswith(".cost"))):
+        assert ours == pytest.approx(theirs, rel=1e-12, abs=1e-12), where
+    elif isinstance(ours, dict) and isinstance(theirs, dict):
+        assert list(ours) == list(theirs), where
+        for key in ours:
+            same(ours[key], theirs[key], f"{where}.{key}", weighted=weighted)
+    elif isinstance(ours, list) and isinstance(theirs, list):
+        assert len(ours) == len(theirs), where
+        for index, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            same(a, b, f"{where}[{index}]", weighted=weighted)
+    else:
+        assert ours == theirs, where

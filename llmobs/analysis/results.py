@@ -200,6 +200,7 @@ class Report(_Result):
     quality: QualitySummary
     slowest_requests: list[Waterfall] = []
     no_data: str | None = None  # why nothing at all can be answered (no records, every request filtered out)
+    percentiles: str = "exact"  # or how they were estimated (a DDSketch, on a cluster, for more values than fit)
 
     def to_json_dict(self) -> dict[str, object]:
         """The `llmobs.report/1` document."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from llmobs.analysis.requests import estimated_requests, request_weights
@@ -45,6 +47,36 @@ def sum_by_month(micros: np.ndarray, weights: np.ndarray | None) -> dict[str, fl
     months, inverse = month_groups(micros)
     sums = np.bincount(inverse, weights=weights, minlength=len(months))
     return {month_name(m): float(total) for m, total in zip(months, sums, strict=True)}
+
+
+def exact_sum(values: np.ndarray) -> float:
+    """The sum of `values` correctly rounded (math.fsum): the same whatever order the values come
+    in, so a cluster summing them in parts gives the very same dollars (`exact_sum_parts`)."""
+    return math.fsum(values.tolist())
+
+
+def exact_sum_parts(values: np.ndarray) -> list[float]:
+    """Two floats whose exact sum is that of `values` to about 106 bits: the parts of sums made
+    apart, whose `math.fsum` is then `exact_sum` of all the values."""
+    listed = values.tolist()
+    high = math.fsum(listed)
+    return [high, math.fsum([-high, *listed])]
+
+
+def _groups_of(keys: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(key, rows) of each distinct key, ascending."""
+    if len(keys) == 0:
+        return []
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return [(int(ordered[start]), order[start:end]) for start, end in zip(starts, np.r_[starts[1:], len(keys)], strict=True)]
+
+
+def cost_by_month(micros: np.ndarray, cost: np.ndarray, *, parts: bool = False) -> dict[str, float] | dict[str, list[float]]:
+    """Per `YYYY-MM`: the exact sum of `cost` (or, with `parts`, its `exact_sum_parts`)."""
+    add = exact_sum_parts if parts else exact_sum
+    return {month_name(month): add(cost[rows]) for month, rows in _groups_of(months_of(micros))}  # type: ignore[misc]
 
 
 def _weighted(values: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
@@ -94,9 +126,9 @@ def analyze_cost(columns: Columns, priced: PricedUsage) -> CostSummary:
     unpriced_tokens = round(float(_weighted(usage.input_tokens + usage.output_tokens, weights)[priced.unpriced].sum()))
     requests = estimated_requests(columns)
     cost = _weighted(np.where(known, priced.cost_usd, 0.0), weights)
-    total = float(cost[known].sum()) if known.any() else None
+    total = exact_sum(cost[known]) if known.any() else None
 
-    cost_by_month = sum_by_month(usage.time_us[known], cost[known])
+    cost_months = cost_by_month(usage.time_us[known], cost[known])
     reported = (usage.input_tokens >= 0) & (usage.output_tokens >= 0)
     tokens = _weighted(usage.input_tokens + usage.output_tokens, weights)
     tokens_by_month = sum_by_month(usage.time_us[reported], tokens[reported])
@@ -106,8 +138,8 @@ def analyze_cost(columns: Columns, priced: PricedUsage) -> CostSummary:
     input_by_month = sum_by_month(usage.time_us[reported], _weighted(usage.input_tokens, weights)[reported])
     models_by_month = _cost_by_month_and_model(columns, cost, known)
     by_month = []
-    for month in sorted(set(cost_by_month) | set(request_months) | set(tokens_by_month)):
-        month_cost = cost_by_month.get(month)
+    for month in sorted(set(cost_months) | set(request_months) | set(tokens_by_month)):
+        month_cost = cost_months.get(month)
         count = request_months.get(month, 0.0)
         by_month.append(
             MonthCost(
@@ -131,20 +163,25 @@ def analyze_cost(columns: Columns, priced: PricedUsage) -> CostSummary:
 
 def _cost_by_month_and_model(columns: Columns, cost: np.ndarray, known: np.ndarray) -> dict[str, list[ModelCost]]:
     """Per month: the priced cost of each model (`provider/model`), largest first."""
+    return {month: sorted((ModelCost(model=label, cost_usd=exact_sum(values)) for label, values in models.items()), key=lambda m: (-m.cost_usd, m.model))
+            for month, models in cost_rows_by_month_and_model(columns, cost, known).items()}
+
+
+def cost_rows_by_month_and_model(columns: Columns, cost: np.ndarray, known: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """Per month and model (`provider/model`): the costs of its priced usage rows."""
     usage = columns.usage
     if not known.any():
         return {}
     months = months_of(usage.time_us[known])
     pairs = (len(columns.providers) + 1) * (len(columns.models) + 1)
     pair = (usage.provider[known].astype(np.int64) + 1) * (len(columns.models) + 1) + usage.model[known]  # provider -1 (none) as 0
-    keys, inverse = np.unique((months - months.min()) * pairs + pair, return_inverse=True)
-    totals = np.bincount(inverse, weights=cost[known])
-    out: dict[str, list[ModelCost]] = {}
-    for combined, total in zip(keys.tolist(), totals.tolist(), strict=True):
+    first = int(months.min())
+    out: dict[str, dict[str, np.ndarray]] = {}
+    known_cost = cost[known]
+    for combined, rows in _groups_of((months - first) * pairs + pair):
         month, key = divmod(combined, pairs)
-        month += int(months.min())
         provider_code, model_code = divmod(key, len(columns.models) + 1)
         provider = columns.providers.lookup(provider_code - 1)
         model = columns.models.values[model_code]
-        out.setdefault(month_name(month), []).append(ModelCost(model=f"{provider}/{model}" if provider else model, cost_usd=total))
-    return {month: sorted(models, key=lambda m: (-m.cost_usd, m.model)) for month, models in out.items()}
+        out.setdefault(month_name(month + first), {})[f"{provider}/{model}" if provider else model] = known_cost[rows]
+    return out

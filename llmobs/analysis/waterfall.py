@@ -12,11 +12,17 @@ MAX_SPANS = 200  # a waterfall of more rows is not read by a person; the rest ar
 
 
 def waterfalls(columns: Columns, top: int = WATERFALLS) -> list[Waterfall]:
-    """The `top` slowest requests (by root duration), each with its spans depth first by start."""
+    """The `top` slowest requests (by root duration, then trace id), each with its spans depth
+    first by start."""
     spans = columns.spans
     roots = np.flatnonzero(spans.is_root)
-    chosen = roots[np.argsort(-spans.duration_ms[roots], kind="stable")[:top]]
-    return [_waterfall(columns, int(root)) for root in chosen]
+    if len(roots) == 0:
+        return []
+    durations = spans.duration_ms[roots]
+    cutoff = np.partition(durations, len(durations) - min(top, len(durations)))[len(durations) - min(top, len(durations))]
+    candidates = roots[durations >= cutoff]  # the top, and any tied with the last of them
+    chosen = sorted(candidates.tolist(), key=lambda row: (-float(spans.duration_ms[row]), columns.trace_ids.values[spans.trace[row]]))[:top]
+    return [_waterfall(columns, root) for root in chosen]
 
 
 def _waterfall(columns: Columns, root: int) -> Waterfall:

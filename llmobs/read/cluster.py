@@ -1,17 +1,21 @@
 """Reading on a Dask cluster (`--engine dask`): the decoding, which is most of a run's work, is spread
 over the cluster's workers, one task per whole file or per byte range of a large file of lines;
 paths may be local (on a filesystem every worker sees) or URLs that fsspec opens (`s3://…`,
-`gs://…`). Each task returns its columns and its accounting, which are joined here once and
-settled, so every answer is the local engine's exactly (same columns, same counts, same bad lines
-with the same `file:line`). Joining them on the workers in a tree copied every row once per level
-and took longer (benchmarks/dask_workers.py: 9.8 s against 8.4 s on one worker). Needs `pip install 'llmobs[dask]'` (and
-`llmobs[s3]` for `s3://`).
+`gs://…`). Each task returns its columns and its accounting. `report` and `checklist` make their
+answer on the cluster from these in parts (`analysis.cluster`); the other commands need every row,
+and `load_on_cluster` joins the tasks' columns here once and settles them, so every answer is the
+local engine's exactly (same columns, same counts, same bad lines with the same `file:line`).
+Joining them on the workers in a tree copied every row once per level and took longer
+(benchmarks/dask_workers.py: 9.8 s against 8.4 s on one worker). Needs `pip install 'llmobs[dask]'`
+(and `llmobs[s3]` for `s3://`).
 """
 
 from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,32 +136,35 @@ def _bytes_of(block: Block) -> bytes:
         return read_lines(handle, block.start, block.end - block.start, delimiter=b"\n")  # type: ignore[no-any-return]
 
 
-def load_on_cluster(paths: list[str], scheduler: str, *, strict: bool = False, group_attrs: tuple[str, ...] = (), block_bytes: int = BLOCK_BYTES) -> Any:
-    """Read `paths` on the Dask cluster at `scheduler`, files larger than `block_bytes` in ranges of
-    that size; the same `Dataset` the local engine gives."""
+@contextmanager
+def client_for(scheduler: str) -> Iterator[Any]:
+    """A `dask.distributed` client of the cluster at `scheduler`, closed on leaving."""
     try:
         from dask.distributed import Client
     except ImportError:
         raise ConfigError("--engine dask needs dask.distributed: pip install 'llmobs[dask]'") from None
-    from llmobs.read.load import Dataset
-
-    tasks, ignored = blocks(paths, block_bytes)
     try:
         client = Client(scheduler, timeout="10s")
     except OSError as exc:
         raise ConfigError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
     with client:
-        futures = client.map(read_block, tasks, group_attrs=group_attrs, pure=False)
-        try:
-            results = client.gather(futures)
-        except (InputError, ConfigError):
-            raise
-        except OSError as exc:
-            raise InputError(f"a worker could not read its file: {exc}") from None
-    parts = [columns for columns, _ in results]
-    block_stats = [stats for _, stats in results]
-    del results
-    merged = merge_columns(parts or [ColumnBuilder(group_attrs).finish()])
+        yield client
+
+
+@contextmanager
+def gathered() -> Iterator[None]:
+    """Waiting on the cluster's results: an error a task raised is the same error here (a file that
+    cannot be read is an InputError naming it)."""
+    try:
+        yield
+    except (InputError, ConfigError):
+        raise
+    except OSError as exc:
+        raise InputError(f"a worker could not read its file: {exc}") from None
+
+
+def renumbered(tasks: list[Block], block_stats: list[InputStats], ignored: list[str]) -> InputStats:
+    """The accounting of the whole reading from its tasks', each bad line numbered in its file."""
     stats = InputStats(files=len({task.path for task in tasks}), ignored_files=ignored)
     lines_before: dict[str, int] = {}
     for task, part in zip(tasks, block_stats, strict=True):
@@ -165,6 +172,21 @@ def load_on_cluster(paths: list[str], scheduler: str, *, strict: bool = False, g
         part.bad_samples = [BadLine(task.name, bad.line + offset, bad.reason) for bad in part.bad_samples]
         lines_before[task.path] = offset + part.lines
         stats.add(part)
+    return stats
+
+
+def load_on_cluster(paths: list[str], scheduler: str, *, strict: bool = False, group_attrs: tuple[str, ...] = (), block_bytes: int = BLOCK_BYTES) -> Any:
+    """Read `paths` on the Dask cluster at `scheduler`, files larger than `block_bytes` in ranges of
+    that size, the columns sent here: the same `Dataset` the local engine gives (for the commands
+    that need every row; `report` is made on the cluster in parts, `analysis.cluster`)."""
+    from llmobs.read.load import Dataset
+
+    tasks, ignored = blocks(paths, block_bytes)
+    with client_for(scheduler) as client, gathered():
+        results = client.gather(client.map(read_block, tasks, group_attrs=group_attrs, pure=False))
+    stats = renumbered(tasks, [part for _, part in results], ignored)
+    merged = merge_columns([columns for columns, _ in results] or [ColumnBuilder(group_attrs).finish()])
+    del results
     if strict and stats.first_bad is not None:
         raise InputError(f"{stats.first_bad} (--strict)")
     settled, stats.duplicates, stats.rollups = settle(merged)

@@ -1,13 +1,15 @@
 """Columns built apart (by the native decoder, from the models' records, from several sources)
-joined into one `Columns`, string codes unified."""
+joined into one `Columns`, string codes unified; and one `Columns` cut into parts by trace (for a
+cluster, which gives every trace's records to one task)."""
 
 from __future__ import annotations
 
-from dataclasses import fields
+import zlib
+from dataclasses import fields, replace
 
 import numpy as np
 
-from llmobs.read.columns import NONE_CODE, STRING_TABLES, ColumnBuilder, Columns, EvalColumns, SpanColumns, UsageColumns
+from llmobs.read.columns import NONE_CODE, STRING_TABLES, ColumnBuilder, Columns, EvalColumns, SpanColumns, Strings, TraceTexts, UsageColumns
 
 
 def _remap(codes: np.ndarray, mapping: np.ndarray) -> np.ndarray:
@@ -58,3 +60,63 @@ def _add_part(builder: ColumnBuilder, part: Columns, *, first: bool) -> None:
     if not first:
         builder.root_input.extend(part.root_input, maps["trace_ids"])
         builder.root_request_id.extend(part.root_request_id, maps["trace_ids"])
+
+
+def split_by_trace(columns: Columns, count: int) -> list[Columns]:
+    """`columns` cut into `count` parts by trace, every record of a trace in the same part: the
+    part is the CRC-32 of the trace id modulo `count`, the same in every process (so parts of
+    different inputs with the same number join trace for trace). Each part's string tables hold only
+    its own values."""
+    from llmobs.read.settle import take_rows
+
+    part_of_trace = np.array([zlib.crc32(trace.encode("utf-8", "surrogatepass")) % count for trace in columns.trace_ids.values], dtype=np.int64)
+    parts = []
+    for part in range(count):
+        keep = part_of_trace == part
+        parts.append(compact(take_rows(columns, keep[columns.spans.trace], keep[columns.usage.trace], keep[columns.evals.trace])))
+    return parts
+
+
+def compact(columns: Columns) -> Columns:
+    """`columns` with string tables (and root texts, trace weights) holding only the values its
+    rows use, codes renumbered in the order of the old ones."""
+    s, u, e = columns.spans, columns.usage, columns.evals
+    uses = {
+        "trace_ids": (s.trace, u.trace, e.trace), "names": (s.name,), "kinds": (s.kind,), "error_types": (s.error_type,),
+        "models": (s.model, u.model), "providers": (u.provider,), "eval_names": (e.name,), "attr_values": tuple(s.group.values()),
+    }
+    maps: dict[str, np.ndarray] = {}
+    tables: dict[str, Strings] = {}
+    kept_codes: dict[str, np.ndarray] = {}
+    for name, arrays in uses.items():
+        table = getattr(columns, name)
+        used = np.unique(np.concatenate([np.asarray(a, dtype=np.int64) for a in arrays])) if arrays else np.empty(0, dtype=np.int64)
+        used = used[used >= 0]
+        mapping = np.full(len(table), NONE_CODE, dtype=np.int32)
+        mapping[used] = np.arange(len(used), dtype=np.int32)
+        values = table.values
+        maps[name], tables[name], kept_codes[name] = mapping, Strings.of([values[code] for code in used.tolist()]), used
+
+    def remap(codes: np.ndarray, table: str) -> np.ndarray:
+        return _remap(codes, maps[table]) if len(codes) else codes
+
+    spans = replace(s, trace=remap(s.trace, "trace_ids"), name=remap(s.name, "names"), kind=remap(s.kind, "kinds"),
+                    error_type=remap(s.error_type, "error_types"), model=remap(s.model, "models"),
+                    group={name: remap(values, "attr_values") for name, values in s.group.items()})
+    usage = replace(u, trace=remap(u.trace, "trace_ids"), provider=remap(u.provider, "providers"), model=remap(u.model, "models"))
+    evals = replace(e, trace=remap(e.trace, "trace_ids"), name=remap(e.name, "eval_names"))
+    texts = {name: _kept_texts(getattr(columns, name), maps["trace_ids"]) for name in ("root_input", "root_request_id")}
+    weights = None if columns.trace_weight is None else columns.trace_weight[kept_codes["trace_ids"]]
+    return Columns(spans=spans, usage=usage, evals=evals, **tables, **texts, trace_weight=weights)  # type: ignore[arg-type]
+
+
+def _kept_texts(texts: TraceTexts, trace_map: np.ndarray) -> TraceTexts:
+    """The texts of the traces `trace_map` keeps (maps to a code), under their new codes."""
+    state = texts.__getstate__()
+    codes, offsets, buffer = state["codes"], state["offsets"], state["buffer"]
+    new_codes = trace_map[codes] if len(codes) else np.empty(0, dtype=np.int32)
+    kept = new_codes >= 0
+    lengths = np.diff(offsets)
+    out = TraceTexts()
+    out.add_encoded(new_codes[kept].astype(np.int32), lengths[kept], np.frombuffer(buffer, dtype=np.uint8)[np.repeat(kept, lengths)].tobytes())
+    return out
