@@ -114,3 +114,21 @@ def same(ours: object, theirs: object, where: str = "", *, weighted: bool = Fals
             same(a, b, f"{where}[{index}]", weighted=weighted)
     else:
         assert ours == theirs, where
+
+
+def mixed_requests(count: int) -> list[dict]:
+    """Requests with a bit of everything: some sampled (a quarter kept), errors, a retry each, usage
+    rolled up by the root, an unpriced model, a `team` attribute, evals failing for a third."""
+    records = []
+    for i in range(count):
+        t = f"t{i}"
+        records += [
+            {**root(t, 100.0 + i, start=f"2026-0{1 + i % 3}-05T00:00:00Z", input=f"q{i}"), "sample_rate": 0.25 if i % 4 == 0 else 1.0},
+            span(t, f"{t}-a", "tool", 10.0 + i % 7, status="error" if i % 5 == 0 else "ok", error="Boom" if i % 5 == 0 else None, team=f"team{i % 3}"),
+            span(t, f"{t}-b", "llm", 30.0 + i % 11, attempt=2, retry_of=f"{t}-a", status="ok" if i % 2 else "error", error=None if i % 2 else "Again"),
+            usage(t, "gpt-4o", 100, 20, provider="openai", span_id=f"{t}-b"),
+            usage(t, "gpt-4o", 150, 30, provider="openai", span_id=f"{t}-root", scope="span"),
+            usage(t, "mystery-model", 5, 5),
+            evaluation(t, i % 3 != 0, query=None, time=f"2026-03-01T11:00:0{i % 3}Z"),
+        ]
+    return records

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import evaluation, root, same, span, usage, write_jsonl
+from helpers import mixed_requests, same, write_jsonl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -47,18 +47,7 @@ def test_the_sample_traces_in_parts_make_the_same_report(count):
 
 
 def test_a_sampled_log_rollups_retries_and_groups_in_parts(tmp_path):
-    records = []
-    for i in range(60):
-        t = f"t{i}"
-        records += [
-            {**root(t, 100.0 + i, start=f"2026-0{1 + i % 3}-05T00:00:00Z", input=f"q{i}"), "sample_rate": 0.25 if i % 4 == 0 else 1.0},
-            span(t, f"{t}-a", "tool", 10.0 + i % 7, status="error" if i % 5 == 0 else "ok", error="Boom" if i % 5 == 0 else None, team=f"team{i % 3}"),
-            span(t, f"{t}-b", "llm", 30.0 + i % 11, attempt=2, retry_of=f"{t}-a", status="ok" if i % 2 else "error", error=None if i % 2 else "Again"),
-            usage(t, "gpt-4o", 100, 20, provider="openai", span_id=f"{t}-b"),
-            usage(t, "gpt-4o", 150, 30, provider="openai", span_id=f"{t}-root", scope="span"),
-            usage(t, "mystery-model", 5, 5),
-            evaluation(t, i % 3 != 0, query=None, time=f"2026-03-01T11:00:0{i % 3}Z"),
-        ]
+    records = mixed_requests(60)
     log = write_jsonl(tmp_path / "a.jsonl", records + records[:14])  # two traces read twice
     for by in ("name", "team"):
         data = load([str(log)], group_attrs=() if by == "name" else (by,))

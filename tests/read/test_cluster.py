@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import canonical, root, same, span, usage
+from helpers import canonical, mixed_requests, root, same, span, usage, write_jsonl
 
 pytest.importorskip("distributed")
 boto3 = pytest.importorskip("boto3")
@@ -109,6 +109,20 @@ def test_byte_ranges_on_two_workers_equal_the_local_engine(cluster, tmp_path):
     assert on_cluster.stats.bad_lines == 9 and on_cluster.stats.bad_samples[1].line == local.stats.bad_samples[1].line == 58 * 3 + 1 + 1
     grouped = load_on_cluster(paths, address, block_bytes=4096, group_attrs=("model",))
     assert canonical(grouped) == canonical(load(paths, group_attrs=("model",)))
+
+
+def test_the_report_made_in_parts_on_two_workers_is_the_local_report(cluster, tmp_path):
+    from llmobs.analysis.cluster import report_on_cluster
+    from llmobs.analysis.report import build_report
+    from llmobs.pricing import Pricer
+
+    address, _ = cluster
+    records = mixed_requests(200)
+    log = write_jsonl(tmp_path / "a.jsonl", records + records[:30], extra_lines=["{torn"])  # some requests read twice
+    report, stats, sources = report_on_cluster([str(log)], address, Pricer(), by="team", block_bytes=8192, parts=5)
+    data = load([str(log)], group_attrs=("team",))
+    assert stats.duplicates == data.stats.duplicates > 0 and stats.rollups == data.stats.rollups > 0 and sources == [str(log)]
+    same(report.to_json_dict(), build_report(data.columns, data.stats, Pricer(), "team").to_json_dict(), weighted=True)
 
 
 def test_the_cli_on_the_cluster_answers_as_locally(cluster):
