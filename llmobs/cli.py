@@ -121,6 +121,8 @@ SourceOpt = Annotated[AgentSource | None, typer.Option("--source", metavar="AGEN
                                                      help="Also read a coding agent's own session logs where it keeps them: claude-code or codex.")]
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", metavar="FORM", help="Output form: table, markdown, json, csv or html (one self-contained page).")]
 StrictOpt = Annotated[bool, typer.Option("--strict", help="Fail (exit 2) on the first bad line instead of skipping it.")]
+
+
 class Engine(str, Enum):
     local = "local"
     dask = "dask"
@@ -584,6 +586,7 @@ def checklist(
         from llmobs.analysis.checklist import build_checklist
         from llmobs.analysis.compare import compare
         from llmobs.analysis.gates import evaluate_gates, parse_checklist_config
+
         tool = _tool_config(config)
         settings = dict(tool.table.get("checklist", {}))
         flags = {
