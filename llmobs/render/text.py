@@ -47,7 +47,8 @@ DEFAULT_TOP = 20  # rows of a steps table on a terminal and in markdown; JSON an
 
 
 def settled_notes(report: Report) -> list[str]:
-    """What reading settled before the figures: sampling estimates, records read twice, rollups."""
+    """What reading settled before the figures: sampling estimates, records read twice, rollups, and
+    percentiles estimated by a sketch."""
     notes = []
     req, inp = report.requests, report.input
     if req.estimated:
@@ -59,6 +60,8 @@ def settled_notes(report: Report) -> list[str]:
         notes.append(f"{inp.duplicates:,} records were read more than once (the same span, or an identical usage or eval record) and counted once.")
     if inp.rollups:
         notes.append(f"{inp.rollups:,} spans reported usage that included their descendants'; only their own part is counted.")
+    if report.percentiles != "exact":
+        notes.append(f"Percentiles estimated (more values than are kept exactly): {report.percentiles}.")
     return notes
 
 

@@ -72,6 +72,11 @@ def test_beyond_the_exact_limit_percentiles_are_sketched_and_within_the_accuracy
     monkeypatch.setattr(sketch, "EXACT_LIMIT", 50)  # keep at most 50 values of a distribution exactly
     report = in_parts(data, 4)
     assert report.percentiles == SKETCHED
+    from llmobs.render.markdown import render_report as markdown
+    from llmobs.render.table import render_report as table
+
+    assert f"Percentiles estimated (more values than are kept exactly): {SKETCHED}." in markdown(report)
+    assert any(getattr(part, "plain", "").startswith("Percentiles estimated") for part in table(report).renderables)
     roots = data.columns.spans.duration_ms[data.columns.spans.is_root]
     for q, got in zip((0.5, 0.95, 0.99), (report.requests.latency_ms.p50, report.requests.latency_ms.p95, report.requests.latency_ms.p99), strict=True):
         at_rank = float(np.sort(roots)[math.floor(q * (len(roots) - 1))])
