@@ -18,7 +18,7 @@ from llmobs.analysis.partial import ReportPart, finish_report, merge_parts, repo
 from llmobs.analysis.results import Report
 from llmobs.errors import InputError
 from llmobs.pricing import Pricer
-from llmobs.read.cluster import BLOCK_BYTES, blocks, client_for, gathered, read_block, renumbered
+from llmobs.read.cluster import BLOCK_BYTES, Block, blocks, client_for, gathered, read_block, renumbered
 from llmobs.read.columns import Columns
 from llmobs.read.merge import merge_columns, split_by_trace
 from llmobs.read.settle import settle
@@ -38,10 +38,9 @@ def report_on_cluster(paths: list[str], scheduler: str, pricer: Pricer, *, by: s
     tasks, ignored = blocks(paths, block_bytes)
     with client_for(scheduler) as client:
         count = parts or max(1, PARTS_PER_WORKER * len(client.scheduler_info()["workers"]))
-        reads = client.map(read_block, tasks, group_attrs=group_attrs, pure=False)
+        reads = client.map(_read_in_parts, tasks, group_attrs=group_attrs, count=count, pure=False)
         block_stats = client.map(operator.itemgetter(1), reads)
-        splits = client.map(_split, reads, count=count)
-        pieces = [[client.submit(operator.getitem, split, part) for split in splits] for part in range(count)]
+        pieces = [[client.submit(_piece, read, part) for read in reads] for part in range(count)]
         partials = [client.submit(_part_of, *part_pieces, pricer=pricer, by=by, filters=filters, name_rules=name_rules) for part_pieces in pieces]
         while len(partials) > 1:  # merged pairwise on the workers
             partials = [client.submit(merge_parts, *partials[i : i + 2]) if i + 1 < len(partials) else partials[i] for i in range(0, len(partials), 2)]
@@ -59,8 +58,14 @@ def report_on_cluster(paths: list[str], scheduler: str, pricer: Pricer, *, by: s
     return finish_report(merged, stats, no_data), stats, list(dict.fromkeys(task.name for task in tasks))
 
 
-def _split(read: tuple[Columns, InputStats], count: int) -> list[Columns]:
-    return split_by_trace(read[0], count)
+def _read_in_parts(block: Block, group_attrs: tuple[str, ...], count: int) -> tuple[list[Columns], InputStats]:
+    """A reading task: the block's columns cut into `count` parts by trace, and its accounting."""
+    columns, stats = read_block(block, group_attrs)
+    return split_by_trace(columns, count), stats
+
+
+def _piece(read: tuple[list[Columns], InputStats], part: int) -> Columns:
+    return read[0][part]
 
 
 def _part_of(*pieces: Columns, pricer: Pricer, by: str, filters: Filters, name_rules: NameRules | None) -> ReportPart:
