@@ -16,6 +16,7 @@ from llmobs.analysis.filters import Filters, select
 from llmobs.analysis.names import NameRules, normalize_names
 from llmobs.analysis.partial import ReportPart, finish_report, merge_parts, report_part
 from llmobs.analysis.results import Report
+from llmobs.analysis.steps import BUILTIN_GROUPS
 from llmobs.errors import InputError
 from llmobs.pricing import Pricer
 from llmobs.read.cluster import BLOCK_BYTES, Block, blocks, client_for, gathered, read_block, renumbered
@@ -34,7 +35,7 @@ def report_on_cluster(paths: list[str], scheduler: str, pricer: Pricer, *, by: s
     """The report of `paths`, made on the cluster at `scheduler` in `parts` parts (default: two per
     worker); also the reading's accounting and the sources read."""
     filters = filters or Filters()
-    group_attrs = () if by in ("name", "model", "kind") else (by,)
+    group_attrs = () if by in BUILTIN_GROUPS else (by,)
     tasks, ignored = blocks(paths, block_bytes)
     with client_for(scheduler) as client:
         count = parts or max(1, PARTS_PER_WORKER * len(client.scheduler_info()["workers"]))

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from llmobs.analysis.quality import failed_evals
 from llmobs.analysis.report import input_summary
 from llmobs.analysis.requests import BINS_PER_DECADE, incomplete_traces, request_weights
 from llmobs.analysis.results import (
@@ -42,8 +43,8 @@ from llmobs.analysis.results import (
 from llmobs.analysis.selftime import self_times
 from llmobs.analysis.sketch import RELATIVE_ACCURACY, Distribution
 from llmobs.analysis.stats import grouped_percentiles
-from llmobs.analysis.steps import UNSET, _share, group_codes
-from llmobs.analysis.usage import cost_by_month, cost_rows_by_month_and_model, exact_sum_parts, month_groups, month_name, sum_by_month
+from llmobs.analysis.steps import UNSET, group_codes, share
+from llmobs.analysis.usage import cost_by_month, cost_rows_by_month_and_model, exact_sum_parts, month_groups, month_name, sum_by_month, weighted
 from llmobs.analysis.waterfall import WATERFALLS, waterfalls
 from llmobs.pricing import Pricer
 from llmobs.read.columns import Columns
@@ -123,9 +124,6 @@ class ReportPart:
 
 def report_part(columns: Columns, pricer: Pricer, by: str = "name") -> ReportPart:
     """The part of the report that `columns` (whole traces, settled, filtered) make."""
-    from llmobs.analysis.quality import failed_evals
-    from llmobs.analysis.usage import _weighted
-
     part = ReportPart(rows=len(columns.spans.trace) + len(columns.usage.trace) + len(columns.evals.trace), weighted=columns.trace_weight is not None)
     spans = columns.spans
     roots = spans.is_root
@@ -181,7 +179,7 @@ def report_part(columns: Columns, pricer: Pricer, by: str = "name") -> ReportPar
     part.reported_in, part.reported_out = bool(reported_in.any()), bool(reported_out.any())
 
     def total(values: np.ndarray, rows: np.ndarray) -> float:
-        return float(_weighted(values[rows], None if usage_weights is None else usage_weights[rows]).sum())
+        return float(weighted(values[rows], None if usage_weights is None else usage_weights[rows]).sum())
 
     part.tokens = {
         "input": total(usage.input_tokens, reported_in), "output": total(usage.output_tokens, reported_out),
@@ -190,16 +188,16 @@ def report_part(columns: Columns, pricer: Pricer, by: str = "name") -> ReportPar
     }
     priced = pricer.price(columns)
     known = ~np.isnan(priced.cost_usd)
-    part.unpriced_tokens = float(_weighted(usage.input_tokens + usage.output_tokens, usage_weights)[priced.unpriced].sum())
-    cost = _weighted(np.where(known, priced.cost_usd, 0.0), usage_weights)
+    part.unpriced_tokens = float(weighted(usage.input_tokens + usage.output_tokens, usage_weights)[priced.unpriced].sum())
+    cost = weighted(np.where(known, priced.cost_usd, 0.0), usage_weights)
     part.cost_known = bool(known.any())
     part.cost_total = exact_sum_parts(cost[known])
     part.cost_by_month = cost_by_month(usage.time_us[known], cost[known], parts=True)  # type: ignore[assignment]
     reported = reported_in & reported_out
-    part.tokens_by_month = sum_by_month(usage.time_us[reported], _weighted(usage.input_tokens + usage.output_tokens, usage_weights)[reported])
+    part.tokens_by_month = sum_by_month(usage.time_us[reported], weighted(usage.input_tokens + usage.output_tokens, usage_weights)[reported])
     part.requests_by_month = sum_by_month(spans.start_us[roots], weights)
-    part.cache_read_by_month = sum_by_month(usage.time_us[reported], _weighted(usage.cache_read_tokens, usage_weights)[reported])
-    part.input_by_month = sum_by_month(usage.time_us[reported], _weighted(usage.input_tokens, usage_weights)[reported])
+    part.cache_read_by_month = sum_by_month(usage.time_us[reported], weighted(usage.cache_read_tokens, usage_weights)[reported])
+    part.input_by_month = sum_by_month(usage.time_us[reported], weighted(usage.input_tokens, usage_weights)[reported])
     for month, models in cost_rows_by_month_and_model(columns, cost, known).items():
         for label, values in models.items():
             part.model_cost[(month, label)] = exact_sum_parts(values)
@@ -288,8 +286,7 @@ def merge_parts(a: ReportPart, b: ReportPart) -> ReportPart:
 def finish_report(part: ReportPart, stats: InputStats, no_data: str | None, rank_by: str = "p95_ms") -> Report:
     """The report the merged `part` of every trace makes, `stats` being the reading's accounting
     (its duplicates and rollups as the parts counted them)."""
-    weighted = part.weighted
-    requests = part.root_weight if weighted else float(part.roots)
+    requests = part.root_weight if part.weighted else float(part.roots)
     latency = part.latency.quantiles()
     exact = part.latency.exact and all(step.durations.exact and step.self_times.exact for step in part.steps.values())
     operations, succeeded = part.operations, part.succeeded
@@ -313,7 +310,7 @@ def finish_report(part: ReportPart, stats: InputStats, no_data: str | None, rank
         no_data=no_data,
         input=input_summary(stats),
         requests=RequestsSummary(
-            count=round(requests), kept=part.roots, estimated=weighted, incomplete=part.incomplete,
+            count=round(requests), kept=part.roots, estimated=part.weighted, incomplete=part.incomplete,
             error_rate=part.root_errors / part.root_weight if part.roots else None,
             latency_ms=LatencyMs(p50=latency[0], p95=latency[1], p99=latency[2]) if latency else None,
             latency_histogram=_histogram(part),
@@ -365,8 +362,8 @@ def _steps(part: ReportPart, rank_by: str) -> list[StepSummary]:
     steps = [
         StepSummary(
             name=name, count=round(step.count), p50_ms=q[0], p95_ms=q[1], p99_ms=q[2], total_ms=step.total, error_rate=step.errors / step.count,
-            share_of_request_time=_share(step.total, part.request_total), self_p50_ms=sq[0], self_p95_ms=sq[1], self_total_ms=step.self_total,
-            self_share=_share(step.self_total, part.self_total),
+            share_of_request_time=share(step.total, part.request_total), self_p50_ms=sq[0], self_p95_ms=sq[1], self_total_ms=step.self_total,
+            self_share=share(step.self_total, part.self_total),
         )
         for name in names
         for step, (q, sq) in [(part.steps[name], quantiles[name])]
@@ -374,11 +371,11 @@ def _steps(part: ReportPart, rank_by: str) -> list[StepSummary]:
     return sorted(steps, key=lambda s: (-getattr(s, rank_by), s.name))
 
 
-def _quantiles(distribution: Distribution, weighted: bool) -> list[float]:
+def _quantiles(distribution: Distribution, sampled: bool) -> list[float]:
     """A step's percentiles as `analyze_steps` computes them (`grouped_percentiles`), or the sketch's."""
     if not distribution.exact:
         return distribution.quantiles()  # type: ignore[return-value]
     values = distribution.values
-    weights = distribution.weights if distribution.weights is not None or not weighted else np.ones(len(values))  # type: ignore[arg-type]
+    weights = distribution.weights if distribution.weights is not None or not sampled else np.ones(len(values))  # type: ignore[arg-type]
     _, _, result = grouped_percentiles(np.zeros(len(values), dtype=np.int32), values, weights=weights)  # type: ignore[arg-type]
     return [float(v) for v in result[0]]

@@ -27,7 +27,7 @@ def group_codes(columns: Columns, by: str) -> tuple[np.ndarray, Strings]:
     return spans.group[by], columns.attr_values
 
 
-def _share(part: float, whole: float) -> float | None:
+def share(part: float, whole: float) -> float | None:
     """part / whole, or None when it has no finite value (no request time, or a vanishing one)."""
     if whole <= 0:
         return None
@@ -76,11 +76,11 @@ def analyze_steps(columns: Columns, by: str = "name", rank_by: str = "p95_ms") -
             p99_ms=float(q[2]),
             total_ms=float(total),
             error_rate=float(errs / count),
-            share_of_request_time=_share(float(total), request_total),
+            share_of_request_time=share(float(total), request_total),
             self_p50_ms=float(sq[0]),
             self_p95_ms=float(sq[1]),
             self_total_ms=float(self_total),
-            self_share=_share(float(self_total), all_self_total),
+            self_share=share(float(self_total), all_self_total),
         )
         for code, count, q, sq, total, self_total, errs in zip(group, counts, quantiles, self_quantiles, totals, self_totals, error_counts, strict=True)
     ]

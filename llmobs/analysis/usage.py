@@ -79,7 +79,7 @@ def cost_by_month(micros: np.ndarray, cost: np.ndarray, *, parts: bool = False) 
     return {month_name(month): add(cost[rows]) for month, rows in _groups_of(months_of(micros))}  # type: ignore[misc]
 
 
-def _weighted(values: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
+def weighted(values: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
     return values.astype(np.float64) if weights is None else values * weights
 
 
@@ -97,7 +97,7 @@ def analyze_tokens(columns: Columns) -> TokensSummary:
         return TokensSummary(input_per_request=None, output_per_request=None, missing_usage=missing_usage)
 
     def total(values: np.ndarray, rows: np.ndarray) -> float:
-        return float(_weighted(values[rows], None if weights is None else weights[rows]).sum())
+        return float(weighted(values[rows], None if weights is None else weights[rows]).sum())
 
     input_total, output_total = total(usage.input_tokens, reported_in), total(usage.output_tokens, reported_out)
     cache_read = total(usage.cache_read_tokens, reported_in)
@@ -123,19 +123,19 @@ def analyze_cost(columns: Columns, priced: PricedUsage) -> CostSummary:
     usage = columns.usage
     weights = columns.usage_weights()
     known = ~np.isnan(priced.cost_usd)
-    unpriced_tokens = round(float(_weighted(usage.input_tokens + usage.output_tokens, weights)[priced.unpriced].sum()))
+    unpriced_tokens = round(float(weighted(usage.input_tokens + usage.output_tokens, weights)[priced.unpriced].sum()))
     requests = estimated_requests(columns)
-    cost = _weighted(np.where(known, priced.cost_usd, 0.0), weights)
+    cost = weighted(np.where(known, priced.cost_usd, 0.0), weights)
     total = exact_sum(cost[known]) if known.any() else None
 
     cost_months = cost_by_month(usage.time_us[known], cost[known])
     reported = (usage.input_tokens >= 0) & (usage.output_tokens >= 0)
-    tokens = _weighted(usage.input_tokens + usage.output_tokens, weights)
+    tokens = weighted(usage.input_tokens + usage.output_tokens, weights)
     tokens_by_month = sum_by_month(usage.time_us[reported], tokens[reported])
     roots = columns.spans.is_root
     request_months = sum_by_month(columns.spans.start_us[roots], request_weights(columns))
-    cache_read_by_month = sum_by_month(usage.time_us[reported], _weighted(usage.cache_read_tokens, weights)[reported])
-    input_by_month = sum_by_month(usage.time_us[reported], _weighted(usage.input_tokens, weights)[reported])
+    cache_read_by_month = sum_by_month(usage.time_us[reported], weighted(usage.cache_read_tokens, weights)[reported])
+    input_by_month = sum_by_month(usage.time_us[reported], weighted(usage.input_tokens, weights)[reported])
     models_by_month = _cost_by_month_and_model(columns, cost, known)
     by_month = []
     for month in sorted(set(cost_months) | set(request_months) | set(tokens_by_month)):
