@@ -22,7 +22,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import orjson
@@ -86,6 +86,25 @@ class Manifest:
     tail_hash: str
     crc: int  # of the bytes before `end`: what proves a file unchanged when its mtime cannot (RACY_NS)
     segments: list[str] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, raw: object) -> Manifest:
+        """The manifest a JSON object holds; ValueError or TypeError unless every field is there
+        with its type (JSON that parses may still not be a manifest)."""
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+        manifest = cls(**raw)
+        for item in fields(cls):
+            value = getattr(manifest, item.name)
+            expected = {"int": int, "str": str}.get(str(item.type))
+            if expected is not None and (not isinstance(value, expected) or isinstance(value, bool)):
+                raise ValueError(f"{item.name} is {value!r}")
+        for names in (manifest.segments, manifest.group_attrs):
+            if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+                raise ValueError("segments and group_attrs must be lists of names")
+        if any("/" in name or name.startswith(".") for name in manifest.segments):
+            raise ValueError("a segment name with a path")
+        return manifest
 
 
 @dataclass
@@ -199,10 +218,7 @@ class Cache:
             fields_ = orjson.loads(raw)
             if isinstance(fields_, dict) and fields_.get("version") != self.version and isinstance(fields_.get("version"), str):
                 return None  # kept by another llmobs version: read again, and replaced, without a word
-            manifest = Manifest(**fields_)
-            if not all(isinstance(name, str) and "/" not in name for name in manifest.segments):
-                raise ValueError("segment names with a path")
-            return manifest
+            return Manifest.parse(fields_)
         except (ValueError, TypeError) as exc:
             self.warnings.append(f"cache file {entry / MANIFEST} is damaged ({type(exc).__name__}: {exc}); ignored, and its log read again")
             return None

@@ -49,8 +49,8 @@ def _entry(cache: Cache, folder: Path) -> CachedLog:
         log = fields.get("log")
         return unknown.model_copy(update={"log": log if isinstance(log, str) else None, "state": "stale"})
     try:
-        manifest = Manifest(**fields)
-    except TypeError:
+        manifest = Manifest.parse(fields)
+    except (ValueError, TypeError):
         return unknown
     records = lines = 0
     state = _state(manifest)

@@ -186,7 +186,7 @@ def test_many_appends_leave_one_segment(tmp_path):
     assert len(list(next((directory / "files").iterdir()).glob("*.seg"))) == 1
 
 
-@pytest.mark.parametrize("damage", ["flip_data", "cut", "foreign", "manifest"])
+@pytest.mark.parametrize("damage", ["flip_data", "cut", "foreign", "manifest", "manifest_types"])
 def test_a_damaged_cache_file_is_named_ignored_and_rebuilt(tmp_path, damage):
     log = write_log(tmp_path / "a.jsonl", range(25))
     age(log)
@@ -202,15 +202,18 @@ def test_a_damaged_cache_file_is_named_ignored_and_rebuilt(tmp_path, damage):
         segment.write_bytes(bytes(raw[: len(raw) // 2]))
     elif damage == "foreign":
         segment.write_bytes(b"PAR1" + bytes(raw[4:]))
-    else:
+    elif damage == "manifest":
         (entry / "manifest.json").write_text('{"version": ')
+    else:  # JSON that parses, with the right keys, but not the right types
+        manifest = json.loads((entry / "manifest.json").read_text())
+        (entry / "manifest.json").write_text(json.dumps({**manifest, "end": "all of it"}))
     data, cache = cached_load([str(log)], directory)
     assert canonical(data) == expected
-    damaged = entry / "manifest.json" if damage == "manifest" else segment
+    damaged = entry / "manifest.json" if damage.startswith("manifest") else segment
     assert len(cache.warnings) == 1 and str(damaged) in cache.warnings[0] and "damaged" in cache.warnings[0]
     again, cache = cached_load([str(log)], directory)
     assert canonical(again) == expected and cache.warnings == []
-    assert not (damage != "manifest" and segment.exists())  # rebuilt: the damaged file is gone
+    assert not (not damage.startswith("manifest") and segment.exists())  # rebuilt: the damaged file is gone
 
 
 def test_a_segment_is_refused_when_any_byte_of_it_changes(tmp_path):
