@@ -70,6 +70,7 @@ class Frozen:
 
 
 def freeze(segment: Segment) -> Frozen:
+    """`segment` as it is now, for `write_segment` to write later (on another thread)."""
     columns = segment.columns
     arrays: dict[str, np.ndarray] = {}
     for prefix, table, excluded in (("span.", columns.spans, {"group"}), ("usage.", columns.usage, set()), ("eval.", columns.evals, {"query"})):
