@@ -928,14 +928,23 @@ def cache_info_command(
         _emit("\n".join(lines) + "\n", None)
 
 
-@cache_app.command("clear", cls=_Command, short_help="Empty the cache.")
-def cache_clear_command() -> None:
-    """Remove everything the cache holds; the next run reads every file whole (and keeps it again)."""
+@cache_app.command("clear", cls=_Command, short_help="Empty the cache, or drop what no run can use.")
+def cache_clear_command(
+    unusable: Annotated[bool, typer.Option("--unusable", help="Only the entries no run can use as they are: their log gone, changed or rewritten, "
+                                                             "kept by another llmobs version, or damaged.")] = False,
+) -> None:
+    """Remove everything the cache holds (the next run reads every file whole, and keeps it again),
+    or with --unusable only what no run can use."""
     with _user_errors():
         from llmobs.read.cache import Cache
-        from llmobs.units import size
+        from llmobs.read.cache_info import remove_unusable
+        from llmobs.units import plural, size
 
         cache = Cache()
+        if unusable:
+            removed, freed = remove_unusable(cache)
+            _emit(f"llmobs: removed {plural(removed, 'unusable entry', 'unusable entries')} ({size(freed)}) from {cache.directory}\n", None)
+            return
         freed = cache.clear()
         _emit(f"llmobs: removed {size(freed)} from {cache.directory}\n", None)
 

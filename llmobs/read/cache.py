@@ -134,6 +134,12 @@ def _hash(path: str, start: int, end: int) -> str:
         return hashlib.blake2b(handle.read(end - start), digest_size=16).hexdigest()
 
 
+def head_and_tail_match(log: str, manifest: Manifest) -> bool:
+    """Whether the file's first HASH_BYTES and its HASH_BYTES before the kept end are as kept."""
+    end = manifest.end
+    return (_hash(log, 0, min(end, HASH_BYTES)), _hash(log, max(0, end - HASH_BYTES), end)) == (manifest.head_hash, manifest.tail_hash)
+
+
 def content_crc(path: str, start: int, end: int, crc: int = 0) -> int:
     """CRC-32 of the bytes [start, end) of a file, continuing `crc` (that of the bytes before
     `start`). ISA-L's: about 0.1 s a gigabyte."""
@@ -192,7 +198,7 @@ class Cache:
         if not unchanged and (kind == "whole" or state.st_size == manifest.size):
             return None  # rewritten (a same-size rewrite, or any change to a whole-read file)
         try:
-            if (_hash(log, 0, min(manifest.end, HASH_BYTES)), _hash(log, max(0, manifest.end - HASH_BYTES), manifest.end)) != (manifest.head_hash, manifest.tail_hash):
+            if not head_and_tail_match(log, manifest):
                 return None
             if unchanged and manifest.mtime_ns >= manifest.checked_ns - RACY_NS and content_crc(log, 0, manifest.end) != manifest.crc:
                 return None  # changed again within the mtime's resolution: only its bytes can tell
@@ -290,6 +296,13 @@ class Cache:
         freed = self.size()
         shutil.rmtree(self.directory / "files", ignore_errors=True)
         return freed
+
+    def remove(self, folder: Path) -> bool:
+        """Remove one entry, unless a run is writing it (then False)."""
+        with self._locked(folder) as locked:
+            if locked:
+                shutil.rmtree(folder, ignore_errors=True)
+            return locked
 
     def size(self) -> int:
         folder = self.directory / "files"

@@ -9,8 +9,10 @@ from pathlib import Path
 import orjson
 from pydantic import BaseModel
 
-from llmobs.read.cache import MANIFEST, Cache, Manifest
+from llmobs.read.cache import MANIFEST, Cache, Manifest, head_and_tail_match
 from llmobs.read.segment import DamagedSegment, segment_stats
+
+UNUSABLE = ("gone", "changed", "stale", "damaged")  # states in which no run can use an entry as it is
 
 
 class CachedLog(BaseModel):
@@ -69,10 +71,22 @@ def _entry(cache: Cache, folder: Path) -> CachedLog:
 def _state(manifest: Manifest) -> str:
     try:
         now = os.stat(manifest.log)
+        if (now.st_dev, now.st_ino) != (manifest.device, manifest.inode) or now.st_size < manifest.end or not head_and_tail_match(manifest.log, manifest):
+            return "changed"
     except OSError:
         return "gone"
-    if (now.st_dev, now.st_ino) != (manifest.device, manifest.inode) or now.st_size < manifest.end:
-        return "changed"
     if (now.st_size, now.st_mtime_ns) == (manifest.size, manifest.mtime_ns):
         return "current"
     return "grown" if manifest.kind == "lines" and now.st_size > manifest.size else "changed"
+
+
+def remove_unusable(cache: Cache) -> tuple[int, int]:
+    """Remove the entries no run can use as they are (their log gone, changed or rewritten, kept by
+    another llmobs version, or damaged), skipping any a run is writing: (entries removed, bytes)."""
+    removed = freed = 0
+    for folder in cache.folders():
+        entry = _entry(cache, folder)
+        if entry.state in UNUSABLE and cache.remove(folder):
+            removed += 1
+            freed += entry.disk_bytes
+    return removed, freed

@@ -362,3 +362,20 @@ def test_documents_and_session_logs_are_kept_whole(tmp_path):
         data, cache = cached_load(paths, directory)
         assert canonical(data) == expected and cache.warnings == []
     assert len(list((directory / "files").glob("*/*.seg"))) == 4
+
+
+def test_cache_clear_unusable_keeps_what_runs_can_use(tmp_path):
+    logs = [write_log(tmp_path / f"{name}.jsonl", range(8000)) for name in ("kept", "grown", "gone", "rewritten")]
+    env = {"LLMOBS_CACHE_DIR": str(tmp_path / "cache")}
+    for log in logs:
+        assert llmobs("report", str(log), "-f", "json", env=env).returncode == 0
+    with open(logs[1], "a") as out:
+        out.write("".join(line + "\n" for line in record_lines(1, 1)))
+    logs[2].unlink()
+    write_log(logs[3], range(100, 8100))  # rewritten in place: a different head
+    states = {Path(entry["log"]).name: entry["state"] for entry in json.loads(llmobs("cache", "info", "-f", "json", env=env).stdout)["entries"]}
+    assert states == {"kept.jsonl": "current", "grown.jsonl": "grown", "gone.jsonl": "gone", "rewritten.jsonl": "changed"}
+    cleared = llmobs("cache", "clear", "--unusable", env=env)
+    assert cleared.returncode == 0 and cleared.stdout.startswith("llmobs: removed 2 unusable entries (")
+    left = {Path(entry["log"]).name for entry in json.loads(llmobs("cache", "info", "-f", "json", env=env).stdout)["entries"]}
+    assert left == {"kept.jsonl", "grown.jsonl"}
