@@ -42,7 +42,7 @@ from llmobs.analysis.results import (
 )
 from llmobs.analysis.selftime import self_times
 from llmobs.analysis.sketch import RELATIVE_ACCURACY, Distribution
-from llmobs.analysis.stats import grouped_percentiles
+from llmobs.analysis.stats import grouped_percentiles, groups_of
 from llmobs.analysis.steps import UNSET, group_codes, share
 from llmobs.analysis.usage import cost_by_month, cost_rows_by_month_and_model, exact_sum_parts, month_groups, month_name, sum_by_month, weighted
 from llmobs.analysis.waterfall import WATERFALLS, waterfalls
@@ -143,7 +143,7 @@ def report_part(columns: Columns, pricer: Pricer, by: str = "name") -> ReportPar
     child = ~roots
     codes, table = group_codes(columns, by)
     child_weights = None if all_weights is None else all_weights[child]
-    for code, rows in _groups(codes[child]):
+    for code, rows in groups_of(codes[child]):
         w = None if child_weights is None else child_weights[rows]
         d, own, errs = spans.duration_ms[child][rows], own_all[child][rows], spans.is_error[child][rows]
         name = table.lookup(int(code)) or UNSET
@@ -160,7 +160,7 @@ def report_part(columns: Columns, pricer: Pricer, by: str = "name") -> ReportPar
     part.span_weight = float(part.spans if all_weights is None else all_weights.sum())
     failed = spans.is_error
     part.error_weight = float(failed.sum() if all_weights is None else all_weights[failed].sum())
-    for code, rows in _groups(spans.error_type[failed]):
+    for code, rows in groups_of(spans.error_type[failed]):
         part.error_types[columns.error_types.values[code]] = float(len(rows) if all_weights is None else all_weights[failed][rows].sum())
     if roots.any():
         months, inverse = month_groups(spans.start_us[roots])
@@ -209,17 +209,6 @@ def report_part(columns: Columns, pricer: Pricer, by: str = "name") -> ReportPar
     return part
 
 
-def _groups(codes: np.ndarray) -> list[tuple[int, np.ndarray]]:
-    """(code, rows) for each distinct code."""
-    if len(codes) == 0:
-        return []
-    order = np.argsort(codes, kind="stable")
-    sorted_codes = codes[order]
-    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]])
-    ends = np.r_[starts[1:], len(codes)]
-    return [(int(sorted_codes[s]), order[s:e]) for s, e in zip(starts, ends, strict=True)]
-
-
 def _retry_sums(columns: Columns) -> tuple[float, float]:
     """(operations, succeeded), weighted, as `analyze_retries` counts them."""
     spans = columns.spans
@@ -246,7 +235,7 @@ def _histogram_part(part: ReportPart, durations: np.ndarray, weights: np.ndarray
     high = int(np.floor(np.log10(values.max()) * BINS_PER_DECADE)) + 1
     edges = 10.0 ** (np.arange(low, high + 1) / BINS_PER_DECADE)
     bins = low + np.searchsorted(edges, values, side="right") - 1
-    for k, rows in _groups(bins):
+    for k, rows in groups_of(bins):
         part.histogram[k] = float(len(rows) if weights is None else weights[positive][rows].sum())
     part.histogram_low, part.histogram_high = low, high
 

@@ -50,6 +50,16 @@ def _weighted_at(sorted_values: np.ndarray, cumulative: np.ndarray, starts: np.n
     return below + (positions - low) * (value_at(low + 1) - below)
 
 
+def groups_of(keys: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """(key, rows) of each distinct key, ascending; the rows in their order."""
+    if len(keys) == 0:
+        return []
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    return [(int(ordered[start]), order[start:end]) for start, end in zip(starts, np.r_[starts[1:], len(keys)], strict=True)]
+
+
 def grouped_percentiles(
     codes: np.ndarray, values: np.ndarray, quantiles: tuple[float, ...] = QUANTILES, weights: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -8,6 +8,7 @@ import numpy as np
 
 from llmobs.analysis.requests import estimated_requests, request_weights
 from llmobs.analysis.results import CostSummary, ModelCost, MonthCost, TokensSummary, TokenTotals
+from llmobs.analysis.stats import groups_of
 from llmobs.pricing import PricedUsage
 from llmobs.read.columns import Columns
 
@@ -63,20 +64,10 @@ def exact_sum_parts(values: np.ndarray) -> list[float]:
     return [high, math.fsum([-high, *listed])]
 
 
-def _groups_of(keys: np.ndarray) -> list[tuple[int, np.ndarray]]:
-    """(key, rows) of each distinct key, ascending."""
-    if len(keys) == 0:
-        return []
-    order = np.argsort(keys, kind="stable")
-    ordered = keys[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-    return [(int(ordered[start]), order[start:end]) for start, end in zip(starts, np.r_[starts[1:], len(keys)], strict=True)]
-
-
 def cost_by_month(micros: np.ndarray, cost: np.ndarray, *, parts: bool = False) -> dict[str, float] | dict[str, list[float]]:
     """Per `YYYY-MM`: the exact sum of `cost` (or, with `parts`, its `exact_sum_parts`)."""
     add = exact_sum_parts if parts else exact_sum
-    return {month_name(month): add(cost[rows]) for month, rows in _groups_of(months_of(micros))}  # type: ignore[misc]
+    return {month_name(month): add(cost[rows]) for month, rows in groups_of(months_of(micros))}  # type: ignore[misc]
 
 
 def weighted(values: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
@@ -178,7 +169,7 @@ def cost_rows_by_month_and_model(columns: Columns, cost: np.ndarray, known: np.n
     first = int(months.min())
     out: dict[str, dict[str, np.ndarray]] = {}
     known_cost = cost[known]
-    for combined, rows in _groups_of((months - first) * pairs + pair):
+    for combined, rows in groups_of((months - first) * pairs + pair):
         month, key = divmod(combined, pairs)
         provider_code, model_code = divmod(key, len(columns.models) + 1)
         provider = columns.providers.lookup(provider_code - 1)
