@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from llmobs.analysis.errors import month_error_sums, retry_sums
 from llmobs.analysis.quality import failed_evals
 from llmobs.analysis.report import input_summary
 from llmobs.analysis.requests import BINS_PER_DECADE, incomplete_traces, request_weights
@@ -44,7 +45,7 @@ from llmobs.analysis.selftime import self_times
 from llmobs.analysis.sketch import RELATIVE_ACCURACY, Distribution
 from llmobs.analysis.stats import grouped_percentiles, groups_of
 from llmobs.analysis.steps import UNSET, group_codes, share
-from llmobs.analysis.usage import cost_by_month, cost_rows_by_month_and_model, exact_sum_parts, month_groups, month_name, sum_by_month, weighted
+from llmobs.analysis.usage import cost_by_month, cost_rows_by_month_and_model, exact_sum_parts, month_name, sum_by_month, token_sums, weighted
 from llmobs.analysis.waterfall import WATERFALLS, waterfalls
 from llmobs.pricing import Pricer
 from llmobs.read.columns import Columns
@@ -162,14 +163,12 @@ def report_part(columns: Columns, pricer: Pricer, by: str = "name") -> ReportPar
     part.error_weight = float(failed.sum() if all_weights is None else all_weights[failed].sum())
     for code, rows in groups_of(spans.error_type[failed]):
         part.error_types[columns.error_types.values[code]] = float(len(rows) if all_weights is None else all_weights[failed][rows].sum())
-    if roots.any():
-        months, inverse = month_groups(spans.start_us[roots])
-        requests = np.bincount(inverse, weights=weights, minlength=len(months))
-        failed_roots = np.bincount(inverse, weights=spans.is_error[roots] * (1.0 if weights is None else weights), minlength=len(months))
-        part.month_requests = {int(m): float(n) for m, n in zip(months, requests, strict=True)}
-        part.month_failed = {int(m): float(f) for m, f in zip(months, failed_roots, strict=True)}
-    part.retried = bool((spans.retry_of != 0).any())
-    part.operations, part.succeeded = _retry_sums(columns)
+    month_errors = month_error_sums(columns)
+    part.month_requests = {month: requests for month, (requests, _) in month_errors.items()}
+    part.month_failed = {month: failed for month, (_, failed) in month_errors.items()}
+    retries = retry_sums(columns)
+    part.retried = retries is not None
+    part.operations, part.succeeded = retries or (0.0, 0.0)
 
     usage = columns.usage
     usage_weights = columns.usage_weights()
@@ -177,15 +176,7 @@ def report_part(columns: Columns, pricer: Pricer, by: str = "name") -> ReportPar
     missing = ~reported_in | ~reported_out
     part.missing_usage = float(missing.sum() if usage_weights is None else usage_weights[missing].sum())
     part.reported_in, part.reported_out = bool(reported_in.any()), bool(reported_out.any())
-
-    def total(values: np.ndarray, rows: np.ndarray) -> float:
-        return float(weighted(values[rows], None if usage_weights is None else usage_weights[rows]).sum())
-
-    part.tokens = {
-        "input": total(usage.input_tokens, reported_in), "output": total(usage.output_tokens, reported_out),
-        "cache_read": total(usage.cache_read_tokens, reported_in), "cache_write": total(usage.cache_write_tokens, reported_in),
-        "reasoning": total(usage.reasoning_tokens, reported_out),
-    }
+    part.tokens = token_sums(columns)
     priced = pricer.price(columns)
     known = ~np.isnan(priced.cost_usd)
     part.unpriced_tokens = float(weighted(usage.input_tokens + usage.output_tokens, usage_weights)[priced.unpriced].sum())
@@ -207,21 +198,6 @@ def report_part(columns: Columns, pricer: Pricer, by: str = "name") -> ReportPar
     part.failed = failed_evals(columns)
     part.slowest = waterfalls(columns)
     return part
-
-
-def _retry_sums(columns: Columns) -> tuple[float, float]:
-    """(operations, succeeded), weighted, as `analyze_retries` counts them."""
-    spans = columns.spans
-    retried = spans.retry_of != 0
-    if not retried.any():
-        return 0.0, 0.0
-    trace = spans.trace[retried].astype(np.int64)
-    origin, attempt, ok = spans.retry_of[retried], spans.attempt[retried], ~spans.is_error[retried]
-    order = np.lexsort((attempt, origin, trace))
-    trace, origin, ok = trace[order], origin[order], ok[order]
-    last = np.r_[(trace[1:] != trace[:-1]) | (origin[1:] != origin[:-1]), True]
-    weights = np.ones(int(last.sum())) if columns.trace_weight is None else columns.trace_weight[trace[last]]
-    return float(weights.sum()), float(weights[ok[last]].sum())
 
 
 def _histogram_part(part: ReportPart, durations: np.ndarray, weights: np.ndarray | None) -> None:

@@ -74,6 +74,23 @@ def weighted(values: np.ndarray, weights: np.ndarray | None) -> np.ndarray:
     return values.astype(np.float64) if weights is None else values * weights
 
 
+def token_sums(columns: Columns) -> dict[str, float]:
+    """Reported tokens of each kind (TokenTotals' fields), weighted when sampled: input and cache
+    tokens over rows that report input, output and reasoning over rows that report output."""
+    usage = columns.usage
+    weights = columns.usage_weights()
+    reported_in, reported_out = usage.input_tokens >= 0, usage.output_tokens >= 0
+
+    def total(values: np.ndarray, rows: np.ndarray) -> float:
+        return float(weighted(values[rows], None if weights is None else weights[rows]).sum())
+
+    return {
+        "input": total(usage.input_tokens, reported_in), "output": total(usage.output_tokens, reported_out),
+        "cache_read": total(usage.cache_read_tokens, reported_in), "cache_write": total(usage.cache_write_tokens, reported_in),
+        "reasoning": total(usage.reasoning_tokens, reported_out),
+    }
+
+
 def analyze_tokens(columns: Columns) -> TokensSummary:
     """Reported tokens per request, and in total by kind; usage rows with `null` tokens only count
     as missing. Weighted by each trace's sampling weight when the log was sampled."""
@@ -86,19 +103,9 @@ def analyze_tokens(columns: Columns) -> TokensSummary:
     requests = estimated_requests(columns)
     if not (reported_in.any() or reported_out.any()):
         return TokensSummary(input_per_request=None, output_per_request=None, missing_usage=missing_usage)
-
-    def total(values: np.ndarray, rows: np.ndarray) -> float:
-        return float(weighted(values[rows], None if weights is None else weights[rows]).sum())
-
-    input_total, output_total = total(usage.input_tokens, reported_in), total(usage.output_tokens, reported_out)
-    cache_read = total(usage.cache_read_tokens, reported_in)
-    totals = TokenTotals(
-        input=round(input_total),
-        output=round(output_total),
-        cache_read=round(cache_read),
-        cache_write=round(total(usage.cache_write_tokens, reported_in)),
-        reasoning=round(total(usage.reasoning_tokens, reported_out)),
-    )
+    sums = token_sums(columns)
+    input_total, output_total, cache_read = sums["input"], sums["output"], sums["cache_read"]
+    totals = TokenTotals(**{name: round(value) for name, value in sums.items()})
     return TokensSummary(
         input_per_request=input_total / requests if requests and reported_in.any() else None,
         output_per_request=output_total / requests if requests and reported_out.any() else None,
