@@ -24,7 +24,7 @@ from llmobs.read.columns import ColumnBuilder, Columns
 from llmobs.read.decode import decode_stream
 from llmobs.read.merge import merge_columns
 from llmobs.read.settle import settle
-from llmobs.read.sources import GZIP_MAGIC, LOG_SUFFIXES, Source, expand, head, is_multiline_document
+from llmobs.read.sources import GZIP_MAGIC, Source, expand, head, is_log_file, is_multiline_document
 from llmobs.read.stats import BadLine, InputStats
 from llmobs.read.stream import read_source
 
@@ -74,15 +74,11 @@ def blocks(paths: list[str], block_bytes: int = BLOCK_BYTES) -> tuple[list[Block
         except Exception as exc:  # fsspec's backends raise their own kinds (botocore's NoCredentialsError, …)
             raise InputError(f"{path}: cannot list it ({type(exc).__name__}: {exc})") from None
         for name, size in listed:
-            if "*" in path and not _is_log_name(name):
+            if "*" in path and not is_log_file(name):
                 ignored.append(name)
                 continue
             found += _split(name, name, size, block_bytes)
     return found, ignored
-
-
-def _is_log_name(name: str) -> bool:
-    return (name[:-3] if name.endswith(".gz") else name).endswith(LOG_SUFFIXES)
 
 
 def _listed(url: str) -> list[tuple[str, int]]:

@@ -43,7 +43,7 @@ class Source:
         return None if self.is_stdin else os.path.getsize(self.name)
 
 
-def _is_log_file(name: str) -> bool:
+def is_log_file(name: str) -> bool:
     base = name[:-3] if name.endswith(".gz") else name
     return base.endswith(LOG_SUFFIXES)
 
@@ -71,7 +71,7 @@ def expand(paths: list[str]) -> tuple[list[Source], list[str]]:
                 dirs.sort()
                 for file in sorted(files):
                     full = os.path.join(root, file)
-                    if _is_log_file(file):
+                    if is_log_file(file):
                         add(full)
                     else:
                         ignored.append(full)
