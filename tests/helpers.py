@@ -5,6 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -132,3 +135,8 @@ def mixed_requests(count: int) -> list[dict]:
             evaluation(t, i % 3 != 0, query=None, time=f"2026-03-01T11:00:0{i % 3}Z"),
         ]
     return records
+
+
+def llmobs(*args: str, env: dict[str, str] | None = None, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """The real `llmobs` command run in a process of its own, `env` added to this one's environment."""
+    return subprocess.run([sys.executable, "-m", "llmobs", *args], capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=timeout)

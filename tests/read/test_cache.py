@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import canonical, evaluation, root, span, usage
+from helpers import canonical, evaluation, llmobs, root, span, usage
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -284,10 +284,6 @@ def test_memory_mapped_columns_are_read_only(tmp_path):
     assert isinstance(data.columns.spans.duration_ms.base, (memoryview, bytes, np.ndarray)) or data.columns.spans.duration_ms.base is not None
     with pytest.raises(ValueError, match="read-only"):
         data.columns.spans.duration_ms[0] = 1.0
-
-
-def llmobs(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "llmobs", *args], capture_output=True, text=True, env={**os.environ, **env}, timeout=120)
 
 
 def test_cli_runs_at_once_share_the_cache_and_agree(tmp_path):

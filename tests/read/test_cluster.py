@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import canonical, mixed_requests, root, same, span, usage, write_jsonl
+from helpers import canonical, llmobs, mixed_requests, root, same, span, usage, write_jsonl
 
 pytest.importorskip("distributed")
 boto3 = pytest.importorskip("boto3")
@@ -77,10 +77,6 @@ def cluster(tmp_path_factory):
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-
-
-def llmobs(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "llmobs", *args], capture_output=True, text=True, env=env, timeout=180)
 
 
 def log_with_bad_lines(path: Path, requests: int) -> Path:
@@ -179,7 +175,7 @@ def test_cluster_errors_are_plain(cluster, tmp_path):
     _, env = cluster
     unreachable = llmobs("report", SAMPLE, "--engine", "dask", "--scheduler", f"tcp://127.0.0.1:{free_port()}", env=env)
     assert unreachable.returncode == 2 and "llmobs: error: cannot reach the Dask scheduler at tcp://127.0.0.1:" in unreachable.stderr
-    no_scheduler = llmobs("report", SAMPLE, "--engine", "dask", env={k: v for k, v in env.items() if k != "LLMOBS_DASK_SCHEDULER"})
+    no_scheduler = llmobs("report", SAMPLE, "--engine", "dask", env={**env, "LLMOBS_DASK_SCHEDULER": ""})  # set nowhere, not even in this environment
     assert no_scheduler.returncode == 2 and "--engine dask needs --scheduler ADDRESS" in no_scheduler.stderr
     url_locally = llmobs("report", "s3://agent-logs/x.jsonl", env=env)
     assert url_locally.returncode == 2 and "are read by the workers of --engine dask" in url_locally.stderr

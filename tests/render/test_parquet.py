@@ -4,22 +4,16 @@ back to the same figures."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-from helpers import evaluation, root, span, usage, write_jsonl
+from helpers import evaluation, llmobs, root, span, usage, write_jsonl
 
 from llmobs.read import load
 
 SAMPLE = str(Path(__file__).resolve().parents[2] / "sample_traces" / "agent_traces.jsonl")
-
-
-def llmobs(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "llmobs", *args], capture_output=True, text=True, timeout=120)
 
 
 def test_parquet_holds_what_the_report_counts(tmp_path):
