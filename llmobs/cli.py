@@ -568,6 +568,7 @@ def checklist(
     cost_per_request_usd: Annotated[float | None, typer.Option("--cost-per-request-usd", metavar="USD", parser=_number(0), help="Ceiling on $ per request, latest month.")] = None,
     failed_eval_rate: Annotated[float | None, typer.Option("--failed-eval-rate", metavar="FRACTION", parser=_number(fraction=True), help="Ceiling on the share of failed evals.")] = None,
     monthly_cost_growth: Annotated[float | None, typer.Option("--monthly-cost-growth", metavar="FRACTION", parser=_number(), help="Ceiling on month-over-month growth of $ per request (0.2 = +20 %).")] = None,
+    unread_share: Annotated[float | None, typer.Option("--unread-share", metavar="FRACTION", parser=_number(fraction=True), help="Ceiling on the share of lines not read (bad, or of unknown type); default 0: any fails.")] = None,
     step: Annotated[list[str] | None, typer.Option("--step", metavar="NAME.KEY=VALUE", help="Per-step ceiling, KEY one of p50_ms, p95_ms, p99_ms, error_rate (repeatable).")] = None,
     require_all: Annotated[bool, typer.Option("--require-all", help="Fail when any checklist question cannot be answered.")] = False,
     allow_empty: Annotated[bool, typer.Option("--allow-empty", help="Pass even when the input holds no records or every request was filtered out.")] = False,
@@ -593,7 +594,7 @@ def checklist(
             "p50_ms": p50_ms, "p95_ms": p95_ms, "p99_ms": p99_ms, "error_rate": error_rate,
             "retry_success_rate": retry_success_rate, "tokens_per_request": tokens_per_request,
             "cost_per_request_usd": cost_per_request_usd, "failed_eval_rate": failed_eval_rate,
-            "monthly_cost_growth": monthly_cost_growth,
+            "monthly_cost_growth": monthly_cost_growth, "unread_share": unread_share,
         }
         settings.update({key: value for key, value in flags.items() if value is not None})
         if require_all:

@@ -223,7 +223,7 @@ def test_checklist_llmobs_toml_and_explicit_config(tmp_path: Path, monkeypatch):
     result = run("checklist", str(log), "--format", "json")
     doc = json.loads(result.stdout)
     assert result.exit_code == 1 and doc["passed"] is False
-    assert {g["name"]: g["passed"] for g in doc["gates"]} == {"p50_ms": False, "error_rate": True}
+    assert {g["name"]: g["passed"] for g in doc["gates"]} == {"p50_ms": False, "error_rate": True, "unread_share": True}
     other = tmp_path / "ci.toml"
     other.write_text("[checklist]\np50_ms = 100000\n")
     assert run("checklist", str(log), "--config", str(other)).exit_code == 0
@@ -266,7 +266,7 @@ def test_junit_output_parses_with_testcases_and_failures(tmp_path: Path):
     assert result.exit_code == 1
     suite = ET.fromstring(result.stdout)
     cases = suite.findall("testcase")
-    assert suite.get("tests") == str(len(cases)) == "9"  # 7 questions + 2 gates
+    assert suite.get("tests") == str(len(cases)) == "10"  # 7 questions + 2 gates + every line read
     assert suite.get("failures") == "1" and suite.get("skipped") == "4"
     failed = [c for c in cases if c.find("failure") is not None]
     assert [c.get("name") for c in failed] == ["p95_ms"]

@@ -56,6 +56,9 @@ class ChecklistConfig(BaseModel):
     cost_per_request_usd: float | None = Limit
     failed_eval_rate: float | None = Field(default=None, ge=0, le=1)
     monthly_cost_growth: float | None = None
+    # Lines not read (bad, or of a type no reader knows) as a share of all: any fails by default,
+    # since a total missing what was not read can look right and be a fraction of the truth.
+    unread_share: float = Field(default=0.0, ge=0, le=1)
     require_all: bool = False
     steps: dict[str, StepLimits] = {}
     baseline: BaselineSettings = BaselineSettings()
@@ -99,7 +102,19 @@ def _cost_growth(by_month: list[MonthCost]) -> float | None:
 UNITS = {
     "p50_ms": "ms", "p95_ms": "ms", "p99_ms": "ms", "error_rate": "rate", "retry_success_rate": "rate",
     "tokens_per_request": "tokens", "cost_per_request_usd": "usd", "failed_eval_rate": "rate", "monthly_cost_growth": "change",
+    "unread_share": "rate",
 }
+
+
+def _unread(report: Report) -> tuple[float, str]:
+    """The share of lines not read, and what they were."""
+    inp = report.input
+    unread = inp.bad_lines + inp.skipped_unknown
+    kinds = ", ".join(f"{kind} ×{count:,}" for kind, count in sorted(inp.unknown_types.items(), key=lambda item: -item[1])[:5])
+    if not unread:
+        return 0.0, "every line read"
+    scope = f"{unread:,} of {inp.lines:,} lines: {inp.bad_lines:,} bad, {inp.skipped_unknown:,} of unknown type" + (f" ({kinds})" if kinds else "")
+    return (unread / inp.lines if inp.lines else 0.0), scope
 
 
 def evaluate_gates(report: Report, config: ChecklistConfig) -> list[GateResult]:
@@ -125,6 +140,8 @@ def evaluate_gates(report: Report, config: ChecklistConfig) -> list[GateResult]:
         "monthly_cost_growth": (_cost_growth(report.cost.by_month), "fewer than two months with a cost per request",
                                 (f"$ per request, {priced_months[-2]} to {priced_months[-1]}" if len(priced_months) >= 2 else "") + lower_bound),
     }
+    unread_share, unread_scope = _unread(report)
+    measures["unread_share"] = (unread_share, "", unread_scope)
     results = []
     for key, (measured, why, scope) in measures.items():
         limit = getattr(config, key)

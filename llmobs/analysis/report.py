@@ -30,6 +30,9 @@ def input_summary(stats: InputStats) -> InputSummary:
         ignored_files=len(stats.ignored_files),
         duplicates=stats.duplicates,
         rollups=stats.rollups,
+        unknown_types=dict(sorted(stats.unknown_types.items())),
+        notes=stats.notes,
+        note_count=stats.note_count,
     )
 
 

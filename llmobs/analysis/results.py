@@ -30,6 +30,9 @@ class InputSummary(_Result):
     ignored_files: int = 0
     duplicates: int = 0  # records read more than once, counted once
     rollups: int = 0  # spans whose usage included their descendants', counted only for the excess
+    unknown_types: dict[str, int] = {}  # the records skipped for their type, by type
+    notes: list[str] = []  # what was counted in an unusual way (the first 20), and how many such notes there were
+    note_count: int = 0
 
 
 class LatencyMs(_Result):

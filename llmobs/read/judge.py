@@ -13,6 +13,7 @@ from typing import BinaryIO, Union
 
 from pydantic import ValidationError
 
+from llmobs.agents import agent_line_type
 from llmobs.read.sources import STREAM_ERRORS, is_otlp
 from llmobs.read.stats import InputStats
 from llmobs.records import FORMAT_VERSION, RECORD_ADAPTER, Eval, Span, Usage
@@ -113,6 +114,9 @@ def judge_line(line: bytes, name: str, line_no: int, stats: InputStats, *, torn:
         if isinstance(result, UnknownType):
             stats.skipped_unknown += 1
             stats.unknown_types[result.type] = stats.unknown_types.get(result.type, 0) + 1
+            agent = agent_line_type(json.loads(line))
+            if agent is not None:
+                stats.agent_line(name, agent)
             return []
         records = [result]
     for record in records:
@@ -121,26 +125,43 @@ def judge_line(line: bytes, name: str, line_no: int, stats: InputStats, *, torn:
     return records
 
 
-def agent_records(name: str, agent: str, data: bytes, stats: InputStats) -> list[AnyRecord]:
-    """The records of a coding agent's session log, judged by the models, with its lines, bad
-    lines and skipped line types accounted in `stats` (records are not)."""
+def agent_records(agent: str, files: list[tuple[str, bytes]], stats: InputStats) -> list[AnyRecord]:
+    """The records of coding agents' session logs `files` (name, bytes) of one `agent`, judged by
+    the models, with their lines, bad lines, skipped line types and notes accounted in `stats`
+    (records are not)."""
     from llmobs.agents import convert
 
-    converted = convert(agent, data)
-    stats.lines += converted.lines
-    for number, reason in converted.bad:
-        stats.bad_line(name, number, reason)
-    for kind, count in converted.skipped.items():
-        stats.skipped_unknown += count
-        stats.unknown_types[kind] = stats.unknown_types.get(kind, 0) + count
+    candidates, accounts = convert(agent, files)
+    for (name, _), account in zip(files, accounts, strict=True):
+        stats.lines += account.lines
+        for number, reason in account.bad:
+            stats.bad_line(name, number, reason)
+        for kind, count in account.skipped.items():
+            stats.skipped_unknown += count
+            stats.unknown_types[kind] = stats.unknown_types.get(kind, 0) + count
+        for note in account.notes:
+            stats.note(f"{name}: {note}")
+        stats.duplicates += account.copies
     records: list[AnyRecord] = []
-    for candidate in converted.records:
+    for candidate in candidates:
         try:
             records.append(RECORD_ADAPTER.validate_python(candidate, strict=False))
         except ValidationError as exc:  # a value the log holds that the format cannot: named, not dropped silently
             first = exc.errors(include_input=False)[0]
-            stats.bad_line(name, 0, f"{agent} {candidate.get('type')} of trace {candidate.get('trace_id')}: {'.'.join(map(str, first['loc'][1:]))}: {first['msg']}")
+            where = files[0][0] if len(files) == 1 else f"{agent} session logs"
+            stats.bad_line(where, 0, f"{agent} {candidate.get('type')} of trace {candidate.get('trace_id')}: {'.'.join(map(str, first['loc'][1:]))}: {first['msg']}")
     return records
+
+
+def read_whole(name: str, stream: BinaryIO, stats: InputStats) -> bytes | None:
+    """All of `stream`'s bytes; None, counted as one bad line, when it breaks part way (a part of a
+    document is not a document)."""
+    try:
+        return stream.read()
+    except STREAM_ERRORS as exc:
+        stats.bad_line(name, 1, f"stream broken, the document cannot be read whole ({exc})")
+        stats.lines += 1
+        return None
 
 
 def whole_source_records(name: str, stream: BinaryIO, agent: str | None, stats: InputStats) -> tuple[list[AnyRecord], int]:
@@ -148,13 +169,10 @@ def whole_source_records(name: str, stream: BinaryIO, agent: str | None, stats: 
     (`agent`), or else one multi-line JSON document, as line 1. A stream that breaks part way is
     one bad line (a part of a document is not a document). Lines, bad lines and unknown types are
     accounted in `stats` (records are not)."""
-    try:
-        document = stream.read()
-    except STREAM_ERRORS as exc:
-        stats.bad_line(name, 1, f"stream broken, the document cannot be read whole ({exc})")
-        stats.lines += 1
+    document = read_whole(name, stream, stats)
+    if document is None:
         return [], 0
     if agent is not None:
-        return agent_records(name, agent, document, stats), len(document)
+        return agent_records(agent, [(name, document)], stats), len(document)
     stats.lines += 1
     return judge_line(document, name, 1, stats, torn=False), len(document)

@@ -21,11 +21,11 @@ from llmobs.read.columns import ColumnBuilder, Columns
 from llmobs.read.decode import ProgressCallback, decode_files
 from llmobs.read.heap import release_free_memory
 from llmobs.read.merge import merge_columns
-from llmobs.read.plan import CachedFile, FileBatch, plan, usable_cpus
+from llmobs.read.plan import CachedFile, FileBatch, SessionLogs, plan, usable_cpus
 from llmobs.read.settle import settle
-from llmobs.read.sources import expand
+from llmobs.read.sources import Source, blocks, expand, open_binary
 from llmobs.read.stats import InputStats
-from llmobs.read.stream import read_source
+from llmobs.read.stream import read_session_logs, read_source
 
 
 @dataclass
@@ -58,12 +58,47 @@ def load(
     for step in plan(sources, threads, worth_caching):
         if isinstance(step, FileBatch):
             parts += decode_files(step.tasks, group_attrs, threads, stats, on_progress)
+        elif isinstance(step, SessionLogs):
+            parts += read_session_logs(step.agent, step.sources, group_attrs, stats, on_progress)
         elif isinstance(step, CachedFile):
             parts += read_through_cache(step.source, cache, group_attrs, threads, stats, on_progress, strict=strict)  # type: ignore[arg-type]
         else:
             parts += read_source(step, group_attrs, stats, on_progress, strict=strict, threads=threads)
         if strict and stats.first_bad is not None:
             raise InputError(f"{stats.first_bad} (--strict)")
-    columns, stats.duplicates, stats.rollups = settle(merge_columns(parts or [ColumnBuilder(group_attrs).finish()]))
+    problem = unrecognised_session_log(stats)
+    if problem is not None:
+        raise InputError(problem)
+    columns, duplicates, stats.rollups = settle(merge_columns(parts or [ColumnBuilder(group_attrs).finish()]))
+    stats.duplicates += duplicates  # besides the copies the agents' converters already counted once
     release_free_memory()  # the parts just merged
     return Dataset(columns=columns, stats=stats, sources=[s.name for s in sources])
+
+
+AGENT_NAMES = {"claude-code": "Claude Code", "codex": "Codex CLI"}
+
+
+def unrecognised_session_log(stats: InputStats) -> str | None:
+    """An error naming the first file that is mostly lines of a coding agent's own types but was
+    not read as that agent's session log: none of its calls were counted, and no total may look
+    right without them."""
+    for name, counts in stats.agent_lines.items():
+        agent, count = max(counts.items(), key=lambda item: item[1])
+        lines = _line_count(name) if name != "-" else stats.lines
+        if lines and count * 2 >= lines:
+            return (f"{name}: {count:,} of its {lines:,} lines are {AGENT_NAMES[agent]} session-log lines, but the file was not recognised "
+                    f"as a {AGENT_NAMES[agent]} session log, so nothing in it was counted (please report this file's first lines as a bug)")
+    return None
+
+
+def _line_count(path: str) -> int:
+    try:
+        stream, close = open_binary(Source(path))
+    except InputError:
+        return 0
+    try:
+        return sum(block.count(b"\n") for block in blocks(stream, 1 << 20))
+    except OSError:
+        return 0
+    finally:
+        close()

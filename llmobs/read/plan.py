@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from llmobs.read.decode import FileTask
-from llmobs.read.sources import Source, plain_lines_file
+from llmobs.read.sources import Source, plain_lines_file, session_log_of
 
 PARALLEL_MIN_BYTES = 8 << 20
 
@@ -27,6 +27,16 @@ class FileBatch:
     tasks: list[FileTask] = field(default_factory=list)
 
 
+@dataclass
+class SessionLogs:
+    """One coding agent's session logs, converted together: one API response may stand in several
+    files (a Claude Code subagent's file and its parent's, a Codex branch and the session it
+    copied)."""
+
+    agent: str
+    sources: list[Source] = field(default_factory=list)
+
+
 @dataclass(frozen=True)
 class CachedFile:
     """A file read through the cache (`read.cached`), on its own."""
@@ -34,12 +44,24 @@ class CachedFile:
     source: Source
 
 
-def plan(sources: list[Source], threads: int, cached: Callable[[Source], bool] | None = None) -> list[FileBatch | CachedFile | Source]:
-    """The sources in order, consecutive plain files gathered into batches of file tasks; a file
-    `cached` accepts is read through the cache on its own; every other source (gzip, stdin, a whole
+Step = FileBatch | SessionLogs | CachedFile | Source
+
+
+def plan(sources: list[Source], threads: int, cached: Callable[[Source], bool] | None = None) -> list[Step]:
+    """The sources in order, consecutive plain files gathered into batches of file tasks; each
+    agent's session logs gathered into one step where the first of them stands; a file `cached`
+    accepts is read through the cache on its own; every other source (gzip, stdin, a whole
     document) stays as it is, to be read as a stream."""
-    steps: list[FileBatch | CachedFile | Source] = []
+    steps: list[Step] = []
+    sessions: dict[str, SessionLogs] = {}
     for source in sources:
+        agent = session_log_of(source)
+        if agent is not None:
+            if agent not in sessions:
+                sessions[agent] = SessionLogs(agent)
+                steps.append(sessions[agent])
+            sessions[agent].sources.append(source)
+            continue
         if cached is not None and not source.is_stdin and cached(source):
             steps.append(CachedFile(source))
             continue

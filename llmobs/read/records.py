@@ -9,8 +9,9 @@ from typing import BinaryIO
 from llmobs.agents import detect as detect_agent
 from llmobs.errors import InputError
 from llmobs.read.judge import AnyRecord, judge_line, whole_source_records
-from llmobs.read.sources import STREAM_ERRORS, Source, expand, head, is_multiline_document, open_binary
+from llmobs.read.sources import STREAM_ERRORS, Source, expand, head, is_multiline_document, open_binary, session_log_of
 from llmobs.read.stats import InputStats, broken_stream
+from llmobs.read.stream import session_logs_records
 
 
 def iter_records(sources: list[Source], stats: InputStats, mentioning: bytes | None = None) -> Iterator[AnyRecord]:
@@ -24,7 +25,18 @@ def iter_records(sources: list[Source], stats: InputStats, mentioning: bytes | N
         stats.count_records(*(sum(record.type == kind for record in found) for kind in ("span", "usage", "eval")))
         return found
 
+    by_agent: dict[str, list[Source]] = {}
     for source in sources:
+        agent = session_log_of(source)
+        if agent is not None:
+            by_agent.setdefault(agent, []).append(source)
+    for agent, logs in by_agent.items():  # each agent's converted together, as `load` does
+        found = session_logs_records(agent, logs, stats)
+        yield from counted(found if mentioning is None else [r for r in found if mentioning in r.trace_id.encode()])
+    session_logs = {source for logs in by_agent.values() for source in logs}
+    for source in sources:
+        if source in session_logs:
+            continue
         stream, close = open_binary(source)  # one stream per source: stdin cannot be opened twice
         try:
             yield from _records_of_stream(source.name, stream, stats, counted, mentioning)
@@ -35,7 +47,7 @@ def iter_records(sources: list[Source], stats: InputStats, mentioning: bytes | N
 def _records_of_stream(name: str, stream: BinaryIO, stats: InputStats, counted: Callable[[list[AnyRecord]], list[AnyRecord]],
                        mentioning: bytes | None) -> Iterator[AnyRecord]:
     start = head(stream)
-    agent = detect_agent(start)
+    agent = detect_agent(start, name)
     if agent is not None or is_multiline_document(start):
         records, _ = whole_source_records(name, stream, agent, stats)
         if agent is not None and mentioning is not None:  # a document is decoded whole, as it must be

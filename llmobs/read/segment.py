@@ -164,6 +164,8 @@ def _segment_in(view: mmap.mmap, size: int, group_attrs: tuple[str, ...]) -> Seg
         raise DamagedSegment("its header is cut short or altered (CRC-32 mismatch)")
     header = orjson.loads(header_bytes)
     data_start = -(-(_PREAMBLE.size + header_length) // ALIGN) * ALIGN
+    if any(view[_PREAMBLE.size + header_length : data_start]):
+        raise DamagedSegment("the padding after its header was altered")
     if size != data_start + header["data_size"]:
         raise DamagedSegment(f"{size} bytes where its header promises {data_start + header['data_size']}")
     if isal_zlib.crc32(memoryview(view)[data_start:]) != header["data_crc"]:
@@ -269,16 +271,19 @@ def _stats_state(stats: InputStats) -> dict[str, Any]:
         "spans": stats.spans, "usage": stats.usage, "evals": stats.evals,
         "bad_samples": [[bad.line, bad.reason] for bad in stats.bad_samples],
         "unknown_types": stats.unknown_types, "newer_versions": sorted(stats.newer_versions),
-        "unused_usage_attrs": sorted(stats.unused_usage_attrs),
+        "unused_usage_attrs": sorted(stats.unused_usage_attrs), "notes": stats.notes, "note_count": stats.note_count,
+        "agent_lines": {agent: count for counts in stats.agent_lines.values() for agent, count in counts.items()},
     }
 
 
 def _stats_from(state: dict[str, Any]) -> InputStats:
-    counts = {name: int(state[name]) for name in ("lines", "records", "bad_lines", "skipped_unknown", "spans", "usage", "evals")}
+    counts = {name: int(state[name]) for name in ("lines", "records", "bad_lines", "skipped_unknown", "spans", "usage", "evals", "note_count")}
     return InputStats(
         **counts,
         bad_samples=[BadLine("", int(line), str(reason)) for line, reason in state["bad_samples"]],
         unknown_types={str(kind): int(count) for kind, count in state["unknown_types"].items()},
         newer_versions={int(version) for version in state["newer_versions"]},
         unused_usage_attrs={str(name) for name in state["unused_usage_attrs"]},
+        notes=[str(note) for note in state["notes"]],
+        agent_lines={"": {str(agent): int(count) for agent, count in state["agent_lines"].items()}} if state["agent_lines"] else {},
     )

@@ -272,10 +272,25 @@ def is_multiline_document(head: bytes) -> bool:
     return False
 
 
-def whole_file(head: bytes) -> bool:
+def whole_file(head: bytes, path: str | None = None) -> bool:
     """Whether a file must be read whole rather than line by line: one multi-line JSON document,
     or a coding agent's session log (a turn spans many lines)."""
-    return is_multiline_document(head) or detect_agent(head) is not None
+    return is_multiline_document(head) or detect_agent(head, path) is not None
+
+
+def session_log_of(source: Source) -> str | None:
+    """Which agent's session log a file is (gzip or not), or None: stdin is not looked at, since
+    it can be read only once."""
+    if source.is_stdin:
+        return None
+    try:
+        stream, close = open_binary(source)
+    except InputError:
+        return None  # reading it meets the same error and names it
+    try:
+        return detect_agent(head(stream), source.name)
+    finally:
+        close()
 
 
 def plain_lines_file(source: Source) -> bool:
@@ -294,7 +309,7 @@ def plain_lines_file(source: Source) -> bool:
             regular = os.path.isfile(source.name)
     except OSError:
         return False  # reading it as a stream meets the same error and names it
-    return regular and start[:2] != GZIP_MAGIC and not whole_file(start)
+    return regular and start[:2] != GZIP_MAGIC and not whole_file(start, source.name)
 
 
 def blocks(stream: BinaryIO, size: int, on_progress: Callable[[int], None] | None = None) -> Iterator[bytes]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 MAX_BAD_LINE_SAMPLES = 20
+MAX_NOTES = 20
 
 
 @dataclass
@@ -41,6 +42,9 @@ class InputStats:
     duplicates: int = 0  # records read more than once, counted once (see read.settle)
     rollups: int = 0  # spans whose rolled-up usage counts only for its excess over their descendants'
     unused_usage_attrs: set[str] = field(default_factory=set)  # usage-like OTLP attributes no mapping reads
+    notes: list[str] = field(default_factory=list)  # what was counted in an unusual way, the first MAX_NOTES
+    note_count: int = 0
+    agent_lines: dict[str, dict[str, int]] = field(default_factory=dict)  # file -> agent -> its lines skipped as unknown types
 
     @property
     def bad_line_samples(self) -> list[str]:
@@ -57,10 +61,21 @@ class InputStats:
         if len(self.bad_samples) < MAX_BAD_LINE_SAMPLES:
             self.bad_samples.append(BadLine(source, line, reason))
 
+    def agent_line(self, source: str, agent: str) -> None:
+        """A line of a coding agent's own type skipped in `source`: its session log was not recognised."""
+        counts = self.agent_lines.setdefault(source, {})
+        counts[agent] = counts.get(agent, 0) + 1
+
+    def note(self, text: str) -> None:
+        """Name something the report must say about how a record was counted."""
+        self.note_count += 1
+        if len(self.notes) < MAX_NOTES:
+            self.notes.append(text)
+
     def add(self, other: InputStats, source: str | None = None) -> None:
         """Count what `other` counted after what this counted (the bad-line samples of both, in
         that order), naming `source` in samples that name no file (a cache segment's)."""
-        for name in ("files", "lines", "records", "bad_lines", "skipped_unknown", "spans", "usage", "evals", "duplicates", "rollups"):
+        for name in ("files", "lines", "records", "bad_lines", "skipped_unknown", "spans", "usage", "evals", "duplicates", "rollups", "note_count"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         room = MAX_BAD_LINE_SAMPLES - len(self.bad_samples)
         self.bad_samples += [BadLine(bad.source or source or "", bad.line, bad.reason) for bad in other.bad_samples[:max(room, 0)]]
@@ -69,6 +84,11 @@ class InputStats:
         self.ignored_files += other.ignored_files
         self.newer_versions |= other.newer_versions
         self.unused_usage_attrs |= other.unused_usage_attrs
+        self.notes += other.notes[:max(MAX_NOTES - len(self.notes), 0)]
+        for name, counts in other.agent_lines.items():
+            for agent, count in counts.items():
+                mine = self.agent_lines.setdefault(name or source or "", {})
+                mine[agent] = mine.get(agent, 0) + count
 
     def count_records(self, spans: int, usage: int, evals: int) -> None:
         self.spans += spans

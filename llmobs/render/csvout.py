@@ -39,8 +39,10 @@ def render_report(report: Report) -> str:
     """The report in long form: section, key, metric, value; empty value = unanswered."""
     r = report
     rows: list[list[object]] = [["section", "key", "metric", "value"]]
-    for field, value in r.input.model_dump(exclude={"bad_line_samples"}).items():
+    for field, value in r.input.model_dump(exclude={"bad_line_samples", "unknown_types", "notes"}).items():
         rows.append(["input", "", field, value])
+    rows += [["input_unknown_type", kind, "count", count] for kind, count in r.input.unknown_types.items()]
+    rows += [["input_note", "", "note", note] for note in r.input.notes]
     lat = r.requests.latency_ms
     rows += [["requests", "", "count", r.requests.count], ["requests", "", "incomplete", r.requests.incomplete], ["requests", "", "error_rate", r.requests.error_rate]]
     rows += [["requests", "", f"latency_{q}_ms", getattr(lat, q) if lat else None] for q in ("p50", "p95", "p99")]

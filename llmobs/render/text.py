@@ -60,6 +60,9 @@ def settled_notes(report: Report) -> list[str]:
         notes.append(f"{inp.duplicates:,} records were read more than once (the same span, or an identical usage or eval record) and counted once.")
     if inp.rollups:
         notes.append(f"{inp.rollups:,} spans reported usage that included their descendants'; only their own part is counted.")
+    notes += [safe(note) for note in inp.notes]
+    if inp.note_count > len(inp.notes):
+        notes.append(f"… and {inp.note_count - len(inp.notes):,} more such notes.")
     if report.percentiles != "exact":
         notes.append(f"Percentiles estimated (more values than are kept exactly): {report.percentiles}.")
     return notes
@@ -78,9 +81,11 @@ def token_totals_line(tokens: TokensSummary) -> str:
 def input_line(inp: InputSummary) -> str:
     ignored = (f" {plural(inp.ignored_files, 'file')} in the directories {'was not a log' if inp.ignored_files == 1 else 'were not logs'}"
                " (not .jsonl/.ndjson/.json/.log) and skipped." if inp.ignored_files else "")
+    kinds = sorted(inp.unknown_types.items(), key=lambda item: (-item[1], item[0]))
+    unknown = "" if not kinds else " (" + ", ".join(f"{safe(kind)} ×{count:,}" for kind, count in kinds[:8]) + (", …" if len(kinds) > 8 else "") + "; not read)"
     return (
         f"Read {plural(inp.files, 'file')}, {plural(inp.lines, 'line')}: {plural(inp.records, 'record')} ({plural(inp.spans, 'span')}, "
-        f"{inp.usage:,} usage, {plural(inp.evals, 'eval')}); {plural(inp.bad_lines, 'bad line')}, {inp.skipped_unknown:,} of unknown type.{ignored}"
+        f"{inp.usage:,} usage, {plural(inp.evals, 'eval')}); {plural(inp.bad_lines, 'bad line')}, {inp.skipped_unknown:,} of unknown type{unknown}.{ignored}"
     )
 
 

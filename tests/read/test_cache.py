@@ -357,7 +357,9 @@ def test_documents_and_session_logs_are_kept_whole(tmp_path):
     for _ in range(2):
         data, cache = cached_load(paths, directory)
         assert canonical(data) == expected and cache.warnings == []
-    assert len(list((directory / "files").glob("*/*.seg"))) == 4
+    # agents' session logs are converted together (a subagent's file belongs to its parent's turn, a
+    # branch's copied history counts once), so they are read afresh each time: the documents are kept
+    assert len(list((directory / "files").glob("*/*.seg"))) == 2
 
 
 def test_cache_clear_unusable_keeps_what_runs_can_use(tmp_path):
