@@ -325,12 +325,18 @@ def _records(turns: list[_Turn]) -> tuple[list[dict[str, Any]], dict[int, int]]:
                 if call.cost is None and isinstance(cost, (int, float)) and not isinstance(cost, bool) and cost >= 0:
                     call.cost = float(cost)
             previous[lane] = line.moment
-    files_of: dict[str, set[int]] = {}
-    for (_, _, key), copy in copies.items():
-        files_of.setdefault(key, set()).update(line.order[0] for line in copy.lines)
+    # A response written again in another file of the same chain (an archived or resumed copy of
+    # the session) was read more than once; a subagent's replay or an `agent_progress` copy is
+    # how Claude Code writes it, not a second reading.
+    files_of: dict[tuple[str, str], set[int]] = {}
+    for (_, (chain, origin), key), copy in copies.items():
+        if origin == IN_FILE:
+            files_of.setdefault((key, chain), set()).update(line.order[0] for line in copy.lines)
     extra: dict[int, int] = {}
-    for key, call in calls.items():
-        for file_index in files_of.get(key, set()) - {call.best.order[0]}:
+    for (key, chain), files in files_of.items():
+        best = calls[key].best
+        first = best.order[0] if (best.chain, best.origin) == (chain, IN_FILE) else min(files)
+        for file_index in files - {first}:
             extra[file_index] = extra.get(file_index, 0) + 1
     by_turn: dict[str, list[tuple[str, _Call]]] = {}
     for key, call in calls.items():
