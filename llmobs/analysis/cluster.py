@@ -19,7 +19,7 @@ from llmobs.analysis.results import Report
 from llmobs.analysis.steps import BUILTIN_GROUPS
 from llmobs.errors import InputError
 from llmobs.pricing import Pricer
-from llmobs.read.cluster import BLOCK_BYTES, Block, blocks, client_for, gathered, read_block, renumbered
+from llmobs.read.cluster import BLOCK_BYTES, Block, blocks, client_for, gathered, read_block, renumbered, source_names
 from llmobs.read.columns import Columns
 from llmobs.read.merge import merge_columns, split_by_trace
 from llmobs.read.settle import settle
@@ -50,13 +50,14 @@ def report_on_cluster(paths: list[str], scheduler: str, pricer: Pricer, *, by: s
             if strict and stats.first_bad is not None:
                 raise InputError(f"{stats.first_bad} (--strict)")
             merged: ReportPart = partials[0].result() if partials else ReportPart()
-    stats.duplicates, stats.rollups = merged.duplicates, merged.rollups
+    stats.duplicates += merged.duplicates  # besides the copies the agents' converters already counted once
+    stats.rollups = merged.rollups
     no_data = None
     if not stats.records:
         no_data = f"the input holds no records ({plural(stats.files, 'file')}, {plural(stats.lines, 'line')})"
     elif filters.active and not merged.rows:
         no_data = f"no request matches the filters ({filters.describe()})"
-    return finish_report(merged, stats, no_data), stats, list(dict.fromkeys(task.name for task in tasks))
+    return finish_report(merged, stats, no_data), stats, source_names(tasks)
 
 
 def _read_in_parts(block: Block, group_attrs: tuple[str, ...], count: int) -> tuple[list[Columns], InputStats]:

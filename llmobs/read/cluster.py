@@ -16,7 +16,7 @@ import io
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from llmobs.errors import ConfigError, InputError
@@ -24,9 +24,9 @@ from llmobs.read.columns import ColumnBuilder, Columns
 from llmobs.read.decode import decode_stream
 from llmobs.read.merge import merge_columns
 from llmobs.read.settle import settle
-from llmobs.read.sources import GZIP_MAGIC, Source, expand, head, is_log_file, is_multiline_document
+from llmobs.read.sources import GZIP_MAGIC, Source, expand, head, is_log_file, is_multiline_document, session_log_of
 from llmobs.read.stats import BadLine, InputStats
-from llmobs.read.stream import read_source
+from llmobs.read.stream import read_session_logs, read_source
 
 BLOCK_BYTES = 64 << 20  # a task's share of a large file of lines
 
@@ -40,6 +40,8 @@ class Block:
     path: str
     start: int = 0
     end: int | None = None
+    agent: str | None = None  # a coding agent's session logs, converted together in one task
+    members: tuple[tuple[str, str], ...] = ()  # with `agent`: (name, path) of each of them
 
     @property
     def remote(self) -> bool:
@@ -59,13 +61,22 @@ def blocks(paths: list[str], block_bytes: int = BLOCK_BYTES) -> tuple[list[Block
     by fsspec's glob), and the files passed over in directories."""
     found: list[Block] = []
     ignored: list[str] = []
+    sessions: dict[str, list[tuple[str, str]]] = {}
     for path in paths:
         if path == "-":
             raise ConfigError("--engine dask cannot read stdin: the workers read the files themselves")
         if "://" not in path:
             sources, passed_over = expand([path])
             ignored += passed_over
-            found += [block for source in sources for block in _split(source.name, os.path.abspath(source.name), os.path.getsize(source.name), block_bytes)]
+            for source in sources:
+                agent = session_log_of(source)
+                if agent is not None:
+                    if agent not in sessions:  # the task stands where the first of them does
+                        sessions[agent] = []
+                        found.append(Block(source.name, os.path.abspath(source.name), agent=agent))
+                    sessions[agent].append((source.name, os.path.abspath(source.name)))
+                else:
+                    found += _split(source.name, os.path.abspath(source.name), os.path.getsize(source.name), block_bytes)
             continue
         try:
             listed = _listed(path)
@@ -78,7 +89,7 @@ def blocks(paths: list[str], block_bytes: int = BLOCK_BYTES) -> tuple[list[Block
                 ignored.append(name)
                 continue
             found += _split(name, name, size, block_bytes)
-    return found, ignored
+    return [replace(block, members=tuple(sessions[block.agent])) if block.agent else block for block in found], ignored
 
 
 def _listed(url: str) -> list[tuple[str, int]]:
@@ -106,6 +117,12 @@ def read_block(block: Block, group_attrs: tuple[str, ...]) -> tuple[Columns, Inp
     """One task, on a worker: the block's columns and accounting, its lines numbered from 1 at the
     block's first line (the caller renumbers them within the file)."""
     stats = InputStats()
+    if block.agent is not None:
+        names = dict((path, name) for name, path in block.members)
+        parts = read_session_logs(block.agent, [Source(path) for _, path in block.members], group_attrs, stats)
+        stats.bad_samples = [BadLine(names.get(bad.source, bad.source), bad.line, bad.reason) for bad in stats.bad_samples]
+        stats.notes = [_named(note, names) for note in stats.notes]
+        return merge_columns(parts or [ColumnBuilder(group_attrs).finish()]), stats
     if not block.remote and block.end is None:
         parts = read_source(Source(block.path), group_attrs, stats)
         stats.bad_samples = [BadLine(block.name, bad.line, bad.reason) for bad in stats.bad_samples]
@@ -119,6 +136,12 @@ def read_block(block: Block, group_attrs: tuple[str, ...]) -> tuple[Columns, Inp
         raise InputError(f"{block.name}: an OTLP/JSON document or session log is read from a local path only, not from a URL")
     parts = decode_stream(block.name, io.BytesIO(data), group_attrs, stats, read_ahead=False)
     return merge_columns(parts or [ColumnBuilder(group_attrs).finish()]), stats
+
+
+def _named(note: str, names: dict[str, str]) -> str:
+    """A note that starts with a worker's path, starting with the file as the user named it instead."""
+    path, sep, rest = note.partition(": ")
+    return f"{names[path]}{sep}{rest}" if path in names else note
 
 
 def _bytes_of(block: Block) -> bytes:
@@ -161,9 +184,12 @@ def gathered() -> Iterator[None]:
 
 def renumbered(tasks: list[Block], block_stats: list[InputStats], ignored: list[str]) -> InputStats:
     """The accounting of the whole reading from its tasks', each bad line numbered in its file."""
-    stats = InputStats(files=len({task.path for task in tasks}), ignored_files=ignored)
+    stats = InputStats(files=len({path for task in tasks for path in ([p for _, p in task.members] or [task.path])}), ignored_files=ignored)
     lines_before: dict[str, int] = {}
     for task, part in zip(tasks, block_stats, strict=True):
+        if task.agent is not None:  # session logs: their bad lines name their own files and lines already
+            stats.add(part)
+            continue
         offset = lines_before.get(task.path, 0)
         part.bad_samples = [BadLine(task.name, bad.line + offset, bad.reason) for bad in part.bad_samples]
         lines_before[task.path] = offset + part.lines
@@ -185,5 +211,11 @@ def load_on_cluster(paths: list[str], scheduler: str, *, strict: bool = False, g
     del results
     if strict and stats.first_bad is not None:
         raise InputError(f"{stats.first_bad} (--strict)")
-    settled, stats.duplicates, stats.rollups = settle(merged)
-    return Dataset(columns=settled, stats=stats, sources=list(dict.fromkeys(task.name for task in tasks)))
+    settled, duplicates, stats.rollups = settle(merged)
+    stats.duplicates += duplicates  # besides the copies the agents' converters already counted once
+    return Dataset(columns=settled, stats=stats, sources=source_names(tasks))
+
+
+def source_names(tasks: list[Block]) -> list[str]:
+    """The files the tasks read, each once, as the user named them."""
+    return list(dict.fromkeys(name for task in tasks for name in ([name for name, _ in task.members] or [task.name])))

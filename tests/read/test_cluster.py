@@ -137,6 +137,21 @@ def test_the_cli_on_the_cluster_answers_as_locally(cluster):
     same(json.loads(on_cluster.stdout), json.loads(local.stdout))
 
 
+def test_agents_session_logs_on_the_cluster_are_converted_together_as_locally(cluster):
+    address, env = cluster
+    corpus = Path(__file__).resolve().parents[1] / "corpus"
+    paths = [str(corpus / "claude-code"), str(corpus / "codex"), SAMPLE]
+    on_cluster, local = load_on_cluster(paths, address), load(paths)
+    assert canonical(on_cluster) == canonical(local) and on_cluster.sources == local.sources and on_cluster.stats.files == 10
+    on_cluster_env = {**env, "LLMOBS_DASK_SCHEDULER": address}
+    for command in (["report", "-f", "json"], ["checklist", "-f", "json"]):  # in parts, and the same gate
+        remote = llmobs(*command, *paths, "--engine", "dask", env=on_cluster_env)
+        here = llmobs(*command, *paths, "--no-cache", env=env)
+        assert remote.returncode == here.returncode == 0, remote.stderr
+        same(json.loads(remote.stdout), json.loads(here.stdout))
+    assert json.loads(here.stdout)["items"][0]["answered"]
+
+
 def test_s3_paths_are_read_by_the_workers(cluster, tmp_path, monkeypatch):
     import fsspec.config
 
