@@ -7,6 +7,8 @@ OpenTelemetry GenAI and OpenInference conventions. The table in the README lists
 
 from __future__ import annotations
 
+import base64
+import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
@@ -44,7 +46,8 @@ CACHE_WRITE_KEYS = ("gen_ai.usage.cache_creation.input_tokens", "llm.token_count
                     "gen_ai.usage.input_tokens.cache_write")
 REASONING_KEYS = ("gen_ai.usage.reasoning.output_tokens", "llmobs.usage.reasoning_tokens", "llm.token_count.completion_details.reasoning",
                   "gen_ai.usage.reasoning_tokens", "gen_ai.usage.output_tokens.reasoning", "ai.usage.reasoningTokens")
-TOTAL_TOKEN_KEYS = ("gen_ai.usage.total_tokens", "llm.usage.total_tokens", "llm.token_count.total", "ai.usage.totalTokens")  # input + output: nothing new
+TOTAL_TOKEN_KEYS = ("gen_ai.usage.total_tokens", "llm.usage.total_tokens", "llm.token_count.total", "ai.usage.totalTokens",
+                    "gen_ai.client.token.usage")  # input + output (the last, OpenLit's): nothing new
 # Attributes that carry llmobs's own fields through OTLP (written by `llmobs export`).
 LLMOBS_KIND = "llmobs.kind"
 LLMOBS_ATTEMPT = "llmobs.attempt"
@@ -65,6 +68,14 @@ CONSUMED = {
     *INPUT_TOKEN_KEYS, *OUTPUT_TOKEN_KEYS, *CACHE_READ_KEYS, *CACHE_WRITE_KEYS, *REASONING_KEYS, *TOTAL_TOKEN_KEYS, *COST_KEYS,
 }
 VERCEL_PROVIDER_APIS = {"chat", "completion", "responses", "embedding", "messages", "text", "image"}  # `openai.chat` names provider and API
+# `gen_ai.system` values that name an agent or LLM framework rather than a model provider. OpenLit
+# puts them on its framework spans (`chat` over LangChain's model call, …) with its own token
+# estimate, while its provider instrumentation writes the real call as a child span.
+FRAMEWORK_SYSTEMS = frozenset({"langchain", "langgraph", "llama_index", "haystack", "crewai", "ag2", "autogen", "dspy", "phidata", "agno",
+                               "letta", "julep", "mem0", "embedchain", "controlflow", "dynamiq", "multion", "openai_agents", "pydantic_ai",
+                               "browser_use", "smolagents", "google_adk", "strands"})
+ESTIMATE = "_framework_estimate"  # marks, inside this module only, usage read off such a span
+NOT_COUNTED = "llmobs.usage.not_counted"
 THRESHOLD_SCALE = 1 << 56  # OpenTelemetry probability sampling: a 56-bit rejection threshold
 
 
@@ -148,14 +159,23 @@ def rfc3339(epoch_ns: int) -> str:
 
 
 def _hex_id(value: Any, length: int, what: str) -> str | None:
+    """An id in hex, as OTLP/JSON writes it, or in base64, as protobuf's standard JSON mapping does
+    (24 characters for a trace id, 12 for a span id): the lengths tell the two apart."""
     if value in (None, ""):
         return None
     if not isinstance(value, str):
         raise OtlpError(f"{what} must be a hex string")
     text = value.lower()
-    if len(text) != length or any(c not in "0123456789abcdef" for c in text):
-        raise OtlpError(f"{what} {value!r} is not {length} hex digits (OTLP/JSON uses hex, not base64)")
-    return text
+    if len(text) == length and all(c in "0123456789abcdef" for c in text):
+        return text
+    if len(value) == -(-length // 2 // 3) * 4:
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except ValueError:
+            raw = b""
+        if len(raw) == length // 2:
+            return raw.hex()
+    raise OtlpError(f"{what} {value!r} is neither {length} hex digits (OTLP/JSON) nor {length // 2} bytes in base64 (protobuf's JSON mapping)")
 
 
 def _first(attrs: dict[str, Any], keys: tuple[str, ...]) -> Any:
@@ -175,21 +195,53 @@ def _count(value: Any) -> int | None:
     return value if isinstance(value, int) and value >= 0 else None
 
 
-def iter_spans(document: Any) -> Iterator[dict[str, Any]]:
-    """Every span object in an ExportTraceServiceRequest (or a list of them)."""
-    documents = document if isinstance(document, list) else [document]
-    for doc in documents:
-        if not isinstance(doc, dict):
-            raise OtlpError("an OTLP document must be a JSON object with resourceSpans")
-        resource_spans = _field(doc, "resourceSpans", "resource_spans")
+MAX_NESTING = 8  # how deep an ExportTraceServiceRequest is looked for inside another document
+
+
+def _requests(document: Any, path: str = "", depth: int = 0) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every ExportTraceServiceRequest in the document, with its JSON path: the document itself, the
+    items of a list of them, or ones nested in a capture's own wrapping (`{"trace_requests":
+    [{"pbreq": {...}}]}`)."""
+    if isinstance(document, dict):
+        if "resourceSpans" in document or "resource_spans" in document:
+            yield path, document
+        elif depth < MAX_NESTING:
+            for key, value in document.items():
+                yield from _requests(value, f"{path}.{key}" if path else str(key), depth + 1)
+    elif isinstance(document, list) and depth < MAX_NESTING:
+        for index, item in enumerate(document):
+            yield from _requests(item, f"{path}[{index}]", depth + 1)
+
+
+def describe(document: Any) -> str:
+    """What a JSON document that holds no trace data is, in a few words: its top-level keys."""
+    if isinstance(document, dict):
+        keys = list(document)[:6]
+        return f"a JSON object with keys {', '.join(map(repr, keys))}{', …' if len(document) > 6 else ''}" if keys else "an empty JSON object"
+    if isinstance(document, list):
+        return f"a JSON list of {len(document):,} items"
+    return f"a JSON {type(document).__name__}"
+
+
+def iter_spans(document: Any) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every span object in an ExportTraceServiceRequest (or a list of them, or captures that wrap
+    them), with its JSON path (`resourceSpans[0].scopeSpans[1].spans[3]`)."""
+    found = False
+    for path, request in _requests(document):
+        found = True
+        resource_spans = _field(request, "resourceSpans", "resource_spans")
         if not isinstance(resource_spans, list):
             raise OtlpError("resourceSpans must be a list")
-        for resource in resource_spans:
-            for scope in _field(resource, "scopeSpans", "scope_spans") or []:
-                for span in scope.get("spans") or []:
+        prefix = f"{path}." if path else ""
+        for r, resource in enumerate(resource_spans):
+            scopes = (_field(resource, "scopeSpans", "scope_spans") or []) if isinstance(resource, dict) else []
+            for c, scope in enumerate(scopes):
+                for i, span in enumerate((scope.get("spans") or []) if isinstance(scope, dict) else []):
                     if not isinstance(span, dict):
                         raise OtlpError("a span must be an object")
-                    yield span
+                    yield f"{prefix}resourceSpans[{r}].scopeSpans[{c}].spans[{i}]", span
+    if not found:
+        raise OtlpError(f"no OTLP trace data (resourceSpans) in it: {describe(document)}")
 
 
 def records_from_otlp(document: Any, unused_usage_attrs: set[str] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
@@ -201,12 +253,48 @@ def records_from_otlp(document: Any, unused_usage_attrs: set[str] | None = None)
     """
     records: list[dict[str, Any]] = []
     problems: list[str] = []
-    for span in iter_spans(document):
+    for path, span in iter_spans(document):
         try:
             records.extend(_records_of_span(span, unused_usage_attrs))
         except (OtlpError, ValueError, OverflowError) as exc:
-            problems.append(f"span {span.get('spanId', '?')!s:.16}: {exc}")
-    return records, problems
+            problems.append(f"{path} (span {span.get('spanId', '?')!s:.24}): {exc}")
+    return _without_estimates(records), problems
+
+
+def _without_estimates(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records without a framework span's own token estimate wherever a span below it (in the
+    same document) carries a model call's usage: those calls are the real ones, counted once each.
+    With no such call below, the framework's figure is all there is, and it counts. The span
+    says which (`llmobs.usage.not_counted`)."""
+    marked = [r for r in records if r.pop(ESTIMATE, False)]
+    if not marked:
+        return records
+    parents = {(r["trace_id"], r["span_id"]): r.get("parent_id") for r in records if r["type"] == "span"}
+    above_real: set[tuple[str, str]] = set()  # spans with a real call's usage somewhere below them
+    estimates = {id(r) for r in marked}
+    for record in records:
+        if record["type"] != "usage" or id(record) in estimates or record.get("span_id") is None:
+            continue
+        key, steps = (record["trace_id"], parents.get((record["trace_id"], record["span_id"]))), 0
+        while key[1] is not None and key not in above_real and steps < 10_000:
+            above_real.add(key)
+            key, steps = (key[0], parents.get(key)), steps + 1
+    dropped = {(r["trace_id"], r["span_id"]) for r in marked if (r["trace_id"], r["span_id"]) in above_real}
+    kept = []
+    for record in records:
+        key = (record["trace_id"], record.get("span_id"))
+        if key in dropped and record["type"] == "usage":
+            continue
+        if key in dropped and record["type"] == "span":
+            record.setdefault("attrs", {})[NOT_COUNTED] = "a framework's token estimate over the model calls below it"
+        kept.append(record)
+    return kept
+
+
+def span_line(text: bytes, span_id: str) -> int | None:
+    """The line of a multi-line document on which the span with this (raw) spanId is written."""
+    match = re.search(rb'"span_?[iI]d"\s*:\s*"' + re.escape(span_id.encode()) + rb'"', text)
+    return text.count(b"\n", 0, match.start()) + 1 if match else None
 
 
 def sample_rate_of(trace_state: Any) -> float:
@@ -244,9 +332,12 @@ def _kind(span_name: str, attrs: dict[str, Any]) -> str | None:
 REQUEST_SETTINGS = ("gen_ai.request.", "llm.invocation_parameters", "ai.settings.")  # `max_tokens` and the like: asked for, not used
 
 
+NOT_USAGE = ("time_to_first_token", "time_per_output_token", "tokens_per_second")  # timings that name tokens
+
+
 def _looks_like_usage(key: str) -> bool:
     lowered = key.lower()
-    if lowered.startswith(REQUEST_SETTINGS):
+    if lowered.startswith(REQUEST_SETTINGS) or any(part in lowered for part in NOT_USAGE):
         return False
     return "token" in lowered or ".usage." in lowered or lowered.endswith(".cost") or ".cost." in lowered
 
@@ -321,6 +412,8 @@ def _records_of_span(span: dict[str, Any], unused_usage_attrs: set[str] | None =
         out.append(
             _usage(trace_id, span_id, attrs, attrs.get(LLMOBS_USAGE_TIME) or rfc3339(start_ns), tokens_in, tokens_out, scope, sample_rate)
         )
+        if any(str(attrs.get(key) or "").lower() in FRAMEWORK_SYSTEMS for key in ("gen_ai.system", "gen_ai.provider.name")):
+            out[-1][ESTIMATE] = True
     for event in events:
         event_name = event.get("name")
         if event_name == USAGE_EVENT:

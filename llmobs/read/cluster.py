@@ -118,7 +118,7 @@ def read_block(block: Block, group_attrs: tuple[str, ...]) -> tuple[Columns, Inp
     block's first line (the caller renumbers them within the file)."""
     stats = InputStats()
     if block.agent is not None:
-        names = dict((path, name) for name, path in block.members)
+        names = {path: name for name, path in block.members}
         parts = read_session_logs(block.agent, [Source(path) for _, path in block.members], group_attrs, stats)
         stats.bad_samples = [BadLine(names.get(bad.source, bad.source), bad.line, bad.reason) for bad in stats.bad_samples]
         stats.notes = [_named(note, names) for note in stats.notes]

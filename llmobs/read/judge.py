@@ -9,6 +9,7 @@ The native decoder sends here every line it is unsure of.
 from __future__ import annotations
 
 import json
+import re
 from typing import BinaryIO, Union
 
 from pydantic import ValidationError
@@ -72,20 +73,21 @@ def _version_of(line: bytes) -> int | None:
     return version if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION else None
 
 
-def decode_otlp(text: bytes, unused_usage_attrs: set[str] | None = None) -> tuple[list[AnyRecord], str | None]:
-    """The records of one OTLP/JSON document, and a reason when some or all of it was rejected;
+def decode_otlp(text: bytes, unused_usage_attrs: set[str] | None = None) -> tuple[list[AnyRecord], str | None, int]:
+    """The records of one OTLP/JSON document, a reason when some or all of it was rejected, and the
+    line of the document where the first rejected span is written (1 when none, or not found);
     usage-like attributes no mapping reads are named in `unused_usage_attrs`.
 
     Each converted record is validated by the models; a span that fails is left out and counted in
-    the reason, so one bad span does not cost the rest of the document.
+    the reason, with its JSON path, so one bad span does not cost the rest of the document.
     """
-    from llmobs.otlp.decode import OtlpError, records_from_otlp
+    from llmobs.otlp.decode import OtlpError, records_from_otlp, span_line
 
     try:
         document = json.loads(text)
         candidates, rejected = records_from_otlp(document, unused_usage_attrs)
     except (ValueError, OtlpError, AttributeError, TypeError) as exc:
-        return [], f"not valid OTLP/JSON: {exc}"
+        return [], f"not valid OTLP/JSON: {exc}", 1
     records: list[AnyRecord] = []
     total = len(candidates) + len(rejected)
     for candidate in candidates:
@@ -93,21 +95,38 @@ def decode_otlp(text: bytes, unused_usage_attrs: set[str] | None = None) -> tupl
             records.append(RECORD_ADAPTER.validate_python(candidate, strict=False))
         except ValidationError as exc:
             first = exc.errors(include_input=False)[0]
-            rejected.append(f"{'.'.join(str(p) for p in first['loc'][1:])}: {first['msg']}")
-    if rejected:
-        return records, f"OTLP document: {len(rejected)} of {total} spans or records rejected (first: {rejected[0]})"
-    return records, None
+            rejected.append(f"span {candidate.get('span_id')}: {'.'.join(str(p) for p in first['loc'][1:])}: {first['msg']}")
+    if not rejected:
+        return records, None, 1
+    found = re.search(r"span ([^\s):]+)", rejected[0])
+    line = (span_line(text, found.group(1)) if found else None) or 1
+    return records, f"OTLP document: {len(rejected)} of {total} spans or records rejected (first: {rejected[0]})", line
 
 
-def judge_line(line: bytes, name: str, line_no: int, stats: InputStats, *, torn: bool) -> list[AnyRecord]:
+def decode_document(text: bytes) -> AnyRecord | UnknownType | str:
+    """A multi-line JSON document that is not OTLP: one record pretty-printed, or a reason naming
+    what the document is instead (one message, not one per line)."""
+    result = decode_line(text)
+    if not isinstance(result, str):
+        return result
+    try:
+        document = json.loads(text)
+    except ValueError:
+        return result
+    from llmobs.otlp.decode import describe
+
+    return f"{describe(document)}: neither llmobs records (one JSON object per line) nor OTLP/JSON trace data (resourceSpans)"
+
+
+def judge_line(line: bytes, name: str, line_no: int, stats: InputStats, *, torn: bool, document: bool = False) -> list[AnyRecord]:
     """The models' verdict on one line (or one whole OTLP/JSON document): its valid records, with
     bad lines, unknown types and newer format versions accounted in `stats` (records are not)."""
     if is_otlp(line):
-        records, problem = decode_otlp(line, stats.unused_usage_attrs)
+        records, problem, at = decode_otlp(line, stats.unused_usage_attrs)
         if problem is not None:
-            stats.bad_line(name, line_no, problem)
+            stats.bad_line(name, line_no + at - 1, problem)
     else:
-        result = decode_line(line)
+        result = decode_document(line) if document else decode_line(line)
         if isinstance(result, str):
             stats.bad_line(name, line_no, f"torn last line (no newline): {result}" if torn else result)
             return []
@@ -175,4 +194,4 @@ def whole_source_records(name: str, stream: BinaryIO, agent: str | None, stats: 
     if agent is not None:
         return agent_records(agent, [(name, document)], stats), len(document)
     stats.lines += 1
-    return judge_line(document, name, 1, stats, torn=False), len(document)
+    return judge_line(document, name, 1, stats, torn=False, document=True), len(document)

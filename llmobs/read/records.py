@@ -9,7 +9,7 @@ from typing import BinaryIO
 from llmobs.agents import detect as detect_agent
 from llmobs.errors import InputError
 from llmobs.read.judge import AnyRecord, judge_line, whole_source_records
-from llmobs.read.sources import STREAM_ERRORS, Source, expand, head, is_multiline_document, open_binary, session_log_of
+from llmobs.read.sources import STREAM_ERRORS, Source, expand, head, is_multiline_document, is_otlp, open_binary, session_log_of
 from llmobs.read.stats import InputStats, broken_stream
 from llmobs.read.stream import session_logs_records
 
@@ -58,7 +58,7 @@ def _records_of_stream(name: str, stream: BinaryIO, stats: InputStats, counted: 
     try:
         for line in stream:
             line_no += 1
-            if mentioning is None or mentioning in line:
+            if mentioning is None or mentioning in line or is_otlp(line):  # OTLP may write the id in base64
                 yield from counted(judge_line(line.removesuffix(b"\n"), name, line_no, stats, torn=not line.endswith(b"\n")))
     except STREAM_ERRORS as exc:
         stats.bad_line(name, line_no, broken_stream(exc))

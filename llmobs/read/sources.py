@@ -259,17 +259,26 @@ def head(stream: BinaryIO) -> bytes:
 
 
 def is_multiline_document(head: bytes) -> bool:
-    """True for a JSON document spread over lines: it starts with `{` or `[` and its first line is
-    not a JSON value on its own."""
+    """True for a JSON document spread over lines (an OTLP/JSON file as the spec shows them, or
+    any other pretty-printed JSON, which then gets one message rather than one per line): it starts
+    with `{` or `[` and its first line is not a JSON value on its own."""
     stripped = head.lstrip()
-    if stripped[:1] not in (b"{", b"[") or not is_otlp(head) or b"\n" not in stripped:
+    if stripped[:1] not in (b"{", b"[") or b"\n" not in stripped:
         return False  # no newline in sight: one long line, read line by line
+    if not is_otlp(head) and not _pretty_printed(stripped):
+        return False
     first_line = stripped.split(b"\n", 1)[0]
     try:
         json.loads(first_line)
     except ValueError:
         return True
     return False
+
+
+def _pretty_printed(text: bytes) -> bool:
+    """JSON as `json.dumps(..., indent=2)` writes it: a lone `{` or `[`, then an indented value."""
+    lines = [line for line in text.split(b"\n", 8)[:8] if line.strip()]
+    return len(lines) >= 2 and lines[0].strip() in (b"{", b"[") and lines[1][:1] in (b" ", b"\t") and lines[1].lstrip()[:1] in (b'"', b"{", b"[")
 
 
 def whole_file(head: bytes, path: str | None = None) -> bool:

@@ -276,7 +276,7 @@ def render_report(report: Report, invocation: str | None = None, generated: str 
         sections.append(_section(
             "cost", "Tokens and cost",
             _tiles([("cost per request", usd(cost.per_request_usd)), ("cost in all", usd(cost.total_usd)),
-                    ("input tokens per request", count(tok.input_per_request)), ("output tokens per request", count(tok.output_per_request)),
+                    ("input tokens per request (incl. cache)", count(tok.input_per_request)), ("output tokens per request", count(tok.output_per_request)),
                     ("cache hit rate", pct(tok.cache_hit_rate))]),
             f"<p>{esc(token_totals_line(tok))}.</p>" if tok.totals is not None else "", warnings,
             "<h3>Cost per request by month, by model</h3>", _legend(colors), _month_bars(stacked, usd, "Cost per request by month, stacked by model", colors), months,
@@ -369,7 +369,7 @@ def render_trace(view: TraceView, invocation: str | None = None, generated: str 
 
 
 def render_costs(result: CostBreakdown, invocation: str | None = None, generated: str | None = None) -> str:
-    rows = _table([result.by, "requests", "cost", "cost per request", "input tokens", "output tokens", "cache hit rate"], (
+    rows = _table([result.by, "requests", "cost", "cost per request", "input tokens (incl. cache)", "output tokens", "cache hit rate"], (
         [r.key, (count(r.requests), r.requests), (usd(r.cost_usd), r.cost_usd), (usd(r.cost_per_request_usd), r.cost_per_request_usd),
          (count(r.input_tokens), r.input_tokens), (count(r.output_tokens), r.output_tokens), (pct(r.cache_hit_rate), r.cache_hit_rate)] for r in result.rows),
         table_id="costs")

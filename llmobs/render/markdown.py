@@ -213,7 +213,7 @@ def render_trace(view: TraceView) -> str:
 
 def render_costs(result: CostBreakdown) -> str:
     out = [f"## Cost by {md(result.by)}", ""]
-    out += _table([md(result.by), "requests", "cost", "cost per request", "input tokens", "output tokens", "cache hit rate"],
+    out += _table([md(result.by), "requests", "cost", "cost per request", "input tokens (incl. cache)", "output tokens", "cache hit rate"],
                   [[md(r.key), f"{r.requests:,}", usd(r.cost_usd), usd(r.cost_per_request_usd), f"{r.input_tokens:,}", f"{r.output_tokens:,}", pct(r.cache_hit_rate)]
                    for r in result.rows])
     if result.unpriced_models:

@@ -301,7 +301,7 @@ def write(renderable: RenderableType, file: TextIO) -> None:
 def render_costs(result: CostBreakdown) -> RenderableType:
     table = FitTable(f"Cost by {safe(result.by)}", [
         Column(safe(result.by), justify="left", shrink=True, style="cyan"), Column("requests"), Column("cost"), Column("per request"),
-        Column("input tokens", drop=2), Column("output tokens", drop=3), Column("cache hit rate", drop=1),
+        Column("input tokens (incl. cache)", drop=2), Column("output tokens", drop=3), Column("cache hit rate", drop=1),
     ])
     for row in result.rows:
         table.add_row(cell(row.key), count(row.requests), usd(row.cost_usd), usd(row.cost_per_request_usd), count(row.input_tokens),

@@ -125,7 +125,7 @@ def test_malformed_documents(document, message):
 @pytest.mark.parametrize(
     ("span", "message"),
     [
-        ({"traceId": "W4jv95gDgQPSabYzgT/GDA==", "spanId": "eee19b7ec3c1b174"}, "not 32 hex digits"),
+        ({"traceId": "W4jv95gDgQPSabYzgT/GD", "spanId": "eee19b7ec3c1b174"}, "neither 32 hex digits (OTLP/JSON) nor 16 bytes in base64"),
         ({"traceId": TRACE, "spanId": "eee19b7ec3c1b174", "startTimeUnixNano": "soon"}, "not a number of nanoseconds"),
         ({"traceId": TRACE, "spanId": "eee19b7ec3c1b174", "startTimeUnixNano": "1", "endTimeUnixNano": "2", "attributes": [{"value": {}}]}, "attribute without a key"),
     ],

@@ -94,7 +94,7 @@ def test_jsonl_to_otlp_to_jsonl(batch):
     assert homeless == 0
     back = []
     for document in documents(spans, batch_size=4):
-        records, problem = decode_otlp(json.dumps(document).encode())
+        records, problem, _ = decode_otlp(json.dumps(document).encode())
         assert problem is None
         back.extend(records)
     assert sorted(map(normalise, back), key=key) == sorted(map(normalise, originals), key=key)
@@ -108,7 +108,7 @@ def test_a_duration_past_otlps_last_moment_survives_the_round_trip():
     spans, _ = otlp_spans(*split_records([RECORD_ADAPTER.validate_json(json.dumps(record))]))
     assert int(spans[0]["endTimeUnixNano"]) == 2**64 - 1
     document = json.dumps(next(documents(spans, 10))).encode()
-    back, problem = decode_otlp(document)
+    back, problem, _ = decode_otlp(document)
     assert problem is None and back[0].duration_ms == 1e308 and back[0].attrs is None
 
 
