@@ -1,4 +1,10 @@
-"""CSV for spreadsheets and scripts: one table per command, numbers unformatted."""
+"""CSV for spreadsheets and scripts: one table per command, numbers unformatted.
+
+Text from logs may be written to run in a spreadsheet (`=HYPERLINK(…)`, `+cmd|' /C calc'!A0`,
+`@SUM(…)`): every text cell that starts with `=`, `+`, `-`, `@`, a tab or a carriage return is
+written with a `'` before it, as OWASP's guidance on CSV injection recommends, so a spreadsheet
+shows it as text. Numbers are numbers (never text) and are written as they are.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +18,23 @@ STEP_FIELDS = ["name", "count", "p50_ms", "p95_ms", "p99_ms", "total_ms", "error
                "self_p50_ms", "self_p95_ms", "self_total_ms", "self_share"]
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralised(text: str) -> str:
+    """Text a spreadsheet will not evaluate: a leading `'` where it would start a formula."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
 def _value(value: object) -> object:
-    """A cell: text made safe, floats without binary noise (307.52, not 307.52000000000004)."""
+    """A cell: text made safe for the terminal and the spreadsheet; a float exactly as the JSON
+    writes it (the shortest text that reads back as the same number)."""
     if value is None:
         return ""
     if isinstance(value, str):
-        return safe(value)
+        return neutralised(safe(value))
     if isinstance(value, float):
-        return format(value, ".15g")
+        return repr(value)
     return value
 
 

@@ -125,3 +125,60 @@ def test_the_embedded_data_cannot_close_its_script_element():
     text = _json_for_script({"name": "</script><script>alert(1)</script><!--", "line": "\u2028"})
     assert "</" not in text and "<!--" not in text and "\u2028" not in text
     assert json.loads(text) == {"name": "</script><script>alert(1)</script><!--", "line": "\u2028"}
+
+
+def test_the_policy_lets_only_the_pages_own_script_run():
+    import base64
+    import hashlib
+
+    from llmobs.render.html import CSP, SCRIPT
+
+    assert "'unsafe-inline'" not in CSP.split("script-src", 1)[1].split(";")[0]
+    assert f"'sha256-{base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()}'" in CSP
+
+
+def with_script(page: Path, script: str) -> Path:
+    """The page with one more inline script, allowed by its hash (as a test harness would be)."""
+    import base64
+    import hashlib
+
+    text = page.read_text()
+    allowed = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    text = text.replace("script-src ", f"script-src 'sha256-{allowed}' ", 1).replace("</body>", f"<script>{script}</script></body>", 1)
+    out = page.with_name("harness-" + page.name)
+    out.write_text(text)
+    return out
+
+
+@needs_chromium
+def test_an_injected_script_is_refused_by_the_policy(tmp_path: Path):
+    page = tmp_path / "report.html"
+    assert run("report", SAMPLE, "--format", "html", "-o", str(page)).exit_code == 0
+    injected = page.with_name("injected.html")
+    injected.write_text(page.read_text().replace("</body>", "<script>document.body.setAttribute('data-injected','1')</script>"
+                                                           "<img src=x onerror=\"document.body.setAttribute('data-handler','1')\"></body>", 1))
+    dom, log = browse(injected)
+    state = body_state(dom)
+    assert 'data-ready="1"' in state  # the page's own script ran
+    assert "data-injected" not in state and "data-handler" not in state  # what a slip in escaping would add does not
+    assert any("Content Security Policy" in line for line in log.splitlines())
+
+
+@needs_chromium
+def test_tables_sort_by_a_clicked_column_in_the_browser(tmp_path: Path):
+    page = tmp_path / "slowest.html"
+    assert run("slowest", SAMPLE, "--format", "html", "-o", str(page)).exit_code == 0
+    harness = with_script(page, (
+        "var t=document.querySelector('table.sortable');var th=t.querySelectorAll('th');"
+        "function col(i){return Array.prototype.map.call(t.tBodies[0].rows,function(r){var c=r.cells[i];var v=c.getAttribute('data-sort');"
+        "return v===null?c.textContent.trim():v;}).join('|');}"
+        "th[1].click();document.body.setAttribute('data-up',col(1));th[1].click();document.body.setAttribute('data-down',col(1));"
+        "th[0].click();document.body.setAttribute('data-names',col(0));"))
+    dom, log = browse(harness)
+    state = body_state(dom)
+    up = [float(v) for v in re.search(r'data-up="([^"]*)"', state).group(1).split("|")]
+    down = [float(v) for v in re.search(r'data-down="([^"]*)"', state).group(1).split("|")]
+    names = html.unescape(re.search(r'data-names="([^"]*)"', state).group(1)).split("|")
+    assert len(up) > 3 and up == sorted(up) and down == sorted(up, reverse=True)
+    assert names == sorted(names, key=str.lower)
+    assert console_messages(log) == []
