@@ -1,5 +1,7 @@
 """The Prometheus text exposition format, written by `prometheus_client` (valid for node_exporter's
-textfile collector: no timestamps, one family per name, HELP and TYPE for each)."""
+textfile collector: no timestamps, one family per name, HELP and TYPE for each). Label values from
+logs have their control characters shown escaped, as every other output form shows them; quotes,
+backslashes and newlines are the format's own escapes."""
 
 from __future__ import annotations
 
@@ -9,20 +11,21 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 
 from llmobs.analysis.metrics import DURATION_BUCKETS_S, Counter, Histogram, MetricsResult
+from llmobs.render.text import safe
 
 
 def _histogram_family(name: str, documentation: str, label: str, histograms: list[Histogram]) -> HistogramMetricFamily:
     family = HistogramMetricFamily(name, documentation, labels=[label], unit="seconds")
     for h in histograms:
         buckets = [(repr(le), count) for le, count in zip(DURATION_BUCKETS_S, h.cumulative_counts[:-1], strict=True)] + [("+Inf", h.cumulative_counts[-1])]
-        family.add_metric([h.labels[label]], buckets, h.sum)
+        family.add_metric([safe(h.labels[label])], buckets, h.sum)
     return family
 
 
 def _counter_family(name: str, documentation: str, labels: list[str], counters: list[Counter]) -> CounterMetricFamily:
     family = CounterMetricFamily(name, documentation, labels=labels)
     for c in counters:
-        family.add_metric([c.labels[label] for label in labels], c.value)
+        family.add_metric([safe(c.labels[label]) for label in labels], c.value)
     return family
 
 
