@@ -244,18 +244,19 @@ def iter_spans(document: Any) -> Iterator[tuple[str, dict[str, Any]]]:
         raise OtlpError(f"no OTLP trace data (resourceSpans) in it: {describe(document)}")
 
 
-def records_from_otlp(document: Any, unused_usage_attrs: set[str] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
+def records_from_otlp(document: Any, unused_usage_attrs: set[str] | None = None, notes: list[str] | None = None) -> tuple[list[dict[str, Any]], list[str]]:
     """The llmobs records of one OTLP/JSON trace document, and why any span was left out.
 
     A document whose structure is not OTLP raises OtlpError; a single malformed span costs only
     itself (its reason is returned), not the rest of the document. Names of usage-like attributes
-    that no mapping reads are added to `unused_usage_attrs`, so the reader can say so.
+    that no mapping reads are added to `unused_usage_attrs`, so the reader can say so; spans whose
+    stated total agrees with no reading of their parts are named in `notes`.
     """
     records: list[dict[str, Any]] = []
     problems: list[str] = []
     for path, span in iter_spans(document):
         try:
-            records.extend(_records_of_span(span, unused_usage_attrs))
+            records.extend(_records_of_span(span, unused_usage_attrs, notes))
         except (OtlpError, ValueError, OverflowError) as exc:
             problems.append(f"{path} (span {span.get('spanId', '?')!s:.24}): {exc}")
     return _without_estimates(records), problems
@@ -342,7 +343,7 @@ def _looks_like_usage(key: str) -> bool:
     return "token" in lowered or ".usage." in lowered or lowered.endswith(".cost") or ".cost." in lowered
 
 
-def _records_of_span(span: dict[str, Any], unused_usage_attrs: set[str] | None = None) -> list[dict[str, Any]]:
+def _records_of_span(span: dict[str, Any], unused_usage_attrs: set[str] | None = None, notes: list[str] | None = None) -> list[dict[str, Any]]:
     trace_id = _hex_id(_field(span, "traceId", "trace_id"), 32, "traceId")
     span_id = _hex_id(_field(span, "spanId", "span_id"), 16, "spanId")
     if trace_id is None or span_id is None:
@@ -410,7 +411,7 @@ def _records_of_span(span: dict[str, Any], unused_usage_attrs: set[str] | None =
     from_export = LLMOBS_KIND in attrs or LLMOBS_USAGE_TIME in attrs
     if tokens_in is not None or tokens_out is not None or cost is not None or (kind == "llm" and _first(attrs, MODEL_KEYS) and not from_export):
         out.append(
-            _usage(trace_id, span_id, attrs, attrs.get(LLMOBS_USAGE_TIME) or rfc3339(start_ns), tokens_in, tokens_out, scope, sample_rate)
+            _usage(trace_id, span_id, attrs, attrs.get(LLMOBS_USAGE_TIME) or rfc3339(start_ns), tokens_in, tokens_out, scope, sample_rate, notes)
         )
         if any(str(attrs.get(key) or "").lower() in FRAMEWORK_SYSTEMS for key in ("gen_ai.system", "gen_ai.provider.name")):
             out[-1][ESTIMATE] = True
@@ -464,14 +465,37 @@ def _provider(attrs: dict[str, Any]) -> str | None:
     return None
 
 
+def _input_with_cache(input_tokens: int | None, output_tokens: int | None, cache_read: int, cache_write: int, total: int | None,
+                      where: str, notes: list[str] | None) -> int | None:
+    """FORMAT.md's input (cache reads and writes inside it) from an instrumentation's counts. Some
+    count cache tokens inside the prompt (OpenAI's usage, OpenLLMetry's `prompt_tokens`), others
+    beside it (Anthropic's usage): a stated total is the evidence, input + output either way. With
+    no total, cache tokens beyond the input count can only be beside it. A total that agrees with
+    neither reading is named in `notes`, and the parts decide as without one."""
+    if input_tokens is None or not cache_read + cache_write:
+        return input_tokens
+    beside = input_tokens + cache_read + cache_write
+    if total is not None and output_tokens is not None:
+        if total == input_tokens + output_tokens:
+            return input_tokens
+        if total == beside + output_tokens:
+            return beside
+        if notes is not None:
+            notes.append(f"{where}: total tokens {total:,} is neither input + output ({input_tokens + output_tokens:,}) nor that with the "
+                         f"cache tokens beside the input ({beside + output_tokens:,}); the input counted is "
+                         f"{beside if cache_read + cache_write > input_tokens else input_tokens:,}")
+    return beside if cache_read + cache_write > input_tokens else input_tokens
+
+
 def _usage(trace_id: str, span_id: str | None, attrs: dict[str, Any], time: str, tokens_in: Any, tokens_out: Any,
-           scope: Any = "call", sample_rate: float = 1.0) -> dict[str, Any]:
+           scope: Any = "call", sample_rate: float = 1.0, notes: list[str] | None = None) -> dict[str, Any]:
     model = _first(attrs, MODEL_KEYS)
     input_tokens = _count(tokens_in)
     cache_read = _count(_first(attrs, CACHE_READ_KEYS)) or 0
     cache_write = _count(_first(attrs, CACHE_WRITE_KEYS)) or 0
-    if input_tokens is not None and cache_read + cache_write > input_tokens and LLMOBS_USAGE_TIME not in attrs:
-        input_tokens += cache_read + cache_write  # cache tokens beside input (Anthropic's own count): FORMAT.md's input includes them
+    if LLMOBS_USAGE_TIME not in attrs:  # what llmobs exported holds FORMAT.md's input already
+        input_tokens = _input_with_cache(input_tokens, _count(tokens_out), cache_read, cache_write, _count(_first(attrs, TOTAL_TOKEN_KEYS)),
+                                         f"span {span_id}", notes)
     record = {
         "v": 1,
         "type": "usage",

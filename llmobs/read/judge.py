@@ -73,7 +73,7 @@ def _version_of(line: bytes) -> int | None:
     return version if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION else None
 
 
-def decode_otlp(text: bytes, unused_usage_attrs: set[str] | None = None) -> tuple[list[AnyRecord], str | None, int]:
+def decode_otlp(text: bytes, unused_usage_attrs: set[str] | None = None, notes: list[str] | None = None) -> tuple[list[AnyRecord], str | None, int]:
     """The records of one OTLP/JSON document, a reason when some or all of it was rejected, and the
     line of the document where the first rejected span is written (1 when none, or not found);
     usage-like attributes no mapping reads are named in `unused_usage_attrs`.
@@ -85,7 +85,7 @@ def decode_otlp(text: bytes, unused_usage_attrs: set[str] | None = None) -> tupl
 
     try:
         document = json.loads(text)
-        candidates, rejected = records_from_otlp(document, unused_usage_attrs)
+        candidates, rejected = records_from_otlp(document, unused_usage_attrs, notes)
     except (ValueError, OtlpError, AttributeError, TypeError) as exc:
         return [], f"not valid OTLP/JSON: {exc}", 1
     records: list[AnyRecord] = []
@@ -122,9 +122,12 @@ def judge_line(line: bytes, name: str, line_no: int, stats: InputStats, *, torn:
     """The models' verdict on one line (or one whole OTLP/JSON document): its valid records, with
     bad lines, unknown types and newer format versions accounted in `stats` (records are not)."""
     if is_otlp(line):
-        records, problem, at = decode_otlp(line, stats.unused_usage_attrs)
+        notes: list[str] = []
+        records, problem, at = decode_otlp(line, stats.unused_usage_attrs, notes)
         if problem is not None:
             stats.bad_line(name, line_no + at - 1, problem)
+        for note in notes:
+            stats.note(f"{name}:{line_no}: {note}")
     else:
         result = decode_document(line) if document else decode_line(line)
         if isinstance(result, str):

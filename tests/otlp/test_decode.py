@@ -176,3 +176,37 @@ def test_trace_command_reads_otlp_documents(tmp_path: Path):
     view = json.loads(result.stdout)
     assert [(s["name"], s["depth"]) for s in view["spans"]] == [("invoke_agent support", 0), ("chat claude", 1), ("orders_api", 1)]
     assert view["spans"][1]["input_tokens"] == 1200 and view["spans"][1]["cost_usd"] > 0
+
+
+def _openllmetry_chat(prompt: int, completion: int, cache_write: int, total: int | None) -> dict:
+    """An `openai.chat` span as OpenLLMetry's older attribute names write it."""
+    attrs = [{"key": "gen_ai.system", "value": {"stringValue": "OpenAI"}}, {"key": "llm.request.type", "value": {"stringValue": "chat"}},
+             {"key": "gen_ai.request.model", "value": {"stringValue": "gpt-4o-mini"}},
+             {"key": "gen_ai.usage.prompt_tokens", "value": {"intValue": str(prompt)}},
+             {"key": "gen_ai.usage.completion_tokens", "value": {"intValue": str(completion)}},
+             {"key": "gen_ai.usage.cache_creation_input_tokens", "value": {"intValue": str(cache_write)}}]
+    if total is not None:
+        attrs.append({"key": "llm.usage.total_tokens", "value": {"intValue": str(total)}})
+    return {"resourceSpans": [{"scopeSpans": [{"scope": {"name": "opentelemetry.instrumentation.openai.v1"}, "spans": [{
+        "traceId": TRACE, "spanId": "eee19b7ec3c1b174", "name": "openai.chat", "kind": 3,
+        "startTimeUnixNano": "1767225600000000000", "endTimeUnixNano": "1767225601000000000", "attributes": attrs}]}]}]}
+
+
+@pytest.mark.parametrize(("total", "expected_input"), [(439, 412), (412 + 1024 + 27, 412 + 1024), (None, 412 + 1024)])
+def test_a_stated_total_says_whether_cache_tokens_are_inside_the_input(total, expected_input):
+    notes: list[str] = []
+    records, _ = records_from_otlp(_openllmetry_chat(412, 27, 1024, total), notes=notes)
+    usage = next(r for r in records if r["type"] == "usage")
+    assert (usage["input_tokens"], usage["output_tokens"], usage["cache_write_tokens"]) == (expected_input, 27, 1024)
+    assert notes == []
+
+
+def test_a_total_that_agrees_with_no_reading_is_counted_and_named(tmp_path: Path):
+    document = tmp_path / "odd.json"
+    document.write_text(json.dumps(_openllmetry_chat(412, 27, 1024, 500)) + "\n" + json.dumps(_openllmetry_chat(412, 27, 1024, 439)) + "\n")
+    data = load([str(document)])
+    assert data.stats.note_count == 1
+    assert data.stats.notes == [f"{document}:1: span eee19b7ec3c1b174: total tokens 500 is neither input + output (439) nor that with the cache "
+                                "tokens beside the input (1,463); the input counted is 1,436"]
+    report = build_report(data.columns, data.stats, Pricer())
+    assert report.input.notes == data.stats.notes and report.tokens.totals.input == 1436 + 412
