@@ -636,8 +636,9 @@ def _append_step_summary(result: object) -> None:
 
 @app.command(cls=_Command, short_help="Compare with a baseline; informational, exits 0.")
 def diff(
-    paths: Paths,
     baseline: Annotated[list[str], typer.Option("--baseline", "-b", metavar="PATH", help="Baseline log: file, directory or glob (repeatable).", show_default=False)],
+    paths: OptionalPaths = None,
+    source: SourceOpt = None,
     format: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
     strict: StrictOpt = False,
@@ -663,6 +664,7 @@ def diff(
         if tolerance is not None:
             settings["baseline"] = {**settings.get("baseline", {}), "tolerance": tolerance}
         gate_config = parse_checklist_config(settings, tool.section("checklist") if tool.path else "options", str(tool.path or "options"))
+        paths = _paths(paths, source)
         base_columns, _, _, _ = _load(baseline, strict=strict, no_cache=no_cache, engine=engine, scheduler=scheduler, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
         new_columns, _, _, _ = _load(paths, strict=strict, no_cache=no_cache, engine=engine, scheduler=scheduler, since=since, until=until, names=name, models=model, by="name", config=config, raw_names=raw_names)
         result = compare(base_columns, new_columns, gate_config.baseline)
@@ -671,8 +673,8 @@ def diff(
 
 @app.command(cls=_Command, short_help="One request as a tree: durations, status, tokens, $.")
 def trace(
-    paths: Paths,
-    trace_id: Annotated[str, typer.Argument(metavar="ID", help="A trace id (or a unique prefix of one), or the request id given to TraceContext.")],
+    paths_and_id: Annotated[list[str], typer.Argument(metavar="[PATH]... ID", help="Log files (.gz too), directories, globs, or - for stdin (none with --source), then a trace id (or a unique prefix of 8 or more of its characters), or the request id given to TraceContext.", show_default=False)],
+    source: SourceOpt = None,
     format: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
     strict: StrictOpt = False,
@@ -682,6 +684,8 @@ def trace(
     with _user_errors():
         from llmobs.analysis.trace import build_trace_view
 
+        *given, trace_id = paths_and_id
+        paths = _paths(given or None, source)
         view = build_trace_view(paths, trace_id, _pricer(_tool_config(config)), strict=strict)
         _print(format, "trace", view, output)
 
@@ -837,6 +841,7 @@ def cost(
     by: Annotated[str, typer.Option("--by", metavar="KEY", help="day, month, or a request attribute: session, project, user.id …")] = "month",
     format: FormatOpt = OutputFormat.table,
     output: OutputOpt = None,
+    top: TopOpt = 20,
     strict: StrictOpt = False,
     no_cache: NoCacheOpt = False,
     engine: EngineOpt = Engine.local,
@@ -855,7 +860,7 @@ def cost(
         paths = _paths(paths, source)
         columns, _, pricer, _ = _load(paths, strict=strict, no_cache=no_cache, engine=engine, scheduler=scheduler, since=since, until=until, names=name, models=model,
                                       by="name" if by in PERIODS else by, config=config)
-        _print(format, "costs", cost_by(columns, pricer.price(columns), by), output)
+        _print(format, "costs", cost_by(columns, pricer.price(columns), by), output, **({"top": top} if format.value in ("table", "markdown") else {}))
 
 
 @app.command(cls=_Command, short_help="Prometheus metrics: duration histograms, counters.")

@@ -62,9 +62,9 @@ def test_slowest_ranks_steps_and_requests(tmp_path: Path):
     assert [r["trace_id"] for r in doc["requests"]] == ["t5", "t4"]
     csv_out = run("slowest", str(path), "--top", "1", "--format", "csv").stdout.splitlines()
     assert csv_out == ["step,count,p50_ms,p95_ms,p99_ms,total_ms,error_rate,share_of_request_time,self_p50_ms,self_p95_ms,self_total_ms,self_share,ranked",
-                       "rerank,6,50,50,50,300,0,0.48780487804878,50,50,300,0.392156862745098,True"]  # 300 of 765 ms of self time
+                       f"rerank,6,50.0,50.0,50.0,300.0,0.0,{300 / 615!r},50.0,50.0,300.0,{300 / 765!r},True"]  # 300 of 765 ms of self time, exactly as the JSON
     requests_csv = run("slowest", str(path), "--top", "1", "--format", "csv", "--table", "requests").stdout.splitlines()
-    assert requests_csv == ["trace_id,request_id,name,start,duration_ms,status", "t5,,request,2026-03-01T10:00:00.000000Z,105,ok"]
+    assert requests_csv == ["trace_id,request_id,name,start,duration_ms,status", "t5,,request,2026-03-01T10:00:00.000000Z,105.0,ok"]
 
 
 def test_checklist_questions_and_require_all(tmp_path: Path):
@@ -293,3 +293,38 @@ def test_baseline_regression_fails_only_the_slowed_step(tmp_path: Path):
     rows = [line.split(",") for line in diff.stdout.splitlines()]
     search_p50 = next(r for r in rows if r[1] == "search" and r[2] == "p50_ms")
     assert search_p50[-1] == "True" and float(search_p50[5]) == pytest.approx(0.4, abs=0.1)
+
+
+def test_a_trace_prefix_too_short_says_so():
+    result = run("trace", "sample_traces/", "f3c95")
+    assert result.exit_code == 2
+    assert "a prefix of a trace id needs 8 characters or more (5 given)" in result.output
+
+
+def test_cost_shows_the_top_rows_and_says_how_many_more():
+    out = run("cost", "sample_traces/", "--by", "request.id", "-n", "3").stdout
+    assert out.count("$0.0") >= 3 and "The costliest 3 of 600 are shown (--top)" in " ".join(out.split())
+    markdown = run("cost", "sample_traces/", "--by", "request.id", "--top", "2", "-f", "markdown").stdout
+    assert markdown.count("| req\\_") == 2 and "costliest 2 of 600" in markdown  # ids escaped as markdown text
+    assert len(json.loads(run("cost", "sample_traces/", "--by", "request.id", "-n", "2", "-f", "json").stdout)["rows"]) == 600
+
+
+def test_trace_and_diff_read_an_agents_own_logs_with_source(tmp_path: Path):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent / "agents"))
+    from sessions import SESSION, claude_code_log
+
+    claude_code_log(tmp_path / "claude" / "projects" / "-home-dev-acme-shop" / f"{SESSION}.jsonl")
+    env = {"CLAUDE_CONFIG_DIR": str(tmp_path / "claude"), "HOME": str(tmp_path / "home")}
+    doc = json.loads(CliRunner().invoke(app, ["report", "--source", "claude-code", "-f", "json"], env=env).stdout)
+    trace_id = doc["slowest_requests"][0]["trace_id"]
+    view = CliRunner().invoke(app, ["trace", "--source", "claude-code", trace_id, "-f", "json"], env=env)
+    assert view.exit_code == 0 and json.loads(view.stdout)["trace_id"] == trace_id
+    diff = CliRunner().invoke(app, ["diff", "--source", "claude-code", "-b", str(tmp_path / "claude"), "-f", "json"], env=env)
+    assert diff.exit_code == 0 and json.loads(diff.stdout)["regressions"] == []
+
+
+def test_one_histogram_bin_is_one_bin(tmp_path: Path):
+    log = write_jsonl(tmp_path / "one.jsonl", [root("t1", 100.0)])
+    assert "1 bin of a quarter decade" in run("report", str(log)).stdout

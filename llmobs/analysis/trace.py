@@ -54,7 +54,9 @@ def build_trace_view(paths: Sequence[str], wanted: str, pricer: Pricer, *, stric
     if not trace_ids:
         roots = [r for r in records if isinstance(r, Span) and r.parent_id is None and (r.attrs or {}).get("request.id") == wanted]
         if not roots:
-            raise InputError(f"no trace with id or request.id {wanted!r} in the input")
+            short = (f"; a prefix of a trace id needs {MIN_PREFIX} characters or more ({len(wanted)} given)"
+                     if len(wanted) < MIN_PREFIX and all(c in "0123456789abcdef" for c in wanted.lower()) else "")
+            raise InputError(f"no trace with id or request.id {wanted!r} in the input{short}")
         trace_id = roots[0].trace_id
         records = [r for r in _records_mentioning(paths, trace_id, strict) if r.trace_id == trace_id]
     else:

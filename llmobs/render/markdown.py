@@ -211,11 +211,13 @@ def render_trace(view: TraceView) -> str:
     return "\n".join(out) + "\n"
 
 
-def render_costs(result: CostBreakdown) -> str:
+def render_costs(result: CostBreakdown, top: int = DEFAULT_TOP) -> str:
     out = [f"## Cost by {md(result.by)}", ""]
     out += _table([md(result.by), "requests", "cost", "cost per request", "input tokens (incl. cache)", "output tokens", "cache hit rate"],
                   [[md(r.key), f"{r.requests:,}", usd(r.cost_usd), usd(r.cost_per_request_usd), f"{r.input_tokens:,}", f"{r.output_tokens:,}", pct(r.cache_hit_rate)]
-                   for r in result.rows])
+                   for r in result.rows[:top]])
+    if len(result.rows) > top:
+        out += ["", f"The costliest {top:,} of {len(result.rows):,} are shown; `--format json` or `csv` has them all."]
     if result.unpriced_models:
         out += ["", f"No known price for {', '.join(md(m) for m in result.unpriced_models)}: costs are lower bounds."]
     return "\n".join(out) + "\n"

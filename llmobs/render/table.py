@@ -298,15 +298,17 @@ def write(renderable: RenderableType, file: TextIO) -> None:
     file.write("\n".join(line.rstrip() for line in captured.get().split("\n")))
 
 
-def render_costs(result: CostBreakdown) -> RenderableType:
+def render_costs(result: CostBreakdown, top: int = DEFAULT_TOP) -> RenderableType:
     table = FitTable(f"Cost by {safe(result.by)}", [
         Column(safe(result.by), justify="left", shrink=True, style="cyan"), Column("requests"), Column("cost"), Column("per request"),
         Column("input tokens (incl. cache)", drop=2), Column("output tokens", drop=3), Column("cache hit rate", drop=1),
     ])
-    for row in result.rows:
+    for row in result.rows[:top]:
         table.add_row(cell(row.key), count(row.requests), usd(row.cost_usd), usd(row.cost_per_request_usd), count(row.input_tokens),
                       count(row.output_tokens), pct(row.cache_hit_rate))
     parts: list[RenderableType] = [table]
+    if len(result.rows) > top:
+        parts.append(Text(f"The costliest {top:,} of {len(result.rows):,} are shown (--top); --format json or csv has them all.", style="dim"))
     if result.unpriced_models:
         parts.append(Text(f"No known price for {', '.join(safe(m) for m in result.unpriced_models)}: costs are lower bounds.", style="yellow"))
     return Group(*parts)

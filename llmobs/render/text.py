@@ -99,4 +99,4 @@ def comparison_rows_shown(comparison: Comparison, top: int = DEFAULT_TOP) -> lis
 def latency_histogram_line(requests: RequestsSummary) -> str:
     """The request latency distribution in one line: a bar per log-scale bin, from its first edge to its last."""
     bins = requests.latency_histogram
-    return f"latency  {ms(bins[0].low_ms)} {sparkline([b.count for b in bins])} {ms(bins[-1].high_ms)}  (log scale, {len(bins)} bins of a quarter decade)"
+    return f"latency  {ms(bins[0].low_ms)} {sparkline([b.count for b in bins])} {ms(bins[-1].high_ms)}  (log scale, {plural(len(bins), 'bin')} of a quarter decade)"
