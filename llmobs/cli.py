@@ -333,7 +333,8 @@ def _read(paths: list[str], *, strict: bool, no_cache: bool, engine: Engine = En
 
 def _cache():  # type: ignore[no-untyped-def]
     """The cache of what earlier runs read. Its writes go on while the command works; warnings of
-    those still going on when it ends are shown once they end."""
+    those still going on when it ends are shown once they end. A run that wrote to it then keeps
+    it within its size limit (what no run can use goes first, then the least recently used)."""
     import atexit
 
     from llmobs.read.cache import Cache
@@ -342,6 +343,14 @@ def _cache():  # type: ignore[no-untyped-def]
 
     def finish() -> None:
         cache.wait()
+        if cache.wrote:
+            from llmobs.read.cache import max_size
+            from llmobs.read.cache_info import evict
+
+            limit, problem = max_size()
+            if problem is not None:
+                cache.warnings.append(problem)
+            evict(cache, limit)
         _show_cache_warnings(cache)
 
     atexit.register(finish)

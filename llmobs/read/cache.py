@@ -39,6 +39,7 @@ HASH_BYTES = 4096  # hashed at the head of a file and just before the cached end
 MAX_SEGMENTS = 1
 DEFAULT_MIN_BYTES = 1 << 20  # files smaller are read directly (benchmarks/cache_threshold.py)
 RACY_NS = 2_000_000_000  # a file changed this close to when it was read may change again with the same mtime: its CRC decides
+DEFAULT_MAX_BYTES = 2 << 30  # the cache's size, past which the least recently used entries go (LLMOBS_CACHE_MAX_SIZE)
 MANIFEST = "manifest.json"
 LOCK = "lock"
 
@@ -50,6 +51,23 @@ def default_directory() -> Path:
         return Path(explicit).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "llmobs"
+
+
+def max_size() -> tuple[int, str | None]:
+    """The cache's size limit, from `LLMOBS_CACHE_MAX_SIZE` (bytes, or with K, M, G or T: 500M,
+    2G), and a warning when it cannot be read (the default then holds)."""
+    text = os.environ.get("LLMOBS_CACHE_MAX_SIZE", "").strip()
+    if not text:
+        return DEFAULT_MAX_BYTES, None
+    units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    number, unit = (text[:-1], units[text[-1].upper()]) if text[-1].upper() in units else (text, 1)
+    try:
+        value = float(number.removesuffix("i").strip()) * unit
+    except ValueError:
+        value = -1.0
+    if not value >= 0 or value == float("inf"):
+        return DEFAULT_MAX_BYTES, f"LLMOBS_CACHE_MAX_SIZE={text!r} is not a size (bytes, or like 500M or 2G); the cache keeps to {DEFAULT_MAX_BYTES >> 30} GiB"
+    return int(value), None
 
 
 def reader_version() -> str:
@@ -173,6 +191,7 @@ class Cache:
         self._version: str | None = None
         self._write_failed = False
         self._writers: list[threading.Thread] = []
+        self.wrote = False  # whether this run kept anything: only then can the cache have outgrown its limit
 
     @property
     def version(self) -> str:
@@ -213,6 +232,8 @@ class Cache:
                 return None
             except OSError:
                 return None  # replaced by a concurrent run since its manifest was read
+        with contextlib.suppress(OSError):
+            os.utime(entry / MANIFEST)  # when it was last used: the least recently used entries go first
         return Recalled(manifest, segments)
 
     def _manifest(self, entry: Path) -> Manifest | None:
@@ -267,6 +288,7 @@ class Cache:
                 for stale in entry.iterdir():
                     if stale.name not in (MANIFEST, LOCK, *names):
                         stale.unlink(missing_ok=True)
+                self.wrote = True
         except OSError as exc:
             if self._write_failed:
                 return

@@ -83,10 +83,37 @@ def _state(manifest: Manifest) -> str:
 def remove_unusable(cache: Cache) -> tuple[int, int]:
     """Remove the entries no run can use as they are (their log gone, changed or rewritten, kept by
     another llmobs version, or damaged), skipping any a run is writing: (entries removed, bytes)."""
+    return _remove(cache, [(folder, entry) for folder in cache.folders() if (entry := _entry(cache, folder)).state in UNUSABLE])
+
+
+def evict(cache: Cache, max_bytes: int) -> tuple[int, int]:
+    """Keep the cache within `max_bytes`: remove what no run can use, then the entries used least
+    recently (by when a run last read or wrote them) until the rest fit: (entries removed, bytes)."""
+    entries = [(folder, _entry(cache, folder)) for folder in cache.folders()]
+    removed, freed = _remove(cache, [(folder, entry) for folder, entry in entries if entry.state in UNUSABLE])
+    usable = sorted(((folder, entry) for folder, entry in entries if entry.state not in UNUSABLE), key=lambda item: _last_used(item[0]))
+    total = sum(entry.disk_bytes for _, entry in usable)
+    oldest: list[tuple[Path, CachedLog]] = []
+    for folder, entry in usable:
+        if total <= max_bytes:
+            break
+        oldest.append((folder, entry))
+        total -= entry.disk_bytes
+    more, more_freed = _remove(cache, oldest)
+    return removed + more, freed + more_freed
+
+
+def _last_used(folder: Path) -> int:
+    try:
+        return (folder / MANIFEST).stat().st_mtime_ns
+    except OSError:
+        return 0
+
+
+def _remove(cache: Cache, entries: list[tuple[Path, CachedLog]]) -> tuple[int, int]:
     removed = freed = 0
-    for folder in cache.folders():
-        entry = _entry(cache, folder)
-        if entry.state in UNUSABLE and cache.remove(folder):
+    for folder, entry in entries:
+        if cache.remove(folder):
             removed += 1
             freed += entry.disk_bytes
     return removed, freed

@@ -377,3 +377,25 @@ def test_cache_clear_unusable_keeps_what_runs_can_use(tmp_path):
     assert cleared.returncode == 0 and cleared.stdout.startswith("llmobs: removed 2 unusable entries (")
     left = {Path(entry["log"]).name for entry in json.loads(llmobs("cache", "info", "-f", "json", env=env).stdout)["entries"]}
     assert left == {"kept.jsonl", "grown.jsonl"}
+
+
+def test_the_cache_keeps_within_its_size_limit_least_recently_used_first(tmp_path):
+    logs = [write_log(tmp_path / f"{name}.jsonl", range(8000)) for name in ("a", "b", "c", "gone")]
+    env = {"LLMOBS_CACHE_DIR": str(tmp_path / "cache")}
+    for log in logs:
+        assert llmobs("report", str(log), "-f", "json", env=env).returncode == 0
+    entries = {Path(e["log"]).name: e["disk_bytes"] for e in json.loads(llmobs("cache", "info", "-f", "json", env=env).stdout)["entries"]}
+    assert set(entries) == {"a.jsonl", "b.jsonl", "c.jsonl", "gone.jsonl"}
+    logs[3].unlink()
+    assert llmobs("report", str(logs[0]), "-f", "json", env=env).returncode == 0  # only reads: nothing is removed
+    assert len(json.loads(llmobs("cache", "info", "-f", "json", env=env).stdout)["entries"]) == 4
+    # a run that writes keeps the cache within the limit: the entry of the vanished log goes, then b (used least recently), not a (just used)
+    limit = entries["a.jsonl"] + entries["c.jsonl"] + entries["c.jsonl"] // 2
+    with open(logs[2], "a") as out:
+        out.write("".join(line + "\n" for line in record_lines(9000, 1)))
+    run = llmobs("report", str(logs[2]), "-f", "json", env={**env, "LLMOBS_CACHE_MAX_SIZE": str(limit)})
+    assert run.returncode == 0 and run.stderr == ""
+    left = {Path(e["log"]).name for e in json.loads(llmobs("cache", "info", "-f", "json", env=env).stdout)["entries"]}
+    assert left == {"a.jsonl", "c.jsonl"}
+    bad = llmobs("report", str(logs[1]), "-f", "json", env={**env, "LLMOBS_CACHE_MAX_SIZE": "lots"})
+    assert bad.returncode == 0 and "LLMOBS_CACHE_MAX_SIZE='lots' is not a size" in bad.stderr
