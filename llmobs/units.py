@@ -9,6 +9,11 @@ import math
 MISSING = "—"
 
 
+def offset(value: float) -> str:
+    """A span's start from its request's start: `+0 ms` for the start itself, else `+` and the duration."""
+    return "+0 ms" if value == 0 else f"+{ms(value)}"
+
+
 def ms(value: float | None) -> str:
     """A duration given in milliseconds, in the unit that keeps it readable: ms below 10 s, then s,
     min and h (totals of many spans run to hours)."""

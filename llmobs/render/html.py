@@ -22,9 +22,10 @@ from typing import Any
 
 from llmobs.analysis.results import Checklist, Comparison, CostBreakdown, Report, SlowestResult, StepSummary, TraceView, Waterfall, WaterfallSpan
 from llmobs.render.text import input_line, safe, settled_notes, token_totals_line
-from llmobs.units import count, ms, pct, usd, with_unit
+from llmobs.units import count, ms, offset, pct, usd, with_unit
 
 STEPS_CHARTED = 20
+STEP_NOTE_WIDTH = 190  # room right of the longest bar for "1,234 ms · 12.3% errors" at 11 px
 WIDTH = 760  # the width charts are drawn at; they scale down with the page
 PALETTE = ("var(--c1)", "var(--c2)", "var(--c3)", "var(--c4)", "var(--c5)", "var(--c6)")
 
@@ -162,9 +163,15 @@ def _latency_histogram(report: Report) -> str:
     for b in bins:
         h = b.count / top * (plot - 20)
         parts.append(_rect(x(b.low_ms) + 1, plot - h, x(b.high_ms) - x(b.low_ms) - 2, h, "var(--c1)", f"{ms(b.low_ms)} – {ms(b.high_ms)}: {count(b.count)} requests"))
+    marks: dict[str, list[str]] = {}  # equal percentiles share one mark and one label: "p95 = p99 120 ms"
     for label, value in (("p50", latency.p50), ("p95", latency.p95), ("p99", latency.p99)):
-        parts.append(f"<line class=\"mark\" x1=\"{x(value):.1f}\" y1=\"14\" x2=\"{x(value):.1f}\" y2=\"{plot}\"><title>{label} {esc(ms(value))}</title></line>")
-        parts.append(f"<text x=\"{x(value) + 3:.1f}\" y=\"{12 + 11 * ['p50', 'p95', 'p99'].index(label)}\">{label} {esc(ms(value))}</text>")
+        marks.setdefault(ms(value), []).append(label)
+    for row, (shown, labels) in enumerate(marks.items()):
+        value = {"p50": latency.p50, "p95": latency.p95, "p99": latency.p99}[labels[0]]
+        text = f"{' = '.join(labels)} {shown}"
+        anchor = ("end", x(value) - 3) if x(value) + 3 + 6.5 * len(text) > WIDTH else ("start", x(value) + 3)
+        parts.append(f"<line class=\"mark\" x1=\"{x(value):.1f}\" y1=\"14\" x2=\"{x(value):.1f}\" y2=\"{plot}\"><title>{esc(text)}</title></line>")
+        parts.append(f"<text x=\"{anchor[1]:.1f}\" y=\"{12 + 11 * row}\" text-anchor=\"{anchor[0]}\">{esc(text)}</text>")
     decade = math.floor(low)
     while decade <= high:
         value = 10.0**decade
@@ -183,7 +190,7 @@ def _steps_chart(steps: list[StepSummary]) -> str:
     parts = []
     for i, s in enumerate(shown):
         y = 8 + i * row
-        scale = (WIDTH - label_width - 120) / top
+        scale = (WIDTH - label_width - STEP_NOTE_WIDTH) / top
         parts.append(f"<text x=\"{label_width - 6}\" y=\"{y + 13}\" text-anchor=\"end\">{esc(s.name[:34] + ('…' if len(s.name) > 34 else ''))}<title>{esc(s.name)}</title></text>")
         parts.append(_rect(label_width, y + 2, s.p95_ms * scale, 14, "var(--c1)", f"{s.name}: p95 {ms(s.p95_ms)}"))
         parts.append(_rect(label_width, y + 6, s.p50_ms * scale, 6, "var(--c2)", f"{s.name}: p50 {ms(s.p50_ms)}"))
@@ -367,7 +374,7 @@ def render_trace(view: TraceView, invocation: str | None = None, generated: str 
     waterfall = Waterfall(trace_id=view.trace_id, request_id=view.request_id, name=root.name if root else "trace",
                           duration_ms=max((s.offset_ms + s.duration_ms for s in view.spans), default=0.0), status=root.status if root else "ok", spans=spans)
     details = _table(["span", "start", "duration", "status", "tokens in", "tokens out", "cost"], (
-        ["  " * s.depth + s.name, (f"+{ms(s.offset_ms)}", s.offset_ms), (ms(s.duration_ms), s.duration_ms), s.status + (f" {s.error}" if s.error else ""),
+        ["  " * s.depth + s.name, (offset(s.offset_ms), s.offset_ms), (ms(s.duration_ms), s.duration_ms), s.status + (f" {s.error}" if s.error else ""),
          (count(s.input_tokens), s.input_tokens), (count(s.output_tokens), s.output_tokens), (usd(s.cost_usd), s.cost_usd)] for s in view.spans), table_id="spans")
     return _page(f"llmobs trace {safe(view.trace_id)}", [_section("trace", "Waterfall", _waterfall(waterfall)), _section("spans", "Spans", details)],
                  view.model_dump(mode="json"), invocation, generated)

@@ -20,7 +20,7 @@ from llmobs.render.text import (
     token_totals_line,
     usd,
 )
-from llmobs.units import with_unit
+from llmobs.units import offset, with_unit
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-!|~])")
 
@@ -198,7 +198,7 @@ def render_trace(view: TraceView) -> str:
         [
             [
                 "&nbsp;" * (2 * s.depth) + md(s.name),
-                ms(s.offset_ms),
+                offset(s.offset_ms),
                 ms(s.duration_ms),
                 md(s.status + (f" {s.error}" if s.error else "")),
                 (f"{num(s.input_tokens)}/{num(s.output_tokens)}" + (" (own part of a rollup)" if s.rollup else ""))

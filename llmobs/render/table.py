@@ -32,7 +32,7 @@ from llmobs.render.text import (
     token_totals_line,
     usd,
 )
-from llmobs.units import count, with_unit
+from llmobs.units import count, offset, with_unit
 
 PIPED_WIDTH = 160  # when COLUMNS does not say: wide enough that piped tables rarely leave a column out
 
@@ -177,7 +177,7 @@ def render_checklist(checklist: Checklist) -> RenderableType:
             style = "red" if checklist.require_all else "yellow"
             parts.append(Text.assemble(("[ ] ", style), (item.question, "bold"), " ", ("unanswered: ", style), safe(item.reason)))
     if checklist.gates:
-        table = FitTable("Thresholds", [Column("gate", justify="left", shrink=True), Column("measured"), Column("limit"), Column(""),
+        table = FitTable("Thresholds", [Column("gate", justify="left", shrink=True), Column("measured"), Column("limit"), Column("verdict"),
                                         Column("measured over", justify="left", shrink=True, drop=1)])
         for gate in checklist.gates:
             sign = "≥" if gate.kind == "floor" else "≤"
@@ -255,7 +255,7 @@ def render_trace(view: TraceView) -> RenderableType:
     for s in view.spans:
         label = Text.assemble(
             (safe(s.name), "cyan"),
-            f"  +{ms(s.offset_ms)}  {ms(s.duration_ms)}  ",
+            f"  {offset(s.offset_ms)}  {ms(s.duration_ms)}  ",
             (s.status, "green" if s.status == "ok" else "red"),
         )
         if s.error:

@@ -182,3 +182,23 @@ def test_tables_sort_by_a_clicked_column_in_the_browser(tmp_path: Path):
     assert len(up) > 3 and up == sorted(up) and down == sorted(up, reverse=True)
     assert names == sorted(names, key=str.lower)
     assert console_messages(log) == []
+
+
+def test_chart_labels_stay_inside_the_chart_and_equal_percentiles_share_one(tmp_path: Path):
+    from llmobs.render.html import WIDTH
+
+    page = tmp_path / "r.html"
+    assert run("report", SAMPLE, "--format", "html", "-o", str(page)).exit_code == 0
+    steps_chart = re.search(r'aria-label="Steps by p95 latency".*?</svg>', page.read_text(), re.DOTALL).group(0)
+    notes = re.findall(r'<text class="muted" x="([\d.]+)" y="[\d.]+">([^<]*errors)</text>', steps_chart)
+    assert notes and all(float(x) + 6.5 * len(html.unescape(text)) <= WIDTH for x, text in notes)  # "6.2% errors" whole, not "6.2% erro"
+    one = write_jsonl(tmp_path / "one.jsonl", [root("t1", 120.0)])
+    assert run("report", str(one), "--format", "html", "-o", str(page)).exit_code == 0
+    labels = re.findall(r">(p50[^<]*)</text>", page.read_text())
+    assert labels == ["p50 = p95 = p99 120 ms"]
+
+
+def test_the_threshold_table_names_every_column():
+    out = run("checklist", SAMPLE, "--p95-ms", "1").stdout
+    header = next(line for line in out.splitlines() if "gate" in line and "measured" in line)
+    assert header.split() == ["gate", "measured", "limit", "verdict", "measured", "over"]
