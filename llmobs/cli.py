@@ -796,6 +796,8 @@ def export(
         if sender is not None:
             _stderr(f"llmobs: sent {plural(span_count, 'span')} in {plural(sender.requests, 'request')} to {endpoint}")
         homeless = window.homeless
+        if window.duplicates:
+            _stderr(f"llmobs: {plural(window.duplicates, 'record')} read more than once {'was' if window.duplicates == 1 else 'were'} exported once")
         _warn_about_input(stats)
         _refuse_non_logs(stats, [source.name for source in expand(paths)[0]])
         if homeless:

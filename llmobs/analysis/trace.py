@@ -15,15 +15,9 @@ from llmobs.analysis.results import TraceSpanView, TraceView
 from llmobs.errors import InputError
 from llmobs.pricing import Pricer
 from llmobs.read import InputStats, iter_records
-from llmobs.read.columns import ColumnBuilder
-from llmobs.read.settle import TOKEN_COLUMNS, count_rollups_once, duplicate_masks, take_rows
+from llmobs.read.settle import TOKEN_COLUMNS, count_rollups_once, counted_once
 from llmobs.read.sources import expand
 from llmobs.records import Eval, Span, Usage
-
-
-def _kept(records: list, keep: np.ndarray | None) -> list:
-    return records if keep is None else [r for r, k in zip(records, keep, strict=True) if k]
-
 
 MIN_PREFIX = 8  # a shorter prefix of a trace id is too likely to match another id's middle
 
@@ -62,17 +56,8 @@ def build_trace_view(paths: Sequence[str], wanted: str, pricer: Pricer, *, stric
     else:
         trace_id = wanted
         records = [r for r in records if r.trace_id == trace_id]
-    spans = [r for r in records if isinstance(r, Span)]
-    usage = [r for r in records if isinstance(r, Usage)]
-    evals = [r for r in records if isinstance(r, Eval)]
-    builder = ColumnBuilder()
-    for record in (*spans, *usage, *evals):  # rows in this order, so masks index these lists
-        builder.add(record)
-    columns = builder.finish()
-    span_keep, usage_keep, eval_keep = duplicate_masks(columns)  # the same spans the report counts
-    columns = take_rows(columns, span_keep, usage_keep, eval_keep)
-    spans = sorted(_kept(spans, span_keep), key=lambda s: (s.start, s.span_id))
-    usage, evals = _kept(usage, usage_keep), _kept(evals, eval_keep)
+    spans, usage, evals, columns = counted_once(records)  # the same records the report counts
+    spans = sorted(spans, key=lambda s: (s.start, s.span_id))
     reported = {name: getattr(columns.usage, name).copy() for name in TOKEN_COLUMNS}
     count_rollups_once(columns)
     rolled_up = np.zeros(len(usage), dtype=bool)

@@ -4,17 +4,22 @@ trace is encoded (`encode.otlp_spans`) when it leaves the window.
 The logger writes a trace's spans and usage together, so a window of a few thousand traces sees each
 trace whole. Evals often come later, even from another file, so when the inputs can be read twice a
 first pass collects every eval and each trace takes its own when it is encoded. A record whose
-trace has no span left to carry it is counted, never dropped silently.
+trace has no span left to carry it is counted, never dropped silently. A record read more than once
+is exported once, as the report counts it: copies within a trace by the report's own rule, and a
+span, usage or eval record met again after its trace left the window by a 64-bit hash of it kept
+for the rest of the export (16 bytes or so a record).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from typing import Any
 
 from llmobs.errors import InputError
 from llmobs.otlp.encode import otlp_spans, split_records
 from llmobs.read import InputStats, iter_records
+from llmobs.read.settle import counted_once
 from llmobs.read.sources import Source
 from llmobs.records import Eval, Span, Usage
 
@@ -29,6 +34,8 @@ class TraceWindow:
         self.window = window
         self.pending: dict[str, list[Span | Usage | Eval]] = {}  # insertion order: oldest trace first
         self.homeless = 0
+        self.duplicates = 0  # records read more than once, exported once
+        self.written: set[int] = set()  # hashes of what was exported: a later copy is not exported again
 
     def add(self, record: Span | Usage | Eval) -> Iterator[dict[str, Any]]:
         if isinstance(record, Eval) and self.evals_by_trace is not None:
@@ -48,9 +55,22 @@ class TraceWindow:
         records = self.pending.pop(trace_id)
         if self.evals_by_trace is not None:
             records.extend(self.evals_by_trace.pop(trace_id, []))
-        spans, homeless = otlp_spans(*split_records(records))
+        spans, usage, evals, _ = counted_once(records)
+        fresh = [record for record in (*spans, *usage, *evals) if self._first_time(record)]
+        self.duplicates += len(records) - len(fresh)
+        spans, homeless = otlp_spans(*split_records(fresh))
         self.homeless += homeless
         yield from spans
+
+
+    def _first_time(self, record: Span | Usage | Eval) -> bool:
+        """Whether `record` was not exported before (a span by its trace and id, others whole)."""
+        key = f"{record.trace_id}\0{record.span_id}" if isinstance(record, Span) else record.model_dump_json()
+        digest = int.from_bytes(hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+        if digest in self.written:
+            return False
+        self.written.add(digest)
+        return True
 
 
 def otlp_span_stream(sources: list[Source], stats: InputStats, *, strict: bool = False,

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
-from llmobs.read.columns import Columns, EvalColumns, SpanColumns, UsageColumns
+from llmobs.read.columns import ColumnBuilder, Columns, EvalColumns, SpanColumns, UsageColumns
 from llmobs.read.native import repeated_rows
 
 TOKEN_COLUMNS = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "cache_write_1h_tokens", "reasoning_tokens")
@@ -106,6 +107,27 @@ def duplicate_masks(columns: Columns) -> tuple[Mask, Mask, Mask]:
                         map(_value, e.score[rows].tolist()), (e.query[i] for i in rows.tolist()), strict=True)
         eval_keep = _later_copies(rows, eval_keys, len(e.trace))
     return span_keep, usage_keep, eval_keep
+
+
+def counted_once(records: Iterable[Any]) -> tuple[list[Any], list[Any], list[Any], Columns]:
+    """Whole records (spans, usage, evals) with the copies the report sets aside left out, by the
+    same rule (`duplicate_masks`): the kept spans, usage and evals, and their columns."""
+    from llmobs.records import Eval, Span, Usage
+
+    records = list(records)
+    spans = [r for r in records if isinstance(r, Span)]
+    usage = [r for r in records if isinstance(r, Usage)]
+    evals = [r for r in records if isinstance(r, Eval)]
+    builder = ColumnBuilder()
+    for record in (*spans, *usage, *evals):  # rows in this order, so the masks index these lists
+        builder.add(record)
+    columns = builder.finish()
+    span_keep, usage_keep, eval_keep = duplicate_masks(columns)
+
+    def kept(found: list[Any], keep: np.ndarray | None) -> list[Any]:
+        return found if keep is None else [r for r, k in zip(found, keep, strict=True) if k]
+
+    return kept(spans, span_keep), kept(usage, usage_keep), kept(evals, eval_keep), take_rows(columns, span_keep, usage_keep, eval_keep)
 
 
 def count_rollups_once(columns: Columns) -> int:

@@ -123,3 +123,19 @@ def test_file_and_endpoint_in_one_pass_from_stdin(receiver, tmp_path: Path):
     assert [json.loads(line) for line in lines] == [json.loads(body) for _, _, body in receiver.requests]
     assert "sent 3,636 spans in 8 requests" in result.stderr
     assert report(str(out)) == report(SAMPLE)
+
+
+def test_records_read_more_than_once_are_exported_once(tmp_path: Path):
+    once = tmp_path / "once.otlp.jsonl"
+    assert runner.invoke(app, ["export", SAMPLE, "-o", str(once)]).exit_code == 0
+    copy, sample_copy = tmp_path / "copy.otlp.jsonl", tmp_path / "copy.jsonl"
+    copy.write_text(once.read_text())
+    sample_copy.write_text(Path(SAMPLE).read_text())
+    for inputs in ([SAMPLE, str(sample_copy)], [str(once), str(copy)]):  # llmobs records, and OTLP, each read twice
+        twice = tmp_path / "twice.otlp.jsonl"
+        result = runner.invoke(app, ["export", *inputs, "-o", str(twice)])
+        assert result.exit_code == 0, result.output
+        assert "5,110 records read more than once were exported once" in result.stderr
+        spans = [s for line in twice.read_text().splitlines() for r in json.loads(line)["resourceSpans"] for c in r["scopeSpans"] for s in c["spans"]]
+        assert len(spans) == 3636 and len({(s["traceId"], s["spanId"]) for s in spans}) == 3636
+        assert report(str(twice)) == report(SAMPLE)
