@@ -327,4 +327,4 @@ def test_trace_and_diff_read_an_agents_own_logs_with_source(tmp_path: Path):
 
 def test_one_histogram_bin_is_one_bin(tmp_path: Path):
     log = write_jsonl(tmp_path / "one.jsonl", [root("t1", 100.0)])
-    assert "1 bin of a quarter decade" in run("report", str(log)).stdout
+    assert "1 bin of a sixteenth decade" in run("report", str(log)).stdout  # as fine as bins go, when none reach 12

@@ -21,7 +21,7 @@ import numpy as np
 from llmobs.analysis.errors import month_error_sums, retry_sums
 from llmobs.analysis.quality import failed_evals
 from llmobs.analysis.report import input_summary
-from llmobs.analysis.requests import BINS_PER_DECADE, incomplete_traces, request_weights
+from llmobs.analysis.requests import fine_bins, histogram_of, incomplete_traces, request_weights
 from llmobs.analysis.results import (
     CostSummary,
     ErrorsSummary,
@@ -86,7 +86,7 @@ class ReportPart:
     root_errors: float = 0.0
     latency: Distribution = field(default_factory=_empty)
     incomplete: int = 0
-    histogram: dict[int, float] = field(default_factory=dict)  # absolute quarter-decade bin -> weight
+    histogram: dict[int, float] = field(default_factory=dict)  # absolute fine bin (requests.fine_bins) -> weight
     histogram_low: int | None = None  # the lowest and highest bins of positive latencies (as requests.py computes them)
     histogram_high: int | None = None
     nonpositive: float = 0.0  # weight of zero latencies: the first bin's
@@ -201,19 +201,10 @@ def report_part(columns: Columns, pricer: Pricer, by: str = "name") -> ReportPar
 
 
 def _histogram_part(part: ReportPart, durations: np.ndarray, weights: np.ndarray | None) -> None:
-    """Latencies by absolute quarter-decade bin, found as `latency_histogram` finds them."""
-    positive = durations > 0
-    part.nonpositive = float((~positive).sum() if weights is None else weights[~positive].sum())
-    values = durations[positive]
-    if len(values) == 0:
-        return
-    low = int(np.floor(np.log10(values.min()) * BINS_PER_DECADE))
-    high = int(np.floor(np.log10(values.max()) * BINS_PER_DECADE)) + 1
-    edges = 10.0 ** (np.arange(low, high + 1) / BINS_PER_DECADE)
-    bins = low + np.searchsorted(edges, values, side="right") - 1
-    for k, rows in groups_of(bins):
-        part.histogram[k] = float(len(rows) if weights is None else weights[positive][rows].sum())
-    part.histogram_low, part.histogram_high = low, high
+    """Latencies by absolute fine bin, as `latency_histogram` counts them."""
+    counts, low, high, part.nonpositive = fine_bins(durations, weights)
+    if counts:
+        part.histogram, part.histogram_low, part.histogram_high = counts, low, high
 
 
 def merge_parts(a: ReportPart, b: ReportPart) -> ReportPart:
@@ -311,12 +302,7 @@ def _histogram(part: ReportPart) -> list[HistogramBin]:
     if part.roots == 0:
         return []
     low, high = (part.histogram_low, part.histogram_high) if part.histogram_low is not None else (0, 1)
-    edges = 10.0 ** (np.arange(low, high + 1) / BINS_PER_DECADE)  # type: ignore[operator]
-    counts = np.zeros(len(edges) - 1)
-    for k, weight in sorted(part.histogram.items()):
-        counts[min(max(k - low, 0), len(counts) - 1)] += weight  # type: ignore[operator]
-    counts[0] += part.nonpositive
-    return [HistogramBin(low_ms=float(edges[i]), high_ms=float(edges[i + 1]), count=float(counts[i])) for i in range(len(counts))]
+    return histogram_of(part.histogram, low, high, part.nonpositive)  # type: ignore[arg-type]
 
 
 def _steps(part: ReportPart, rank_by: str) -> list[StepSummary]:

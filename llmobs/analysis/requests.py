@@ -49,22 +49,50 @@ def analyze_requests(columns: Columns) -> RequestsSummary:
     )
 
 
-BINS_PER_DECADE = 4
+FINE_BINS_PER_DECADE = 16  # latencies are counted in bins this fine, then shown as coarse as MIN_BINS allows
+BIN_WIDTHS = (4, 8, 16)  # bins per decade a histogram may have: a quarter, an eighth or a sixteenth of a decade
+MIN_BINS = 12
+
+
+def fine_bins(durations: np.ndarray, weights: np.ndarray | None) -> tuple[dict[int, float], int, int, float]:
+    """Positive latencies by absolute bin k (10^(k/16) ≤ latency < 10^((k+1)/16)), the lowest and
+    one past the highest bin, and the weight of latencies of zero (shown in the first bin). Counts
+    of several parts add up bin by bin, so a cluster's parts merge into the same histogram."""
+    positive = durations > 0
+    zero = float((~positive).sum() if weights is None else weights[~positive].sum())
+    values = durations[positive]
+    if len(values) == 0:
+        return {}, 0, 1, zero
+    low = int(np.floor(np.log10(values.min()) * FINE_BINS_PER_DECADE))
+    high = int(np.floor(np.log10(values.max()) * FINE_BINS_PER_DECADE)) + 1
+    edges = 10.0 ** (np.arange(low, high + 1) / FINE_BINS_PER_DECADE)
+    index = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
+    counts = np.bincount(index, weights=None if weights is None else weights[positive], minlength=len(edges) - 1)
+    return {low + int(i): float(counts[i]) for i in np.flatnonzero(counts)}, low, high, zero
+
+
+def histogram_of(counts: dict[int, float], low: int, high: int, zero: float) -> list[HistogramBin]:
+    """The histogram from fine bins: a quarter of a decade a bin, or an eighth or a sixteenth when
+    that is what it takes for the latencies to span MIN_BINS bins (a narrow spread still shows its
+    shape), empty bins kept so the shape reads right."""
+    for per_decade in BIN_WIDTHS:
+        factor = FINE_BINS_PER_DECADE // per_decade
+        first, last = low // factor, (high - 1) // factor + 1
+        if last - first >= MIN_BINS:
+            break
+    edges = 10.0 ** (np.arange(first, last + 1) / per_decade)
+    totals = np.zeros(last - first)
+    for k, weight in sorted(counts.items()):
+        totals[min(max(k // factor - first, 0), len(totals) - 1)] += weight
+    totals[0] += zero
+    return [HistogramBin(low_ms=float(edges[i]), high_ms=float(edges[i + 1]), count=float(totals[i])) for i in range(len(totals))]
 
 
 def latency_histogram(columns: Columns) -> list[HistogramBin]:
-    """Request latencies in log-scale bins (a quarter decade each, from the smallest to the largest
-    latency, empty bins kept so the shape reads right; a zero latency counts in the first bin);
-    counts weighted when sampled."""
+    """Request latencies in log-scale bins (see `histogram_of`; a zero latency counts in the first
+    bin); counts weighted when sampled."""
     roots = columns.spans.is_root
     durations = columns.spans.duration_ms[roots]
     if len(durations) == 0:
         return []
-    weights = request_weights(columns)
-    positive = durations[durations > 0]
-    low_exp = int(np.floor(np.log10(positive.min()) * BINS_PER_DECADE)) if len(positive) else 0
-    high_exp = int(np.floor(np.log10(positive.max()) * BINS_PER_DECADE)) + 1 if len(positive) else 1
-    edges = 10.0 ** (np.arange(low_exp, high_exp + 1) / BINS_PER_DECADE)
-    index = np.clip(np.searchsorted(edges, durations, side="right") - 1, 0, len(edges) - 2)
-    counts = np.bincount(index, weights=weights, minlength=len(edges) - 1)
-    return [HistogramBin(low_ms=float(edges[i]), high_ms=float(edges[i + 1]), count=float(counts[i])) for i in range(len(edges) - 1)]
+    return histogram_of(*fine_bins(durations, request_weights(columns)))

@@ -42,7 +42,8 @@ class LatencyMs(_Result):
 
 
 class HistogramBin(_Result):
-    """Requests whose latency falls in [low_ms, high_ms): bins a quarter of a decade wide (log scale)."""
+    """Requests whose latency falls in [low_ms, high_ms): bins a quarter, an eighth or a sixteenth
+    of a decade wide (log scale), the coarsest in which the latencies span 12 bins."""
 
     low_ms: float
     high_ms: float

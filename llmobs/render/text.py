@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import unicodedata
 
 from llmobs.analysis.results import Comparison, ComparisonRow, InputSummary, Report, RequestsSummary, TokensSummary
@@ -99,4 +100,6 @@ def comparison_rows_shown(comparison: Comparison, top: int = DEFAULT_TOP) -> lis
 def latency_histogram_line(requests: RequestsSummary) -> str:
     """The request latency distribution in one line: a bar per log-scale bin, from its first edge to its last."""
     bins = requests.latency_histogram
-    return f"latency  {ms(bins[0].low_ms)} {sparkline([b.count for b in bins])} {ms(bins[-1].high_ms)}  (log scale, {plural(len(bins), 'bin')} of a quarter decade)"
+    per_decade = round(1 / math.log10(bins[0].high_ms / bins[0].low_ms))
+    width = {4: "a quarter", 8: "an eighth", 16: "a sixteenth"}.get(per_decade, f"1/{per_decade}")
+    return f"latency  {ms(bins[0].low_ms)} {sparkline([b.count for b in bins])} {ms(bins[-1].high_ms)}  (log scale, {plural(len(bins), 'bin')} of {width} decade)"
