@@ -132,7 +132,7 @@ class _Session:
     """What the main chains of every file have shown about one session id."""
 
     turns: list[_Turn] = field(default_factory=list)
-    agents: dict[str, tuple[_Turn, str]] = field(default_factory=dict)  # agent id -> the turn and Task tool use that started it
+    agents: dict[str, _Turn] = field(default_factory=dict)  # agent id -> the turn whose Task started it
 
 
 def _message_key(entry: dict[str, Any], order: tuple[int, int, int]) -> str:
@@ -215,7 +215,7 @@ def _read_file(file_index: int, stem: str, lines: Lines, account: Converted, ses
             current.end = max(current.end, moment)
             _note_agents(entry, current, session)
         if sidechain and embedded is not None and current is not None and agent:
-            session.agents.setdefault(str(agent), (current, str(entry.get("parentToolUseID") or "")))
+            session.agents.setdefault(str(agent), current)
         if sidechain and current is None:
             side.append(line)  # no main chain (yet) in this file: attached later
         else:
@@ -240,8 +240,7 @@ def _note_agents(entry: dict[str, Any], turn: _Turn, session: _Session) -> None:
     result = entry.get("toolUseResult")
     if not isinstance(result, dict) or not isinstance(result.get("agentId"), str):
         return
-    tool_use = next((b.get("tool_use_id") for b in _blocks(entry) if b.get("type") == "tool_result"), "")
-    session.agents.setdefault(result["agentId"], (turn, str(tool_use or "")))
+    session.agents.setdefault(result["agentId"], turn)
 
 
 def _attach(side: list[_Line], sessions: dict[str, _Session], turns: dict[str, _Turn]) -> None:
@@ -250,8 +249,7 @@ def _attach(side: list[_Line], sessions: dict[str, _Session], turns: dict[str, _
     with no turn of its session in the input, it is a request of its own."""
     first = side[0]
     session = sessions.setdefault(str(first.entry.get("sessionId") or ""), _Session())
-    linked = session.agents.get(first.chain)
-    turn = linked[0] if linked is not None else None
+    turn = session.agents.get(first.chain)
     if turn is None:
         before = [t for t in session.turns if t.start <= first.moment]
         turn = before[-1] if before else None
