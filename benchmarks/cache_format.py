@@ -23,7 +23,7 @@ WRITE = r"""
 import sys, time
 import pyarrow as pa
 from llmobs.read import load
-from llmobs.read.segment import Segment, freeze, write_segment
+from llmobs.read.cache.segment import Segment, freeze, write_segment
 from llmobs.render.parquet import tables
 data = load([sys.argv[1]])
 columns, stats = data.columns, data.stats
@@ -41,7 +41,7 @@ print(segment, arrow)
 READ_SEGMENT = r"""
 import sys, time
 start = time.perf_counter()
-from llmobs.read.segment import read_segment
+from llmobs.read.cache.segment import read_segment
 segment = read_segment(sys.argv[1], ())
 print(time.perf_counter() - start)
 """

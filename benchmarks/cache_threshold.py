@@ -2,7 +2,7 @@
 read without the cache and then from a warm cache (in-process, best of several runs each).
 
 A warm entry costs a manifest read, two small hashes and a mapping per file; reading a small file
-costs less than that, so files under `read.cache.DEFAULT_MIN_BYTES` are read directly.
+costs less than that, so files under `read.cache.store.DEFAULT_MIN_BYTES` are read directly.
 
     python benchmarks/cache_threshold.py
 """

@@ -345,7 +345,7 @@ def _cache():  # type: ignore[no-untyped-def]
         cache.wait()
         if cache.wrote:
             from llmobs.read.cache import max_size
-            from llmobs.read.cache_info import evict
+            from llmobs.read.cache.info import evict
 
             limit, problem = max_size()
             if problem is not None:
@@ -930,7 +930,7 @@ def cache_info_command(
     read), changed (read again), gone, stale (kept by another llmobs version) or damaged."""
     with _user_errors():
         from llmobs.read.cache import Cache
-        from llmobs.read.cache_info import cache_info
+        from llmobs.read.cache.info import cache_info
         from llmobs.units import count, plural, size
 
         info = cache_info(Cache())
@@ -954,7 +954,7 @@ def cache_clear_command(
     or with --unusable only what no run can use."""
     with _user_errors():
         from llmobs.read.cache import Cache
-        from llmobs.read.cache_info import remove_unusable
+        from llmobs.read.cache.info import remove_unusable
         from llmobs.units import plural, size
 
         cache = Cache()

@@ -4,9 +4,9 @@
         → columns → merge → settle (duplicates, rollups, sampling weights)
 
 Plain files are decoded in byte ranges on threads; gzip and stdin are streamed through the same
-decoder (`stream.py`); an OTLP/JSON document or a coding agent's session log is read whole and
-judged by the models. With a cache (`cache.py`), a file comes back from it and only what changed is
-read (`cached.py`). Every line is accounted in `InputStats`: bad lines with `file:line: reason`.
+decoder (`stream.py`); an OTLP/JSON document is read whole and judged by the models, and each
+agent's session logs are read whole and converted together. With a cache (`cache/`), a file comes
+back from it and only what changed is read. Every line is accounted in `InputStats`: bad lines with `file:line: reason`.
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from llmobs.errors import InputError
-from llmobs.read.cache import Cache
-from llmobs.read.cached import read_through_cache
+from llmobs.read.cache import Cache, read_through_cache
 from llmobs.read.columns import ColumnBuilder, Columns
 from llmobs.read.decode import ProgressCallback, decode_files
 from llmobs.read.heap import release_free_memory

@@ -39,7 +39,7 @@ class SessionLogs:
 
 @dataclass(frozen=True)
 class CachedFile:
-    """A file read through the cache (`read.cached`), on its own."""
+    """A file read through the cache (`read.cache.through`), on its own."""
 
     source: Source
 

@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from llmobs.read import load
-from llmobs.read.cache import RACY_NS, Cache
-from llmobs.read.segment import MAGIC
+from llmobs.read.cache.segment import MAGIC
+from llmobs.read.cache.store import RACY_NS, Cache
 
 DAY = "2026-03-0{}T10:00:00Z"
 
@@ -217,7 +217,7 @@ def test_a_damaged_cache_file_is_named_ignored_and_rebuilt(tmp_path, damage):
 
 
 def test_a_segment_is_refused_when_any_byte_of_it_changes(tmp_path):
-    from llmobs.read.segment import DamagedSegment, read_segment
+    from llmobs.read.cache.segment import DamagedSegment, read_segment
 
     log = write_log(tmp_path / "a.jsonl", range(5))
     cached_load([str(log)], tmp_path / "cache")

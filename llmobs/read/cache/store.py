@@ -1,7 +1,7 @@
 """The columnar cache: what was read from a log file, kept so a later run reads only what changed.
 
 Each file has an entry (a folder named by a hash of its real path and the group attributes) with a
-manifest and the segments (`read.segment`) that hold its columns, one per stretch read. A file that
+manifest and the segments (`read.cache.segment`) that hold its columns, one per stretch read. A file that
 grew is read from the end of its last complete line onward, into a new segment; one that shrank,
 was rewritten or rotated is read again. The manifest keys the file by identity (device, inode),
 size, mtime, a hash of its head and of the bytes just before the cached end, the CRC-32 of what is
@@ -28,7 +28,7 @@ from pathlib import Path
 import orjson
 from isal import isal_zlib
 
-from llmobs.read.segment import DamagedSegment, Frozen, Segment, freeze, read_segment, write_segment
+from llmobs.read.cache.segment import DamagedSegment, Frozen, Segment, freeze, read_segment, write_segment
 
 CACHE_FORMAT = 1
 HASH_BYTES = 4096  # hashed at the head of a file and just before the cached end
@@ -79,10 +79,11 @@ def reader_version() -> str:
     from llmobs.read import columns
 
     digest = hashlib.blake2b(f"{CACHE_FORMAT}:{llmobs.__version__}".encode(), digest_size=12)
-    modules = sorted(Path(columns.__file__).parent.glob("*.py"))
-    for module in (*modules, Path(records.__file__), Path(_native.__file__)):
+    reader = Path(columns.__file__).parent
+    for module in (*sorted(reader.rglob("*.py")), Path(records.__file__), Path(_native.__file__)):  # the reader's modules, the cache's among them
         info = module.stat()
-        digest.update(f"{module.name}:{info.st_size}:{info.st_mtime_ns};".encode())
+        name = module.relative_to(reader) if module.is_relative_to(reader) else module.name
+        digest.update(f"{name}:{info.st_size}:{info.st_mtime_ns};".encode())
     return digest.hexdigest()
 
 

@@ -13,12 +13,12 @@ import os
 import time
 
 from llmobs.errors import InputError
-from llmobs.read.cache import MAX_SEGMENTS, Cache, seen
+from llmobs.read.cache.segment import Segment
+from llmobs.read.cache.store import MAX_SEGMENTS, Cache, seen
 from llmobs.read.columns import ColumnBuilder, Columns
 from llmobs.read.decode import FileTask, ProgressCallback, decode_files
 from llmobs.read.merge import merge_columns
 from llmobs.read.plan import file_tasks, last_line_end
-from llmobs.read.segment import Segment
 from llmobs.read.sources import Source, plain_lines_file
 from llmobs.read.stats import InputStats
 from llmobs.read.stream import read_source

@@ -9,8 +9,8 @@ from pathlib import Path
 import orjson
 from pydantic import BaseModel
 
-from llmobs.read.cache import MANIFEST, Cache, Manifest, head_and_tail_match
-from llmobs.read.segment import DamagedSegment, segment_stats
+from llmobs.read.cache.segment import DamagedSegment, segment_stats
+from llmobs.read.cache.store import MANIFEST, Cache, Manifest, head_and_tail_match
 
 UNUSABLE = ("gone", "changed", "stale", "damaged")  # states in which no run can use an entry as it is
 
