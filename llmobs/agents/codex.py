@@ -69,7 +69,6 @@ class _Session:
         self.calls: dict[str, dict[str, Any]] = {}
         self.request: datetime | None = None  # when the model was last asked: the last input before its output
         self.answering = False  # output items of the current response have begun
-        self.lead_in = False  # lines that may open the next turn (`task_started`, its prompt) since the last of this one
         self.turns: list[dict[str, Any]] = []
 
 
@@ -142,13 +141,10 @@ def _line(state: _Session, kind: str, payload: dict[str, Any], moment: datetime)
         state.answering, state.request = False, moment  # input after output without a token count: a new request
     if state.turn is None:
         return
-    if _is_lead_in(kind, payload) and not state.turn.get("complete"):
-        state.lead_in = True  # may be the next turn's: kept apart until a line of this turn follows
-    elif kind == "event_msg" and inner == "task_complete":
+    if kind == "event_msg" and inner == "task_complete":
         state.turn["end"], state.turn["complete"] = max(state.turn["end"], moment), True
-    elif not state.turn.get("complete"):
-        state.turn["end"] = max(state.turn["end"], moment)
-        state.lead_in = False
+    elif not state.turn.get("complete") and not _is_lead_in(kind, payload):
+        state.turn["end"] = max(state.turn["end"], moment)  # a lead-in line may be the next turn's: a later line of this one moves the end past it
     if kind == "response_item" and inner in ("function_call", "custom_tool_call", "local_shell_call"):
         call_id = payload.get("call_id") or payload.get("id")
         if isinstance(call_id, str):
@@ -173,7 +169,6 @@ def _start_turn(state: _Session, moment: datetime, prompt: str | None) -> None:
     state.turn = {"trace": trace_id, "root": hex_id(trace_id, "turn", size=8), "start": moment, "end": moment, "prompt": prompt,
                   "calls": [], "tools": [], "common": _common(state), "cwd": state.cwd}
     state.turns.append(state.turn)
-    state.lead_in = False
 
 
 def _seconds(duration: Any) -> float | None:
