@@ -63,12 +63,19 @@ def fine_bins(durations: np.ndarray, weights: np.ndarray | None) -> tuple[dict[i
     values = durations[positive]
     if len(values) == 0:
         return {}, 0, 1, zero
-    low = int(np.floor(np.log10(values.min()) * FINE_BINS_PER_DECADE))
-    high = int(np.floor(np.log10(values.max()) * FINE_BINS_PER_DECADE)) + 1
-    edges = 10.0 ** (np.arange(low, high + 1) / FINE_BINS_PER_DECADE)
-    index = np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
-    counts = np.bincount(index, weights=None if weights is None else weights[positive], minlength=len(edges) - 1)
+    bins = fine_bin_index(values)
+    low, high = int(bins.min()), int(bins.max()) + 1
+    counts = np.bincount(bins - low, weights=None if weights is None else weights[positive], minlength=high - low)
     return {low + int(i): float(counts[i]) for i in np.flatnonzero(counts)}, low, high, zero
+
+
+def fine_bin_index(values: np.ndarray) -> np.ndarray:
+    """Each positive latency's bin k, checked against the edges themselves so a value a rounding
+    away from an edge lands in the same bin whatever else is counted with it."""
+    bins = np.floor(np.log10(values) * FINE_BINS_PER_DECADE).astype(np.int64)
+    bins -= values < 10.0 ** (bins / FINE_BINS_PER_DECADE)
+    bins += values >= 10.0 ** ((bins + 1) / FINE_BINS_PER_DECADE)
+    return bins
 
 
 def histogram_of(counts: dict[int, float], low: int, high: int, zero: float) -> list[HistogramBin]:
