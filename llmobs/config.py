@@ -78,7 +78,7 @@ def plain_words(error: Any) -> str:
         return "must be a table"
     if kind == "missing":
         return "is required"
-    return str(error["msg"]).lower()
+    return str(error["msg"]).lower().removeprefix("value error, ")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

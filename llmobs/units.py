@@ -83,10 +83,11 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 UNITS = {
     "ms": ms, "rate": pct, "usd": usd, "change": change,
     "tokens": lambda v: MISSING if v is None else f"{v:,.0f} tokens",
+    "minutes": lambda v: MISSING if v is None else f"{v:,.1f} min",
     "number": lambda v: MISSING if v is None else f"{v:,.4g}",
 }
 
 
 def with_unit(value: float | None, unit: str) -> str:
-    """`value` in the form of its `unit`: ms, rate, usd, tokens, change or number."""
+    """`value` in the form of its `unit`: ms, rate, usd, tokens, change, minutes or number."""
     return UNITS[unit](value)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -118,6 +118,7 @@ class ReportPart:
     unpriced_models: set[str] = field(default_factory=set)
     evaluated: int = 0
     failed: list[tuple[int, str, str | None, str]] = field(default_factory=list)  # (time µs, trace id, query, evaluator)
+    failed_dropped: int = 0  # failed evals counted but no longer listed (a long-running watch keeps the latest)
     slowest: list[Waterfall] = field(default_factory=list)
     duplicates: int = 0
     rollups: int = 0
@@ -207,14 +208,15 @@ def _histogram_part(part: ReportPart, durations: np.ndarray, weights: np.ndarray
         part.histogram, part.histogram_low, part.histogram_high = counts, low, high
 
 
-def merge_parts(a: ReportPart, b: ReportPart) -> ReportPart:
-    """The part of both parts' traces (`a` is reused)."""
+def merge_parts(a: ReportPart, b: ReportPart, limit: int | None = None) -> ReportPart:
+    """The part of both parts' traces (`a` is reused, `b` is left as it was); distributions keep
+    exact values up to `limit` (default `sketch.EXACT_LIMIT`), then a sketch."""
     for name in ("rows", "roots", "root_weight", "root_errors", "incomplete", "nonpositive", "request_total", "self_total", "spans", "span_weight",
-                 "error_weight", "operations", "succeeded", "missing_usage", "cost_total", "unpriced_tokens", "evaluated", "duplicates", "rollups"):
+                 "error_weight", "operations", "succeeded", "missing_usage", "cost_total", "unpriced_tokens", "evaluated", "failed_dropped", "duplicates", "rollups"):
         setattr(a, name, getattr(a, name) + getattr(b, name))
     for name in ("weighted", "retried", "reported_in", "reported_out", "cost_known"):
         setattr(a, name, getattr(a, name) or getattr(b, name))
-    a.latency = a.latency.merge(b.latency)
+    a.latency = a.latency.merge(b.latency, limit)
     _add(a.histogram, b.histogram)
     lows = [x for x in (a.histogram_low, b.histogram_low) if x is not None]
     highs = [x for x in (a.histogram_high, b.histogram_high) if x is not None]
@@ -222,11 +224,11 @@ def merge_parts(a: ReportPart, b: ReportPart) -> ReportPart:
     for name, step in b.steps.items():
         mine = a.steps.get(name)
         if mine is None:
-            a.steps[name] = step
+            a.steps[name] = replace(step)
             continue
         mine.count += step.count
-        mine.durations = mine.durations.merge(step.durations)
-        mine.self_times = mine.self_times.merge(step.self_times)
+        mine.durations = mine.durations.merge(step.durations, limit)
+        mine.self_times = mine.self_times.merge(step.self_times, limit)
         mine.total += step.total
         mine.self_total += step.self_total
         mine.errors += step.errors
@@ -234,7 +236,7 @@ def merge_parts(a: ReportPart, b: ReportPart) -> ReportPart:
                  "cache_read_by_month", "input_by_month", "model_cost"):
         _add(getattr(a, name), getattr(b, name))
     a.unpriced_models |= b.unpriced_models
-    a.failed += b.failed
+    a.failed = a.failed + b.failed
     a.slowest = heapq.nsmallest(WATERFALLS, a.slowest + b.slowest, key=lambda w: (-w.duration_ms, w.trace_id))
     return a
 
@@ -291,7 +293,7 @@ def finish_report(part: ReportPart, stats: InputStats, no_data: str | None, rank
         ),
         cost=CostSummary(total_usd=total, per_request_usd=total / requests if total is not None and requests else None,
                          unpriced_tokens=round(part.unpriced_tokens), by_month=by_month, unpriced_models=sorted(part.unpriced_models)),
-        quality=QualitySummary(evaluated=part.evaluated, failed=len(failed),
+        quality=QualitySummary(evaluated=part.evaluated, failed=len(failed) + part.failed_dropped,
                                failed_queries=[FailedQuery(trace_id=trace, query=query, evaluator=evaluator) for _, trace, query, evaluator in failed]),
         slowest_requests=part.slowest,
         percentiles="exact" if exact else SKETCHED,

@@ -313,7 +313,7 @@ def _emit(text: str, output: str | None) -> None:
             handle.write(text.encode("utf-8"))
 
 
-TOOL_SECTIONS = ("prices", "checklist", "names")
+TOOL_SECTIONS = ("prices", "checklist", "names", "alerts")
 
 
 def _tool_config(config: str | None):

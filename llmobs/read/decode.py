@@ -99,15 +99,16 @@ def _judge_file_lines(path: str, lines: list[tuple[int, int, int, bool]], first_
 
 
 def decode_stream(name: str, stream: BinaryIO, group_attrs: tuple[str, ...], stats: InputStats,
-                  on_progress: ProgressCallback | None = None, *, strict: bool = False, threads: int = 1, read_ahead: bool = True) -> list[Columns]:
+                  on_progress: ProgressCallback | None = None, *, strict: bool = False, threads: int = 1, read_ahead: bool = True,
+                  first_line: int = 1) -> list[Columns]:
     """The columns of a stream of lines (gzip, stdin), in batches of whole lines that the decoder
     cuts into chunks decoded on `threads` threads; with `read_ahead`, a thread reads (and inflates)
     the next batches meanwhile. A stream that breaks part way keeps everything before the break,
     and the break is a bad line. With `strict`, reading stops after the batch holding the first
-    bad line."""
+    bad line. Lines are numbered from `first_line` (a followed file's lines since the last look)."""
     decoder = native.StreamDecoder(list(group_attrs))
     records: list[AnyRecord] = []
-    next_line = 1
+    next_line = first_line
     batch_bytes = threads * (CHUNK_BYTES if read_ahead else STREAM_BLOCK_BYTES)  # a pipe: answers come a block at a time
     with _ReadAhead(stream, batch_bytes, on_progress, threaded=read_ahead) as reader:
         for batch in reader.batches():
@@ -121,7 +122,7 @@ def decode_stream(name: str, stream: BinaryIO, group_attrs: tuple[str, ...], sta
                 break
         if reader.broken is not None:
             stats.bad_line(name, next_line - 1, broken_stream(reader.broken))
-    stats.lines += next_line - 1
+    stats.lines += next_line - first_line
     with _native_errors(name):
         decoded = _counted(columns_of(decoder.finish(), group_attrs), stats)
     return [decoded, *judged_columns(records, group_attrs, stats)]

@@ -22,11 +22,23 @@ def _histogram_family(name: str, documentation: str, label: str, histograms: lis
     return family
 
 
-def _counter_family(name: str, documentation: str, labels: list[str], counters: list[Counter]) -> CounterMetricFamily:
+def counter_family(name: str, documentation: str, labels: list[str], counters: list[Counter]) -> CounterMetricFamily:
     family = CounterMetricFamily(name, documentation, labels=labels)
     for c in counters:
         family.add_metric([safe(c.labels[label]) for label in labels], c.value)
     return family
+
+
+def metric_families(r: MetricsResult) -> Iterator[Metric]:
+    """The families of `llmobs metrics` (and of `llmobs watch`'s /metrics)."""
+    yield _histogram_family("llmobs_request_duration", "Request (root span) duration.", "request", r.request_duration)
+    yield _histogram_family("llmobs_step_duration", "Step (non-root span) duration.", "step", r.step_duration)
+    yield counter_family("llmobs_requests", "Requests by root span status.", ["status"], r.requests)
+    yield counter_family("llmobs_span_errors", "Failed spans by error type.", ["type"], r.errors)
+    yield counter_family("llmobs_tokens", "Reported tokens by model and token type (input includes cache_read and cache_write, output includes reasoning).", ["model", "provider", "token_type"], r.tokens)
+    yield counter_family("llmobs_cost_usd", "Cost in USD, as logged or priced, by model.", ["model", "provider"], r.cost_usd)
+    yield counter_family("llmobs_unpriced_tokens", "Tokens of models without a known price.", ["model", "provider"], r.unpriced_tokens)
+    yield counter_family("llmobs_missing_usage", "Usage records whose provider reported no tokens.", ["model", "provider"], r.missing_usage)
 
 
 class _Collector:
@@ -34,15 +46,7 @@ class _Collector:
         self.result = result
 
     def collect(self) -> Iterator[Metric]:
-        r = self.result
-        yield _histogram_family("llmobs_request_duration", "Request (root span) duration.", "request", r.request_duration)
-        yield _histogram_family("llmobs_step_duration", "Step (non-root span) duration.", "step", r.step_duration)
-        yield _counter_family("llmobs_requests", "Requests by root span status.", ["status"], r.requests)
-        yield _counter_family("llmobs_span_errors", "Failed spans by error type.", ["type"], r.errors)
-        yield _counter_family("llmobs_tokens", "Reported tokens by model and token type (input includes cache_read and cache_write, output includes reasoning).", ["model", "provider", "token_type"], r.tokens)
-        yield _counter_family("llmobs_cost_usd", "Cost in USD, as logged or priced, by model.", ["model", "provider"], r.cost_usd)
-        yield _counter_family("llmobs_unpriced_tokens", "Tokens of models without a known price.", ["model", "provider"], r.unpriced_tokens)
-        yield _counter_family("llmobs_missing_usage", "Usage records whose provider reported no tokens.", ["model", "provider"], r.missing_usage)
+        yield from metric_families(self.result)
 
 
 def render_metrics(result: MetricsResult) -> str:

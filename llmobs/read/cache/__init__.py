@@ -2,10 +2,11 @@
 
 `store` keeps the entries (keys, manifests, locks, writes on a thread), `segment` is one file of
 columns, `through` reads a file through the cache, `info` tells what it holds and keeps it within its
-size. The reader (`read.load`) uses `Cache` and `read_through_cache`; nothing else of it needs more.
+size. The reader (`read.load`) uses `Cache` and `read_through_cache`, and `llmobs watch --from-start`
+`read_complete_lines`; nothing else of it needs more.
 """
 
 from llmobs.read.cache.store import Cache, max_size
-from llmobs.read.cache.through import read_through_cache
+from llmobs.read.cache.through import read_complete_lines, read_through_cache
 
-__all__ = ["Cache", "max_size", "read_through_cache"]
+__all__ = ["Cache", "max_size", "read_complete_lines", "read_through_cache"]

@@ -30,13 +30,23 @@ def read_through_cache(source: Source, cache: Cache, group_attrs: tuple[str, ...
     them and from the file for the rest; what was read is kept for next time (not after a
     `strict` read that found a bad line, which may have stopped early)."""
     try:
-        return _read(source, cache, group_attrs, threads, stats, on_progress, strict=strict)
+        return _read(source, cache, group_attrs, threads, stats, on_progress, strict=strict)[0]
     except OSError as exc:  # the file went away or became unreadable while it was being read
         raise InputError(f"{source.name}: cannot read: {exc.strerror or exc}") from None
 
 
+def read_complete_lines(source: Source, cache: Cache, group_attrs: tuple[str, ...], threads: int, stats: InputStats) -> tuple[list[Columns], int]:
+    """The columns of the file's complete lines (through the cache, as `read_through_cache`), and
+    the byte offset where they end: where a follower of the growing file goes on from. A gzip file
+    or document is read whole (its size is the offset)."""
+    try:
+        return _read(source, cache, group_attrs, threads, stats, None, strict=False, complete_only=True)
+    except OSError as exc:
+        raise InputError(f"{source.name}: cannot read: {exc.strerror or exc}") from None
+
+
 def _read(source: Source, cache: Cache, group_attrs: tuple[str, ...], threads: int, stats: InputStats,
-          on_progress: ProgressCallback | None, *, strict: bool) -> list[Columns]:
+          on_progress: ProgressCallback | None, *, strict: bool, complete_only: bool = False) -> tuple[list[Columns], int]:
     path = source.name
     kind = "lines" if plain_lines_file(source) else "whole"
     checked_ns = time.time_ns()
@@ -57,7 +67,7 @@ def _read(source: Source, cache: Cache, group_attrs: tuple[str, ...], threads: i
             if not (strict and own.bad_lines):
                 cache.keep(path, group_attrs, kind, found, None, [Segment(parts[0], own)])
         stats.add(own, path)
-        return parts
+        return parts, state.st_size
 
     complete_end = last_line_end(path, cached_end, state.st_size)
     new: list[Segment] = []
@@ -70,7 +80,7 @@ def _read(source: Source, cache: Cache, group_attrs: tuple[str, ...], threads: i
         parts.append(columns)
     kept_stats = InputStats()
     kept_stats.add(own)
-    if state.st_size > complete_end:  # a last line still being written: read, not kept
+    if state.st_size > complete_end and not complete_only:  # a last line still being written: read, not kept
         parts += decode_files([FileTask(path, complete_end, state.st_size, own.lines)], group_attrs, 1, own, on_progress)
     if new and not (strict and own.bad_lines):
         segments = recalled.segments if recalled is not None else []
@@ -82,4 +92,4 @@ def _read(source: Source, cache: Cache, group_attrs: tuple[str, ...], threads: i
             recalled = None
         cache.keep(path, group_attrs, kind, found, recalled, new)
     stats.add(own, path)
-    return parts
+    return parts, complete_end
