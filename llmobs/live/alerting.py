@@ -56,7 +56,7 @@ def step(rule: RuleState, measurement: Measurement, now: float, window: float) -
             rule.state, rule.since = "pending", now
         elif rule.state == "recovering":
             rule.state, rule.since = "firing", None
-        if rule.state == "pending" and now - (rule.since or now) >= spec.for_seconds:
+        if rule.state == "pending" and now - _since(rule, now) >= spec.for_seconds:
             rule.state, rule.since, rule.fired_at = "firing", None, now
             return _alert("firing", rule, measurement, now, window)
         return None
@@ -65,7 +65,7 @@ def step(rule: RuleState, measurement: Measurement, now: float, window: float) -
     elif rule.firing and spec.recovered(value):
         if rule.state == "firing":
             rule.state, rule.since = "recovering", now
-        if now - (rule.since or now) >= spec.for_seconds:
+        if now - _since(rule, now) >= spec.for_seconds:
             alert = _alert("resolved", rule, measurement, now, window)
             rule.state, rule.since, rule.fired_at = "ok", None, None
             return alert
@@ -74,8 +74,12 @@ def step(rule: RuleState, measurement: Measurement, now: float, window: float) -
     return None
 
 
+def _since(rule: RuleState, now: float) -> float:
+    return rule.since if rule.since is not None else now
+
+
 def _alert(status: str, rule: RuleState, measurement: Measurement, now: float, window: float) -> Alert:
     spec = rule.spec
     alert = Alert(status=status, rule=spec.name, limit=spec.limit, kind=spec.kind, unit=spec.unit, measured=measurement.value, scope=measurement.scope,
-                  window_seconds=window, fired_at=moment(rule.fired_at or now), at=moment(now))
+                  window_seconds=window, fired_at=moment(rule.fired_at if rule.fired_at is not None else now), at=moment(now))
     return alert.model_copy(update={"text": alert_text(alert)})

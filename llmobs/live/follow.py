@@ -51,11 +51,12 @@ class Followed:
 
 
 def fingerprint_of(head: bytes) -> str | None:
-    """A file's fingerprint: the hash of its first FINGERPRINT_BYTES, once it has that many (or a
-    complete first line); None before."""
-    if len(head) < FINGERPRINT_BYTES and b"\n" not in head:
+    """A file's fingerprint: the hash of its first line (of at most its first FINGERPRINT_BYTES),
+    which no append changes; None while that line is not complete."""
+    newline = head.find(b"\n", 0, FINGERPRINT_BYTES)
+    if newline < 0 and len(head) < FINGERPRINT_BYTES:
         return None
-    return hashlib.sha1(head[:FINGERPRINT_BYTES]).hexdigest()
+    return hashlib.sha1(head[: newline + 1 if newline >= 0 else FINGERPRINT_BYTES]).hexdigest()
 
 
 class Follower:

@@ -87,7 +87,7 @@ class Notifier:
         while (alert := self._queue.get()) is not None:
             body = alert.model_dump_json().encode("utf-8")
             if self.command:
-                problem = run_command(self.command, body)
+                problem = run_command(self.command, body + b"\n")  # one JSON line: `cat >> alerts.jsonl` keeps a log of them
                 if problem:
                     _warn(f"llmobs: warning: --on-alert command for {alert.rule} ({alert.status}): {problem}")
             if self.webhook:

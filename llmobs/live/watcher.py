@@ -98,8 +98,8 @@ class Watcher:
             parts += columns
             self.stats.add(own, path)
             positions[(state.st_dev, state.st_ino)] = (end, own.lines + 1)
-        if parts:
-            self._count(merge_columns(parts), self.clock())
+        if parts:  # waiting like any new lines: a trace the file holds only part of yet is made whole by what follows
+            self.pending.add([merge_columns(parts)], self.clock())
         return positions
 
     def poll(self) -> int:
@@ -176,7 +176,7 @@ class Watcher:
         if self.state_file is None:
             return
         state = WatchState(saved_at=self.clock(), positions=self.follower.positions(),
-                           firing={r.spec.name: r.fired_at or self.clock() for r in self.rules if r.firing})
+                           firing={r.spec.name: r.fired_at if r.fired_at is not None else self.clock() for r in self.rules if r.firing})
         problem = save_state(self.state_file, state)
         if problem is not None and problem not in self.warnings:
             self.warnings.append(problem)
