@@ -142,7 +142,7 @@ def _options() -> dict[str, list[tuple[str, object]]]:
 
 # Options that differ on purpose: checklist's --format also offers junit; export writes OTLP to --output;
 # cost's --by groups cost by a day, a month or a request attribute, not steps.
-DIFFERENT_ON_PURPOSE = {("format", "checklist"), ("output", "export"), ("by", "cost")}
+DIFFERENT_ON_PURPOSE = {("format", "checklist"), ("output", "export"), ("by", "cost"), ("no_cache", "watch")}  # watch also keeps where it got to
 
 
 def test_every_option_is_spelled_helped_and_typed_alike_in_every_command():

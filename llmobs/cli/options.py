@@ -32,6 +32,21 @@ def _number(minimum: float | None = None, maximum: float | None = None, *, whole
     return parse
 
 
+def _duration(text: object) -> float:
+    """A parser for a duration option (`30s`, `5m`, `1h`, or seconds), more than 0."""
+    from llmobs.analysis.alerts import parse_duration
+
+    if isinstance(text, (int, float)):  # a default
+        return float(text)
+    try:
+        seconds = parse_duration(str(text))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if seconds <= 0:
+        raise typer.BadParameter("must be more than 0")
+    return seconds
+
+
 class OutputFormat(str, Enum):
     table = "table"
     markdown = "markdown"
@@ -104,3 +119,6 @@ class OtlpProtocol(str, Enum):
 class InfoFormat(str, Enum):
     table = "table"
     json = "json"
+
+WindowOpt = Annotated[float | None, typer.Option("--window", "-w", metavar="DURATION", parser=_duration,
+                                                 help="The sliding window the figures and alert rules cover (30s, 5m, 1h; default [alerts] window, else 5m).")]

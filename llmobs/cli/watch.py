@@ -12,26 +12,12 @@ from typing import Annotated
 import typer
 
 from llmobs.cli.app import _Command, app
-from llmobs.cli.common import _cache, _name_rules, _pricer, _stderr, _tool_config, _emit, _user_errors
-from llmobs.cli.options import ConfigOpt, OutputOpt, Paths, RawNamesOpt, _number
+from llmobs.cli.common import _cache, _emit, _name_rules, _pricer, _stderr, _tool_config, _user_errors
+from llmobs.cli.options import ConfigOpt, OutputOpt, Paths, RawNamesOpt, WindowOpt, _duration, _number
 
 POLL_SECONDS = 0.25  # how often the logs are looked at
 EVALUATE_SECONDS = 1.0  # how often the window is measured, the rules stepped and the view redrawn
 SAVE_SECONDS = 5.0  # how often where the watch got to is kept
-
-
-def _duration_option(text: object) -> float:
-    from llmobs.analysis.alerts import parse_duration
-
-    if isinstance(text, (int, float)):
-        return float(text)
-    try:
-        seconds = parse_duration(str(text))
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from None
-    if seconds <= 0:
-        raise typer.BadParameter("must be more than 0")
-    return seconds
 
 
 def _alerts(tool):  # type: ignore[no-untyped-def]
@@ -46,17 +32,16 @@ def _alerts(tool):  # type: ignore[no-untyped-def]
 @app.command(cls=_Command, short_help="Follow growing logs: live checklist, alerts, /metrics.")
 def watch(
     paths: Paths,
-    window: Annotated[float | None, typer.Option("--window", "-w", metavar="DURATION", parser=_duration_option,
-                                                 help="The sliding window the figures and rules cover (30s, 5m, 1h; default 5m, or [alerts] window).")] = None,
+    window: WindowOpt = None,
     from_start: Annotated[bool, typer.Option("--from-start", help="Count what the logs already hold (through the cache) before following them.")] = False,
     on_alert: Annotated[str | None, typer.Option("--on-alert", metavar="CMD", help="Run CMD (in the shell) for each alert, its JSON on stdin.")] = None,
     webhook: Annotated[str | None, typer.Option("--webhook", metavar="URL", help="POST each alert's JSON to URL (its `text` field suits Slack and Mattermost).")] = None,
     metrics_port: Annotated[int | None, typer.Option("--metrics-port", metavar="PORT", parser=_number(0, 65535, whole=True),
                                                      help="Serve Prometheus metrics at http://ADDRESS:PORT/metrics.")] = None,
     metrics_address: Annotated[str, typer.Option("--metrics-address", metavar="ADDRESS", help="The address /metrics listens on.")] = "127.0.0.1",
-    settle: Annotated[float, typer.Option("--settle", metavar="DURATION", parser=_duration_option,
+    settle: Annotated[float, typer.Option("--settle", metavar="DURATION", parser=_duration,
                                           help="How long a trace must go unwritten after its root span to count as whole.")] = 2.0,
-    interval: Annotated[float, typer.Option("--interval", metavar="DURATION", parser=_duration_option,
+    interval: Annotated[float, typer.Option("--interval", metavar="DURATION", parser=_duration,
                                             help="When not on a terminal: how often a line of figures is printed.")] = 10.0,
     no_cache: Annotated[bool, typer.Option("--no-cache", envvar="LLMOBS_NO_CACHE", help="Neither read through the cache nor keep where the watch got to.")] = False,
     raw_names: RawNamesOpt = False,
@@ -147,8 +132,7 @@ def _report_bad_lines(stats, shown: int) -> int:  # type: ignore[no-untyped-def]
 
 @app.command("alert-rules", cls=_Command, short_help="The [alerts] rules as a Prometheus rules file.")
 def alert_rules(
-    window: Annotated[float | None, typer.Option("--window", "-w", metavar="DURATION", parser=_duration_option,
-                                                 help="The range the rules' rates cover (default 5m, or [alerts] window).")] = None,
+    window: WindowOpt = None,
     output: OutputOpt = None,
     config: ConfigOpt = None,
 ) -> None:

@@ -2,8 +2,8 @@
 
 Files are known by identity (device and inode), not by name, so a log renamed by its rotation is
 read to its end under whatever name it now has, and the new file at the old name is read from its
-start. A file that shrank was truncated (copy-and-truncate rotation) and is read again from its
-start. A new file that begins with the very bytes of a file already read is that file's copy (a
+start. A file that shrank, or whose first line changed, was truncated (copy-and-truncate rotation, maybe
+written again past where reading was) and is read again from its start. A new file that begins with the very bytes of a file already read is that file's copy (a
 rotation's `.1`, or its `.gz`), and only what lies past what was read of it is new. A last line
 without its newline is a writer in the middle of its `write`: it waits for the newline, and only a
 file that has stopped growing after its rotation gives it up as it is.
@@ -165,7 +165,9 @@ class Follower:
             size = followed.offset
         if followed.retired_at is None:
             self._check_name(followed, now)
-        if size < followed.offset:
+        rewritten = (followed.fingerprint is not None and size >= followed.offset
+                     and fingerprint_of(os.pread(followed.descriptor, FINGERPRINT_BYTES, 0)) != followed.fingerprint)
+        if size < followed.offset or rewritten:  # truncated, though maybe written again past where reading was
             self.events.append(f"{followed.name}: truncated; read again from its start")
             if followed.fingerprint is not None:
                 self.consumed[followed.fingerprint] = max(self.consumed.get(followed.fingerprint, 0), followed.offset)

@@ -100,6 +100,17 @@ def test_copy_and_truncate_misses_nothing_and_counts_nothing_twice(tmp_path: Pat
     assert any("a copy of a file already read" in event for event in follower.events)
 
 
+def test_a_truncation_written_past_the_old_end_before_the_next_look_is_still_seen(tmp_path: Path) -> None:
+    log = tmp_path / "t.jsonl"
+    log.write_text("")
+    follower = Follower([str(log)], start_at_end=True)
+    append(log, numbered(1, 3))
+    read_all(follower)
+    os.truncate(log, 0)
+    append(log, numbered(10, 5))  # longer than what was read before
+    assert values(read_all(follower)) == [10, 11, 12, 13, 14]
+
+
 def test_a_compressed_rotation_is_a_copy_and_a_new_gzip_is_read_whole_once(tmp_path: Path) -> None:
     log = tmp_path / "t.jsonl"
     log.write_text("")

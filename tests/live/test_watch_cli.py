@@ -36,7 +36,7 @@ class Webhook:
         received = self.received = []
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (the server's name for it)
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 received.append(json.loads(body))
                 self.send_response(200)
@@ -103,7 +103,7 @@ def test_a_breach_alerts_the_webhook_and_the_command_once_firing_and_once_resolv
     webhook.wait_for(2)
     fast.wait(60)
     time.sleep(2)
-    code, out, err = watch.stop()
+    code, _, err = watch.stop()
     assert code == 0, err
     firing, resolved = webhook.received
     assert (firing["status"], firing["rule"], firing["measured"], firing["limit"], firing["unit"]) == ("firing", "p95_ms", 5000.0, 2000.0, "ms")

@@ -63,7 +63,7 @@ def test_since_start_equals_the_report_however_the_lines_arrive(tmp_path_factory
     text = "".join(lines(request(f"t{i}", latency, end=NOW - 10 + i * 0.01, error=error, retried=retried, eval_passed=passed))
                    for i, (latency, error, retried, passed) in enumerate(made))
     pieces, at = [], 0
-    for cut in sorted(set(c % (len(text) + 1) for c in cuts)) + [len(text)]:
+    for cut in [*sorted({c % (len(text) + 1) for c in cuts}), len(text)]:
         pieces.append(text[at:cut])
         at = cut
     everything = []
