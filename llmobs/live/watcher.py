@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import os
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,16 +71,16 @@ class Watcher:
         self.events: list[str] = []
         self.files_read: set[str] = set()
         self.warnings: list[str] = []
-        saved = load_state(state_file) if state_file is not None and not settings.from_start else WatchState()
+        saved = load_state(state_file) if state_file is not None else WatchState()
         self.rules = [RuleState(spec) for spec in rules]
         for rule in self.rules:
             if rule.spec.name in saved.firing:  # fired before the restart: not sent again
                 rule.state, rule.fired_at = "firing", saved.firing[rule.spec.name]
-        positions = dict(saved.positions)
-        if settings.from_start:
-            positions = self._read_existing(cache)
+        positions = self._read_existing(cache) if settings.from_start else dict(saved.positions)
         # Resumed, a file the last watch did not know counts from its start only if written since it stopped.
-        self.follower = Follower(settings.targets, start_at_end=not settings.from_start, resume=positions, new_since=saved.saved_at)
+        self.follower = Follower(settings.targets, start_at_end=not settings.from_start, resume=positions,
+                                 new_since=None if settings.from_start else saved.saved_at)
+        self.read_up_to: deque[tuple[float, dict[tuple[int, int], tuple[int, int]]]] = deque([(self.started, self.follower.positions())])
 
     def _read_existing(self, cache: Cache | None) -> dict[tuple[int, int], tuple[int, int]]:
         """With `from_start`: the complete lines already in the plain log files, through the cache,
@@ -106,6 +107,7 @@ class Watcher:
         """Read what was written since the last poll and count the traces now whole; the lines read."""
         now = self.clock()
         found = self.follower.poll()
+        self.read_up_to.append((now, self.follower.positions()))
         self._note(self.follower.events)
         self.follower.events.clear()
         parts: list[Columns] = []
@@ -171,11 +173,20 @@ class Watcher:
             self.metrics.show(status)
         return status, alerts
 
+    def _counted_up_to(self) -> dict[tuple[int, int], tuple[int, int]]:
+        """Where reading had got to at the latest look before the first still-waiting trace was
+        first written to: everything before it is counted, so a watch that is killed and started
+        again reads on from there and loses nothing."""
+        waiting_since = float(self.pending.first_seen.min()) if self.pending.traces else float("inf")
+        while len(self.read_up_to) > 1 and self.read_up_to[1][0] < waiting_since:
+            self.read_up_to.popleft()
+        return self.read_up_to[0][1]
+
     def save(self) -> None:
         """Keep where reading got to and which rules fire, for the next watch of these paths."""
         if self.state_file is None:
             return
-        state = WatchState(saved_at=self.clock(), positions=self.follower.positions(),
+        state = WatchState(saved_at=self.clock(), positions=self._counted_up_to(),
                            firing={r.spec.name: r.fired_at if r.fired_at is not None else self.clock() for r in self.rules if r.firing})
         problem = save_state(self.state_file, state)
         if problem is not None and problem not in self.warnings:

@@ -166,3 +166,28 @@ def test_bad_lines_are_counted_with_their_file_and_line(tmp_path: Path) -> None:
     watch.poll()
     assert watch.stats.bad_lines == 1
     assert watch.stats.bad_line_samples == [f"{log}:7: not valid JSON"]
+
+
+def test_a_killed_watch_restarted_loses_nothing_and_counts_nothing_twice(tmp_path: Path) -> None:
+    log = tmp_path / "t.jsonl"
+    log.write_text("")
+    state = tmp_path / "state.json"
+    clock = Clock(NOW)
+    first = Watcher(WatchSettings(targets=[str(log)]), [], Pricer(), None, Notifier(), state_file=state, clock=clock)
+    append(log, lines(request("a", 100, end=NOW)))
+    first.poll()
+    clock.at += 3
+    first.poll()  # a: whole, counted
+    b = request("b", 100, end=clock.at)
+    append(log, lines(b[:-1]))  # b: waiting for its root
+    clock.at += 1
+    first.poll()
+    first.save()  # and then the watch is killed: no stop
+    assert (first.windows.total.roots, first.pending.traces) == (1, 1)
+    append(log, lines(b[-1:]))
+    second = Watcher(WatchSettings(targets=[str(log)]), [], Pricer(), None, Notifier(), state_file=state, clock=clock)
+    second.poll()
+    clock.at += 3
+    second.poll()
+    status = second.stop()
+    assert status.total.requests.count == 1 and status.total.steps[0].count == 1  # b, whole; a not again
