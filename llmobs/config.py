@@ -78,7 +78,8 @@ def plain_words(error: Any) -> str:
         return "must be a table"
     if kind == "missing":
         return "is required"
-    return str(error["msg"]).lower().removeprefix("value error, ")
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return message[:1].lower() + message[1:]
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

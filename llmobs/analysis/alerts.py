@@ -121,7 +121,7 @@ class AlertsConfig(BaseModel):
             try:
                 _limit_checked(rule, rate=True)
             except ValueError as exc:
-                raise ValueError(f"{name}: {exc}") from None
+                raise ValueError(f"{name!r}: {exc}") from None
         return value
 
 

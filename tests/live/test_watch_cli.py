@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from livelog import append, lines, request
 
-HERE = Path(__file__).parent
+HERE = Path(__file__).parents[1]  # where livelog.py is
 WRITER = """
 import sys, time
 sys.path.insert(0, {here!r})
