@@ -17,6 +17,7 @@ import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from llmobs.errors import InputError
 from llmobs.read.sources import GZIP_MAGIC, STREAM_ERRORS, Source, is_log_file, open_binary
@@ -36,12 +37,24 @@ class Lines:
     data: bytes
 
 
+class Position(NamedTuple):
+    """Where reading a file has got to: just after a newline, the number of the next line, and the
+    file's fingerprint then (a file rewritten in place since has another)."""
+
+    offset: int
+    line: int
+    fingerprint: str | None
+
+
+Identity = tuple[int, int]  # (device, inode)
+
+
 @dataclass
 class Followed:
     """One file being followed: where reading has got to (just after a newline) and which line that is."""
 
     name: str
-    identity: tuple[int, int]
+    identity: Identity
     descriptor: int
     offset: int = 0
     line: int = 1  # the number of the next line
@@ -67,13 +80,13 @@ class Follower:
     `new_since` (files modified since then that it did not know are read from their start). Files
     that appear later are read from their start."""
 
-    def __init__(self, targets: list[str], *, start_at_end: bool, resume: dict[tuple[int, int], tuple[int, int]] | None = None,
+    def __init__(self, targets: list[str], *, start_at_end: bool, resume: dict[Identity, Position] | None = None,
                  new_since: float | None = None) -> None:
         self.targets = targets
         self.new_since = new_since
-        self.files: dict[tuple[int, int], Followed] = {}
+        self.files: dict[Identity, Followed] = {}
         self.consumed: dict[str, int] = {}  # fingerprint -> bytes read of the file that had it
-        self.read_gzip: set[tuple[int, int]] = set()
+        self.read_gzip: set[Identity] = set()
         self.events: list[str] = []  # rotations, truncations and copies noticed, for the view
         self.resume = resume or {}
         self._check_targets()
@@ -113,9 +126,11 @@ class Follower:
         head = os.pread(descriptor, FINGERPRINT_BYTES, 0)
         followed.fingerprint = fingerprint_of(head)
         if identity in self.resume:
-            followed.offset, followed.line = self.resume.pop(identity)
-            if followed.offset > state.st_size:
-                followed.offset, followed.line = 0, 1
+            resumed = self.resume.pop(identity)
+            if resumed.offset <= state.st_size and (resumed.fingerprint == followed.fingerprint or resumed.offset == 0):
+                followed.offset, followed.line = resumed.offset, resumed.line
+            else:
+                self.events.append(f"{path}: rewritten since the last watch; read from its start")
         elif at_end and initial:
             followed.offset = _last_line_end(descriptor, state.st_size)
             followed.line = 1 + _count_lines(descriptor, followed.offset)
@@ -209,9 +224,9 @@ class Follower:
         os.close(followed.descriptor)
         del self.files[followed.identity]
 
-    def positions(self) -> dict[tuple[int, int], tuple[int, int]]:
+    def positions(self) -> dict[Identity, Position]:
         """Where reading has got to in each file being followed (for a later run to resume)."""
-        return {identity: (f.offset, f.line) for identity, f in self.files.items()}
+        return {identity: Position(f.offset, f.line, f.fingerprint) for identity, f in self.files.items()}
 
     def names(self) -> Iterable[str]:
         return (f.name for f in self.files.values())

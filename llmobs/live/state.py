@@ -1,5 +1,5 @@
 """Where a watch stopped, kept with the cache (`watch/` beside its entries) so the next watch of the
-same paths resumes there: each file's byte offset and line (by device and inode), and the rules
+same paths resumes there: each file's byte offset, line and fingerprint (by device and inode), and the rules
 that were firing, so that a restart neither misses what was written meanwhile nor alerts again on
 what it already alerted on."""
 
@@ -12,15 +12,16 @@ from pathlib import Path
 
 import orjson
 
+from llmobs.live.follow import Identity, Position
 from llmobs.read.cache.store import default_directory
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 
 
 @dataclass
 class WatchState:
     saved_at: float | None = None  # seconds since the epoch
-    positions: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)  # (device, inode) -> (offset, line)
+    positions: dict[Identity, Position] = field(default_factory=dict)
     firing: dict[str, float] = field(default_factory=dict)  # rule -> when it fired (seconds since the epoch)
 
 
@@ -38,7 +39,7 @@ def load_state(path: Path) -> WatchState:
             return WatchState()
         return WatchState(
             saved_at=float(data["saved_at"]),
-            positions={(int(d), int(i)): (int(o), int(n)) for d, i, o, n in data["files"]},
+            positions={(int(d), int(i)): Position(int(o), int(n), f) for d, i, o, n, f in data["files"]},
             firing={str(k): float(v) for k, v in data["firing"].items()},
         )
     except (OSError, ValueError, KeyError, TypeError):
@@ -49,7 +50,7 @@ def save_state(path: Path, state: WatchState) -> str | None:
     """Write `state` (atomically); None when written, else why not."""
     body = orjson.dumps({
         "format": STATE_FORMAT, "saved_at": state.saved_at,
-        "files": [[d, i, o, n] for (d, i), (o, n) in sorted(state.positions.items())], "firing": state.firing,
+        "files": [[d, i, *position] for (d, i), position in sorted(state.positions.items())], "firing": state.firing,
     })
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

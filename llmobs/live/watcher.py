@@ -22,7 +22,7 @@ from llmobs.analysis.alerts import Alert, LiveStatus, RuleSpec, RuleStatus, meas
 from llmobs.analysis.names import NameRules, normalize_names
 from llmobs.errors import InputError
 from llmobs.live.alerting import RuleState, moment, step
-from llmobs.live.follow import Follower, Lines, discover
+from llmobs.live.follow import FINGERPRINT_BYTES, Follower, Identity, Lines, Position, discover, fingerprint_of
 from llmobs.live.metrics import LiveMetrics
 from llmobs.live.notify import Notifier
 from llmobs.live.pending import PendingTraces
@@ -80,12 +80,12 @@ class Watcher:
         # Resumed, a file the last watch did not know counts from its start only if written since it stopped.
         self.follower = Follower(settings.targets, start_at_end=not settings.from_start, resume=positions,
                                  new_since=None if settings.from_start else saved.saved_at)
-        self.read_up_to: deque[tuple[float, dict[tuple[int, int], tuple[int, int]]]] = deque([(self.started, self.follower.positions())])
+        self.read_up_to: deque[tuple[float, dict[Identity, Position]]] = deque([(self.started, self.follower.positions())])
 
-    def _read_existing(self, cache: Cache | None) -> dict[tuple[int, int], tuple[int, int]]:
+    def _read_existing(self, cache: Cache | None) -> dict[Identity, Position]:
         """With `from_start`: the complete lines already in the plain log files, through the cache,
         counted now; where each read ended, for the follower to go on from."""
-        positions: dict[tuple[int, int], tuple[int, int]] = {}
+        positions: dict[Identity, Position] = {}
         if cache is None:
             return positions
         parts: list[Columns] = []
@@ -98,7 +98,9 @@ class Watcher:
             columns, end = read_complete_lines(source, cache, (), 1, own)
             parts += columns
             self.stats.add(own, path)
-            positions[(state.st_dev, state.st_ino)] = (end, own.lines + 1)
+            with open(path, "rb") as handle:
+                fingerprint = fingerprint_of(handle.read(FINGERPRINT_BYTES))
+            positions[(state.st_dev, state.st_ino)] = Position(end, own.lines + 1, fingerprint)
         if parts:  # waiting like any new lines: a trace the file holds only part of yet is made whole by what follows
             self.pending.add([merge_columns(parts)], self.clock())
         return positions
@@ -173,7 +175,7 @@ class Watcher:
             self.metrics.show(status)
         return status, alerts
 
-    def _counted_up_to(self) -> dict[tuple[int, int], tuple[int, int]]:
+    def _counted_up_to(self) -> dict[Identity, Position]:
         """Where reading had got to at the latest look before the first still-waiting trace was
         first written to: everything before it is counted, so a watch that is killed and started
         again reads on from there and loses nothing."""

@@ -149,3 +149,17 @@ def test_resume_goes_on_where_the_last_run_stopped_and_new_files_since_are_read_
     found = read_all(second)
     assert sorted(values(found)) == [4, 5, 30]
     assert [(Path(n).name, line_no) for n, line_no, _ in found if Path(n).name == "t.jsonl"] == [("t.jsonl", 4), ("t.jsonl", 5)]
+
+
+def test_resume_on_a_file_rewritten_in_place_reads_it_from_its_start(tmp_path: Path) -> None:
+    log = tmp_path / "t.jsonl"
+    log.write_text(numbered(1, 3))
+    first = Follower([str(log)], start_at_end=False)
+    read_all(first)
+    positions = first.positions()
+    first.close()
+    with open(log, "r+") as handle:  # the same inode, other lines
+        handle.write(numbered(7, 5))
+    second = Follower([str(log)], start_at_end=True, resume=positions, new_since=0.0)
+    assert values(read_all(second)) == [7, 8, 9, 10, 11]
+    assert any("rewritten since the last watch" in event for event in second.events)
