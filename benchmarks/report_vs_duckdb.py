@@ -8,7 +8,14 @@ Wall time (best of the timed runs) and peak memory (summed PSS of the process an
 sampled every 20 ms in separate runs; the median) are printed side by side, and the two tools'
 figures are checked against each other.
 
-    pip install -e '.[bench]' && python benchmarks/report_vs_duckdb.py [--requests-per-month 70000]
+`--variant` measures the same log as other writers write it (made once from it, cached too):
+`offset` (timestamps ending `+00:00`, as Python's `isoformat()` writes them, instead of `Z`),
+`uuid` (trace and span ids as UUIDs: `550e8400-e29b-41d4-…`), `invalid` (every 28th line, 3.6 %,
+a span with `attempt: 2` and no `retry_of`, which the models refuse). llmobs's answers on a
+variant are checked equal to its answers on the log itself (ids aside, for `uuid`; the refused
+lines aside, for `invalid`).
+
+    pip install -e '.[bench]' && python benchmarks/report_vs_duckdb.py [--requests-per-month 70000] [--variant offset]
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -108,16 +116,62 @@ def ensure_log(requests_per_month: int) -> Path:
     return path
 
 
+VARIANTS = ("z", "offset", "uuid", "invalid")
+ID_FIELD = re.compile(rb'"(trace_id|span_id|parent_id|retry_of)":"([0-9a-f]{16}|[0-9a-f]{32})"')
+TIME_FIELD = re.compile(rb'"(start|time)":"([0-9T:.-]+)Z"')
+
+
+def _as_uuid(match: re.Match[bytes]) -> bytes:
+    hexid = match.group(2).rjust(32, b"0") if len(match.group(2)) == 16 else match.group(2)
+    text = b"-".join((hexid[:8], hexid[8:12], hexid[12:16], hexid[16:20], hexid[20:]))
+    return b'"' + match.group(1) + b'":"' + text + b'"'
+
+
+def variant_log(log: Path, variant: str) -> Path:
+    """`log` rewritten as `variant` (made once, beside it)."""
+    if variant == "z":
+        return log
+    path = log.with_name(f"{log.stem}_{variant}.jsonl")
+    if path.exists():
+        return path
+    print(f"writing {path} …", file=sys.stderr)
+    with log.open("rb") as source, open(f"{path}.part", "wb") as target:
+        for number, line in enumerate(source):
+            if variant == "offset":
+                line = TIME_FIELD.sub(rb'"\1":"\2+00:00"', line)
+            elif variant == "uuid":
+                line = ID_FIELD.sub(_as_uuid, line)
+            elif number % 28 == 27 and line.startswith(b'{"v":1,"type":"span"'):
+                line = line.replace(b'"status":', b'"attempt":2,"status":', 1)
+            target.write(line)
+    os.replace(f"{path}.part", path)
+    return path
+
+
+def same_answers(ours: dict, theirs: dict, variant: str) -> None:
+    """llmobs's report on a variant against its report on the log itself."""
+    keep = ("requests", "steps", "errors", "retries", "tokens", "cost")
+    if variant == "invalid":  # the refused spans are left out: the counts differ, by design
+        assert ours["input"]["bad_lines"] > 0
+        return
+    for key in keep:
+        assert ours[key] == theirs[key], key
+    assert ours["quality"]["failed"] == theirs["quality"]["failed"]
+    assert ours["input"]["bad_lines"] == theirs["input"]["bad_lines"] == 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests-per-month", type=int, default=70_000, help="70,000 × 5 months ≈ 3 million records")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--variant", choices=VARIANTS, default="z", help="the log as another writer writes it (see above)")
     args = parser.parse_args()
-    log = ensure_log(args.requests_per_month)
+    plain = ensure_log(args.requests_per_month)
+    log = variant_log(plain, args.variant)
     size_mb = log.stat().st_size / 1e6
 
     commands = {
-        "llmobs": [sys.executable, "-m", "llmobs", "report", str(log), "--format", "json"],
+        "llmobs": [sys.executable, "-m", "llmobs", "report", str(log), "--format", "json", "--no-cache"],
         "duckdb": [sys.executable, "-c", DUCKDB_SCRIPT, str(log)],
     }
     walls: dict[str, list[float]] = {name: [] for name in commands}
@@ -130,13 +184,16 @@ def main() -> None:
             peaks[name].append(run(command, sample_memory=True)[1])
 
     report = json.loads(outputs["llmobs"])
+    if args.variant != "z":
+        same_answers(report, json.loads(run([*commands["llmobs"][:4], str(plain), *commands["llmobs"][5:]], sample_memory=False)[2]), args.variant)
     duck = json.loads(outputs["duckdb"].strip().splitlines()[-1])
-    count, quantiles, _error_rate = duck["requests"]
-    assert report["requests"]["count"] == count
-    for ours_q, theirs_q in zip(report["requests"]["latency_ms"].values(), quantiles, strict=True):
-        assert abs(ours_q - theirs_q) <= 1e-6 * max(1.0, abs(theirs_q)), (ours_q, theirs_q)
-    assert [s["name"] for s in report["steps"]] == [row[0] for row in duck["steps"]]
-    assert [(e["type"], e["count"]) for e in report["errors"]["top"]] == [tuple(row) for row in duck["errors"]]
+    if args.variant != "invalid":  # with refused lines, DuckDB counts what llmobs does not: nothing to compare
+        count, quantiles, _error_rate = duck["requests"]
+        assert report["requests"]["count"] == count
+        for ours_q, theirs_q in zip(report["requests"]["latency_ms"].values(), quantiles, strict=True):
+            assert abs(ours_q - theirs_q) <= 1e-6 * max(1.0, abs(theirs_q)), (ours_q, theirs_q)
+        assert [s["name"] for s in report["steps"]] == [row[0] for row in duck["steps"]]
+        assert [(e["type"], e["count"]) for e in report["errors"]["top"]] == [tuple(row) for row in duck["errors"]]
 
     records = report["input"]["records"]
     best = {name: min(values) for name, values in walls.items()}
@@ -147,7 +204,11 @@ def main() -> None:
         print(f"{name:10}{best[name]:12.2f}{typical[name]:17.0f}   {min(walls[name]):6.2f}–{max(walls[name]):<7.2f}{min(peaks[name]):8.0f}–{max(peaks[name]):<7.0f}")
     print(f"ratio     {best['llmobs'] / best['duckdb']:11.2f}× {typical['llmobs'] / typical['duckdb']:15.2f}×   (goals: ≤ 0.5× time, ≤ 0.5× memory)")
     print(f"memory, worst case (llmobs's highest peak / DuckDB's lowest): {max(peaks['llmobs']) / min(peaks['duckdb']):.2f}×")
-    print("figures agree: request count and p50/p95/p99, step order, error types and counts")
+    if args.variant != "invalid":
+        print("figures agree: request count and p50/p95/p99, step order, error types and counts")
+    if args.variant != "z":
+        print(f"llmobs's answers on the {args.variant} log equal its answers on the log itself" + (" (ids aside)" if args.variant == "uuid" else "")
+              if args.variant != "invalid" else f"{report['input']['bad_lines']:,} lines refused, each counted as a bad line")
 
 
 if __name__ == "__main__":

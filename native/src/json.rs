@@ -256,9 +256,9 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// An object: `field(cursor, key)` reads each member's value. Keys are given as written; a key
-    /// holding an escape is left to the models.
-    pub fn object(&mut self, mut field: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+    /// An object: `field(cursor, key)` reads each member's value. Keys are given unescaped (an
+    /// escaped surrogate in one leaves the line to the models, as in any string).
+    pub fn object(&mut self, mut field: impl FnMut(&mut Self, &[u8]) -> Option<()>) -> Option<()> {
         if !self.eat(b'{') {
             return None;
         }
@@ -266,20 +266,12 @@ impl<'a> Cursor<'a> {
             return Some(());
         }
         loop {
-            if !self.eat(b'"') {
-                return None;
-            }
-            let start = self.position;
-            let end = special_byte(self.bytes, start)?;
-            if self.bytes[end] != b'"' {
-                return None;
-            }
-            self.position = end + 1;
+            let key = self.string()?;
             if !self.eat(b':') {
                 return None;
             }
             self.skip_whitespace();
-            field(self, &self.bytes[start..end])?;
+            field(self, key.as_bytes())?;
             if self.eat(b'}') {
                 return Some(());
             }

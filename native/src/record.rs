@@ -4,8 +4,9 @@
 //! they accept, with identical values; for every other line it answers `None` ("unsure") and the
 //! line goes to the models, which give the verdict and the reason. Anything unusual is left to
 //! them: escapes of surrogates, a BOM, a number where a string belongs, null for a defaulted
-//! field, a key read twice, an escaped key, a timestamp in another shape, an id Python's
-//! `int(…, 16)` reads oddly, a group attribute that is not a string, a newer format version.
+//! field (which the models refuse, with their reason), a key read twice (however it is escaped),
+//! a timestamp in a rare shape, an id Python's `int(…, 16)` reads oddly, a group attribute that is
+//! not a string, a newer format version.
 //!
 //! It is a single pass over the line's bytes: the keys the records know are parsed as their
 //! fields; every other value is only checked to be valid JSON (as the models check the whole line).
@@ -15,7 +16,7 @@ use std::mem::take;
 
 use crate::ids::id64;
 use crate::json::Cursor;
-use crate::time::canonical_micros;
+use crate::time::rfc3339_micros;
 
 /// The largest count JSON and every reader represent exactly (`MAX_COUNT` in records.py).
 pub const MAX_COUNT: u64 = 1 << 53;
@@ -439,7 +440,7 @@ fn span<'a>(line: &mut Line<'a>, group_attrs: &[String]) -> Option<SpanRow<'a>> 
     let trace_id = non_empty(take(&mut line.trace_id))?;
     let span_id = non_empty(take(&mut line.span_id))?;
     let name = non_empty(take(&mut line.name))?;
-    let start_us = canonical_micros(take(&mut line.start).nullable()?.as_bytes())?;
+    let start_us = rfc3339_micros(take(&mut line.start).nullable()?.as_bytes())?;
     let duration_ms = line.duration_ms.nullable().filter(|value| *value >= 0.0)?;
     let is_error = match take(&mut line.status).nullable()?.as_ref() {
         "ok" => false,
@@ -523,7 +524,7 @@ fn usage<'a>(line: &mut Line<'a>) -> Option<UsageRow<'a>> {
     };
     Some(UsageRow {
         trace_id: non_empty(take(&mut line.trace_id))?,
-        time_us: canonical_micros(take(&mut line.time).nullable()?.as_bytes())?,
+        time_us: rfc3339_micros(take(&mut line.time).nullable()?.as_bytes())?,
         provider: take(&mut line.provider).nullable(),
         model: non_empty(take(&mut line.model))?,
         input_tokens: reported(line.input_tokens)?,
@@ -550,7 +551,7 @@ fn eval<'a>(line: &mut Line<'a>) -> Option<EvalRow<'a>> {
     };
     Some(EvalRow {
         trace_id: non_empty(take(&mut line.trace_id))?,
-        time_us: canonical_micros(take(&mut line.time).nullable()?.as_bytes())?,
+        time_us: rfc3339_micros(take(&mut line.time).nullable()?.as_bytes())?,
         name: non_empty(take(&mut line.name))?,
         passed,
         score: line.score.nullable().unwrap_or(f64::NAN),

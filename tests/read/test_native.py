@@ -23,16 +23,20 @@ from llmobs.read.settle import settle
 
 TIME_FIELDS = st.tuples(
     st.integers(0, 9999), st.integers(0, 13), st.integers(0, 32), st.integers(0, 24), st.integers(0, 60), st.integers(0, 60),
-    st.integers(0, 999_999), st.integers(0, 7),
+    st.integers(0, 999_999), st.integers(0, 21),
 )
+ZONES = st.sampled_from(["Z", "z", "+00:00", "-00:00", "+01:00", "-05:30", "+0100", "-0930", "+23:59", "+24:00", "+01:60", "+01", "UTC", ""])
 
 
 @st.composite
 def canonical_looking_time(draw) -> str:
-    """`YYYY-MM-DDTHH:MM:SS[.f…]Z`, possibly naming an impossible time (30 February, hour 24, year 0)."""
+    """`YYYY-MM-DDTHH:MM:SS[.f…]` and a zone, in the shapes RFC 3339 writers use (offsets, `t`, a
+    space, up to 21 fraction digits), possibly naming an impossible time or zone (30 February,
+    hour 24, year 0, an offset of a day)."""
     year, month, day, hour, minute, second, fraction, digits = draw(TIME_FIELDS)
-    tail = f".{fraction:06d}{fraction % 10}"[: digits + 1] if digits else ""
-    return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}{tail}Z"
+    tail = f".{fraction:06d}{fraction:015d}"[: digits + 1] if digits else ""
+    separator = draw(st.sampled_from("TTt "))
+    return f"{year:04d}-{month:02d}-{day:02d}{separator}{hour:02d}:{minute:02d}:{second:02d}{tail}{draw(ZONES)}"
 
 VALID_TIMES = st.sampled_from([
     "2026-01-01T00:00:00Z", "2026-01-01T00:00:00.5Z", "2026-01-01T00:00:00.123456Z", "2026-12-31T23:59:59.999999Z",
@@ -255,6 +259,43 @@ def test_the_loggers_own_output_is_decoded_natively_whole():
     assert (lines, list(unsure)) == ([5110], [])
     assert len(columns.spans.trace) + len(columns.usage.trace) + len(columns.evals.trace) == 5110
     assert np.isfinite(columns.spans.duration_ms).all()
+
+
+@st.composite
+def valid_in_another_shape(draw) -> bytes:
+    """A valid record as other writers write it: a timestamp with an offset, `t` or a space and any
+    fraction length up to 18 digits, ids of any form, keys in any order and escaped, non-ASCII
+    text escaped."""
+    year, month, day = draw(st.integers(1, 9998)), draw(st.integers(1, 12)), draw(st.integers(1, 28))
+    hour, minute, second = draw(st.integers(0, 23)), draw(st.integers(0, 59)), draw(st.integers(0, 59))
+    digits = draw(st.integers(0, 18))
+    fraction = "." + "".join(draw(st.lists(st.sampled_from("0123456789"), min_size=digits, max_size=digits))) if digits else ""
+    zone = draw(st.sampled_from(["Z", "z", "+00:00", "-00:00", "+05:30", "-0800", "+2359", "-23:59"]))
+    moment = f"{year:04d}-{month:02d}-{day:02d}{draw(st.sampled_from('Tt '))}{hour:02d}:{minute:02d}:{second:02d}{fraction}{zone}"
+    ids = st.sampled_from(["4bf92f3577b34da6a3ce929d0e0e4736", "550e8400-e29b-41d4-a716-446655440000", "req_42", "s-é", "b" * 16])
+    kind = draw(st.sampled_from(["span", "usage", "eval"]))
+    if kind == "span":
+        record = {"type": "span", "trace_id": draw(ids), "span_id": draw(ids), "parent_id": draw(st.none() | ids), "name": "llm é",
+                  "start": moment, "duration_ms": draw(st.floats(0, 1e6)), "status": "ok", "attrs": {"café": "x", "gen_ai.request.model": "gpt-4o"}}
+    elif kind == "usage":
+        record = {"type": "usage", "trace_id": draw(ids), "span_id": draw(st.none() | ids), "time": moment, "model": "gpt-4o", "provider": None,
+                  "input_tokens": draw(st.none() | st.integers(0, 10**6)), "output_tokens": 3, "cost_usd": None}
+    else:
+        record = {"type": "eval", "trace_id": draw(ids), "time": moment, "name": "correctness", "passed": False, "score": None, "query": "où ?"}
+    items = draw(st.permutations(list(record.items())))
+    text = json.dumps(dict(items), ensure_ascii=draw(st.booleans()))
+    if draw(st.booleans()):
+        text = text.replace('"trace_id"', '"tr\\u0061ce_id"', 1)
+    return text.encode()
+
+
+@settings(max_examples=500, deadline=None)
+@given(valid_in_another_shape())
+def test_valid_records_in_every_common_shape_are_decoded_natively_as_the_models_read_them(line):
+    columns, left_to_models = native_alone(line)
+    assert not left_to_models, f"left to the models: {line!r}"
+    expected, counts = reference([line])
+    assert counts["records"] == 1 and rows(columns) == rows(expected)
 
 
 @settings(max_examples=150, deadline=None)
