@@ -100,17 +100,18 @@ def _judge_file_lines(path: str, lines: list[tuple[int, int, int, bool]], first_
 
 def decode_stream(name: str, stream: BinaryIO, group_attrs: tuple[str, ...], stats: InputStats,
                   on_progress: ProgressCallback | None = None, *, strict: bool = False, threads: int = 1, read_ahead: bool = True,
-                  first_line: int = 1) -> list[Columns]:
+                  pipe: bool = False, first_line: int = 1) -> list[Columns]:
     """The columns of a stream of lines (gzip, stdin), in batches of whole lines that the decoder
     cuts into chunks decoded on `threads` threads; with `read_ahead`, a thread reads (and inflates)
-    the next batches meanwhile. A stream that breaks part way keeps everything before the break,
+    the next batches meanwhile (from a `pipe`, a block a thread at a time, since a writer may fall
+    silent before a batch fills). A stream that breaks part way keeps everything before the break,
     and the break is a bad line. With `strict`, reading stops after the batch holding the first
     bad line. Lines are numbered from `first_line` (a followed file's lines since the last look)."""
     decoder = native.StreamDecoder(list(group_attrs))
     records: list[AnyRecord] = []
     next_line = first_line
-    batch_bytes = threads * (CHUNK_BYTES if read_ahead else STREAM_BLOCK_BYTES)  # a pipe: answers come a block at a time
-    with _ReadAhead(stream, batch_bytes, on_progress, threaded=read_ahead) as reader:
+    batch_bytes = threads * (CHUNK_BYTES if read_ahead and not pipe else STREAM_BLOCK_BYTES)
+    with _ReadAhead(stream, batch_bytes, on_progress, threaded=read_ahead, abandon=pipe) as reader:
         for batch in reader.batches():
             with _native_errors(name):
                 lines, unsure = decoder.feed(batch, _chunks_of(batch, threads), threads)
@@ -154,11 +155,13 @@ def _line_batches(stream: BinaryIO, batch_bytes: int, on_progress: ProgressCallb
 
 class _ReadAhead:
     """A stream's batches of whole lines (`_line_batches`), read on a thread of their own when
-    `threaded` (inflating a `.gz` file is most of reading it), else as they are asked for (stdin:
-    a pipe's writer may fall silent, and a thread waiting on it could not be stopped). A stream
+    `threaded` (inflating a `.gz` file is most of reading it, and reading a pipe can go on while
+    the last batch is decoded), else as they are asked for. A thread reading a pipe whose writer
+    fell silent cannot be stopped: with `abandon`, it is left to end with the process. A stream
     error ends the batches and is kept in `broken`."""
 
-    def __init__(self, stream: BinaryIO, batch_bytes: int, on_progress: ProgressCallback | None, *, threaded: bool) -> None:
+    def __init__(self, stream: BinaryIO, batch_bytes: int, on_progress: ProgressCallback | None, *, threaded: bool, abandon: bool = False) -> None:
+        self._abandon = abandon
         self.broken: BaseException | None = None
         self._source = _line_batches(stream, batch_bytes, on_progress)
         self._batches: queue.Queue[bytes | None] = queue.Queue(maxsize=2)  # memory: the batch decoded, and two read ahead
@@ -176,11 +179,14 @@ class _ReadAhead:
         if self._thread is None:
             return
         self._stop.set()
+        waited = 0
         while self._thread.is_alive():
             try:
                 self._batches.get(timeout=0.05)  # room for a reader waiting to hand over a batch
             except queue.Empty:
-                pass
+                waited += 1
+                if self._abandon and waited >= 4:
+                    return  # blocked on a silent pipe: a daemon thread, it ends with the process
         self._thread.join()
 
     def _read(self) -> None:

@@ -99,7 +99,9 @@ def open_binary(source: Source) -> tuple[BinaryIO, Callable[[], None]]:
     """A buffered binary stream of the source, gunzipped when it starts with gzip's magic (whatever
     its name), and the function that closes everything opened for it."""
     if source.is_stdin:
-        raw: BinaryIO = sys.stdin.buffer
+        # Its own reader of the descriptor, not sys.stdin's: a read-ahead thread left blocked on a
+        # silent pipe would otherwise hold the lock that sys.stdin's closing at exit waits for.
+        raw: BinaryIO = _own_stdin()
     else:
         try:
             raw = open(source.name, "rb")  # noqa: SIM115 (closed by the returned closer)
@@ -110,6 +112,15 @@ def open_binary(source: Source) -> tuple[BinaryIO, Callable[[], None]]:
     if buffered.peek(2)[:2] == GZIP_MAGIC:
         return io.BufferedReader(GzipMembers(buffered), buffer_size=1 << 16), close_raw
     return buffered, close_raw
+
+
+def _own_stdin() -> BinaryIO:
+    """The process's standard input as a stream of its own, unbuffered (sys.stdin's own stream when
+    it has no descriptor, as when a test replaces it)."""
+    try:
+        return open(sys.stdin.fileno(), "rb", buffering=0, closefd=False)  # the descriptor stays open: it is the process's
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both of the last two
+        return sys.stdin.buffer
 
 
 def inflating(stream: BinaryIO) -> bool:

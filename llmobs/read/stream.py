@@ -21,7 +21,7 @@ def read_source(source: Source, group_attrs: tuple[str, ...], stats: InputStats,
         start = head(stream)
         agent = detect_agent(start, None if source.is_stdin else source.name)
         if agent is None and not is_multiline_document(start):
-            return decode_stream(source.name, stream, group_attrs, stats, on_progress, strict=strict, threads=threads, read_ahead=not source.is_stdin)
+            return decode_stream(source.name, stream, group_attrs, stats, on_progress, strict=strict, threads=threads, pipe=source.is_stdin)
         records, read = whole_source_records(source.name, stream, agent, stats)
         if on_progress is not None:
             on_progress(source.size() or read)  # the file's bytes, compressed or not

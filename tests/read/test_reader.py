@@ -362,8 +362,9 @@ def test_a_failure_inside_the_native_decoder_is_named_not_a_traceback(tmp_path: 
 
 
 def test_strict_answers_a_pipe_whose_writer_falls_silent(tmp_path: Path):
-    """A pipe is read as it comes, not ahead on a thread that could not be stopped: --strict gives
-    its answer once the first bad line has arrived, while the writer still holds the pipe open."""
+    """A pipe is read a block at a time (ahead, on a thread left blocked on the silent pipe when the
+    answer is in): --strict gives its answer once the first bad line has arrived, while the writer
+    still holds the pipe open, and the process exits cleanly."""
     import subprocess
     import sys
 
