@@ -6,7 +6,6 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from llmobs.sinks import JsonlFileSink, Sink
 
@@ -16,16 +15,20 @@ DEFAULT_MAX_STRING_LENGTH = 4096
 Redactor = Callable[[str, object], object]
 
 
-@dataclass
 class Settings:
-    """The active configuration; replaced as a whole by `configure`, so readers never see half of one."""
+    """The active configuration; replaced as a whole by `configure`, so readers never see half of one.
+    (A plain class: `dataclasses` would cost `import llmobs` a third of its time.)"""
 
-    sink: Sink
-    sample_rate: float = 1.0
-    redact: Redactor | None = None
-    max_string_length: int = DEFAULT_MAX_STRING_LENGTH
-    wall_ns: Callable[[], int] = time.time_ns
-    monotonic_ns: Callable[[], int] = time.perf_counter_ns
+    __slots__ = ("max_string_length", "monotonic_ns", "redact", "sample_rate", "sink", "wall_ns")
+
+    def __init__(self, sink: Sink, sample_rate: float = 1.0, redact: Redactor | None = None, max_string_length: int = DEFAULT_MAX_STRING_LENGTH,
+                 wall_ns: Callable[[], int] = time.time_ns, monotonic_ns: Callable[[], int] = time.perf_counter_ns) -> None:
+        self.sink = sink
+        self.sample_rate = sample_rate
+        self.redact = redact
+        self.max_string_length = max_string_length
+        self.wall_ns = wall_ns
+        self.monotonic_ns = monotonic_ns
 
 
 _settings: Settings | None = None

@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import time
-
-import orjson
+from collections.abc import Callable
 
 _second_cache: tuple[int, str] = (-1, "")
-_OPTIONS = orjson.OPT_APPEND_NEWLINE
+_dumps: Callable[[dict[str, object]], bytes] | None = None
+
+
+def _load_encoder() -> Callable[[dict[str, object]], bytes]:
+    """orjson's encoder, imported on the first record (it imports datetime, uuid and json: a fifth of
+    `import llmobs`, for a process that may log nothing)."""
+    global _dumps
+    import functools
+
+    import orjson
+
+    _dumps = functools.partial(orjson.dumps, default=str, option=orjson.OPT_APPEND_NEWLINE)
+    return _dumps
 
 
 def encode_line(record: dict[str, object]) -> bytes:
@@ -16,7 +27,7 @@ def encode_line(record: dict[str, object]) -> bytes:
     orjson, because encoding is most of a span's cost. Callers keep floats finite (orjson would
     write NaN as null), see `llmobs._clean`.
     """
-    return orjson.dumps(record, default=str, option=_OPTIONS)
+    return (_dumps or _load_encoder())(record)
 
 
 def rfc3339_from_ns(epoch_ns: int) -> str:

@@ -7,20 +7,22 @@ reports no usage gives `None` tokens, never zero.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import namedtuple
+
+_FIELDS = ("provider", "model", "input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
 
 
-@dataclass(frozen=True)
-class ExtractedUsage:
+class ExtractedUsage(namedtuple("ExtractedUsage", _FIELDS, defaults=(0, 0, 0))):  # not typing's: `import llmobs` stays light
     """Usage in FORMAT.md terms, as `record_usage` takes it."""
 
+    __slots__ = ()
     provider: str | None
     model: str
     input_tokens: int | None
     output_tokens: int | None
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
+    cache_read_tokens: int  # the last three default to 0
+    cache_write_tokens: int
+    reasoning_tokens: int
 
 
 def _get(obj: object, key: str) -> object:
@@ -127,5 +129,5 @@ def extract_usage(response: object, provider: str | None = None) -> ExtractedUsa
         )
     usage = _EXTRACTORS[shape](response)
     if provider is not None:
-        usage = ExtractedUsage(**{**usage.__dict__, "provider": provider})
+        usage = usage._replace(provider=provider)
     return usage

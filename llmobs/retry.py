@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import inspect
 import random
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
-from typing import Any, TypeVar
 
 from llmobs.tracing import SpanHandle, _current_span, _start_span
 
-F = TypeVar("F", bound=Callable[..., Any])
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (and re): `import llmobs` stays light
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Attempt:
@@ -120,7 +122,7 @@ class retrying:
                 delay = self.delay_before(number)
                 if self.sleep is not None:
                     result = self.sleep(delay)
-                    if inspect.isawaitable(result):
+                    if hasattr(result, "__await__"):
                         await result
                 else:
                     import asyncio  # here, not at the top: `import llmobs` stays light, and a running loop has imported it already
@@ -135,6 +137,8 @@ def retry(name: str, attempts: int = 3, **options: Any) -> Callable[[F], F]:
     """Decorator form of `retrying`: each call of the function is one retried operation."""
 
     def decorate(func: F) -> F:
+        import inspect  # here, not at the top: `import llmobs` stays light
+
         if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
             raise TypeError(f"retry cannot decorate the generator {func.__qualname__}: it would retry only its creation")
         if inspect.iscoroutinefunction(func):

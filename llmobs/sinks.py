@@ -5,16 +5,25 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from typing import Protocol
 
 from llmobs._encode import encode_line
 from llmobs._internal import warn_once
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (and re): `import llmobs` stays light
+if TYPE_CHECKING:
+    from typing import Protocol
 
-class Sink(Protocol):
-    """Receives every finished record; must not raise into the application."""
+    class Sink(Protocol):
+        """Receives every finished record; must not raise into the application."""
 
-    def write(self, record: dict[str, object]) -> None: ...
+        def write(self, record: dict[str, object]) -> None: ...
+else:
+    class Sink:
+        """Receives every finished record; must not raise into the application (any object with
+        this `write` will do: a protocol for type checkers)."""
+
+        def write(self, record: dict[str, object]) -> None:
+            raise NotImplementedError
 
 
 class JsonlFileSink:

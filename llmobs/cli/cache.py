@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from llmobs.cli.app import _Command, app
 from llmobs.cli.common import _emit, _user_errors
 from llmobs.cli.options import InfoFormat
+from llmobs.cli.root import _Command, app
 
 cache_app = typer.Typer(name="cache", help="The cache of what earlier runs read, so later runs read only what changed.",
                         no_args_is_help=True, rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]})

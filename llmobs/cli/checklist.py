@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from llmobs.cli.app import EXIT_GATE_FAILED, EXIT_OK, _Command, app
 from llmobs.cli.common import _load, _paths, _print, _report, _stderr, _step_limits, _tool_config, _user_errors
 from llmobs.cli.options import (
     BaselineOpt,
@@ -31,6 +30,7 @@ from llmobs.cli.options import (
     UntilOpt,
     _number,
 )
+from llmobs.cli.root import EXIT_GATE_FAILED, EXIT_OK, _Command, app
 
 
 @app.command(cls=_Command, short_help="The seven questions as a CI gate, with thresholds.")

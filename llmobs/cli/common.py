@@ -13,8 +13,8 @@ from typing import BinaryIO
 
 import typer
 
-from llmobs.cli.app import BAD_LINES_SHOWN, EXIT_OK, EXIT_UNUSABLE, PROGRESS_MIN_BYTES, PROGRESS_REFRESH_SECONDS
 from llmobs.cli.options import AgentSource, Engine
+from llmobs.cli.root import BAD_LINES_SHOWN, EXIT_OK, EXIT_UNUSABLE, PROGRESS_MIN_BYTES, PROGRESS_REFRESH_SECONDS
 from llmobs.errors import LlmobsError
 
 

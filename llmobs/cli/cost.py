@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from llmobs.cli.app import _Command, app
 from llmobs.cli.common import _emit, _load, _paths, _print, _user_errors
 from llmobs.cli.options import (
     ConfigOpt,
@@ -27,6 +26,7 @@ from llmobs.cli.options import (
     TopOpt,
     UntilOpt,
 )
+from llmobs.cli.root import _Command, app
 
 
 @app.command(cls=_Command, short_help="Cost by day, month, session, project or any attribute.")

@@ -9,9 +9,9 @@ from typing import Annotated, BinaryIO
 
 import typer
 
-from llmobs.cli.app import _Command, app
 from llmobs.cli.common import _atomic_output, _filters, _name_rules, _paths, _read, _refuse_non_logs, _stderr, _tool_config, _user_errors, _warn_about_input
 from llmobs.cli.options import ConfigOpt, ModelOpt, NameOpt, NoCacheOpt, OptionalPaths, OtlpProtocol, SinceOpt, SourceOpt, StrictOpt, UntilOpt, _number
+from llmobs.cli.root import _Command, app
 
 
 @app.command(cls=_Command, short_help="Export as OpenTelemetry traces: OTLP file or collector.")

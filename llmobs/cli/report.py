@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from llmobs.cli.app import _Command, app
 from llmobs.cli.common import _load, _paths, _print, _report, _user_errors
 from llmobs.cli.options import (
     ByOpt,
@@ -29,6 +28,7 @@ from llmobs.cli.options import (
     TopOpt,
     UntilOpt,
 )
+from llmobs.cli.root import _Command, app
 
 
 @app.command(cls=_Command, short_help="The whole checklist on one screen.")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from llmobs.cli.app import _Command, app
 from llmobs.cli.common import _emit, _user_errors
 from llmobs.cli.options import OutputOpt
+from llmobs.cli.root import _Command, app
 
 
 @app.command(cls=_Command, short_help="The JSON Schema of one record line.")

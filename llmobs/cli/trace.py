@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from llmobs.cli.app import _Command, app
 from llmobs.cli.common import _paths, _pricer, _print, _tool_config, _user_errors
 from llmobs.cli.options import ConfigOpt, FormatOpt, OutputFormat, OutputOpt, SourceOpt, StrictOpt
+from llmobs.cli.root import _Command, app
 
 
 @app.command(cls=_Command, short_help="One request as a tree: durations, status, tokens, $.")

@@ -11,9 +11,9 @@ from typing import Annotated
 
 import typer
 
-from llmobs.cli.app import _Command, app
 from llmobs.cli.common import _cache, _emit, _name_rules, _pricer, _stderr, _tool_config, _user_errors
 from llmobs.cli.options import ConfigOpt, OutputOpt, Paths, RawNamesOpt, WindowOpt, _duration, _number
+from llmobs.cli.root import _Command, app
 
 POLL_SECONDS = 0.25  # how often the logs are looked at
 EVALUATE_SECONDS = 1.0  # how often the window is measured, the rules stepped and the view redrawn
