@@ -32,7 +32,7 @@ from llmobs.pricing import Pricer
 from llmobs.read.cache import Cache, read_complete_lines
 from llmobs.read.columns import Columns
 from llmobs.read.decode import decode_stream
-from llmobs.read.load import unrecognised_session_log
+from llmobs.read.load import AGENT_NAMES, mostly_agent_lines
 from llmobs.read.merge import merge_columns
 from llmobs.read.settle import settle
 from llmobs.read.sources import Source, plain_lines_file
@@ -117,10 +117,11 @@ class Watcher:
         for chunk in found:
             parts += self._decode(chunk)
             lines += chunk.data.count(b"\n")
-        problem = unrecognised_session_log(self.stats) if self.stats.agent_lines else None
-        if problem is not None:
-            raise InputError(problem.replace("was not recognised as", "is") + "; `llmobs watch` follows logs of records (llmobs' own, and OTLP lines): "
-                             "read session logs with `llmobs report`")
+        session_log = mostly_agent_lines(self.stats) if self.stats.agent_lines else None
+        if session_log is not None:
+            name, agent = session_log[0], AGENT_NAMES[session_log[1]]
+            raise InputError(f"{name}: a {agent} session log, which `llmobs watch` does not follow (it follows logs of records: llmobs' own, "
+                             f"and OTLP lines); read it with `llmobs report {name}`")
         self.pending.add(parts, now)
         ready = self.pending.take_ready(now)
         if ready is not None:

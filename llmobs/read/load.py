@@ -81,12 +81,22 @@ def unrecognised_session_log(stats: InputStats) -> str | None:
     """An error naming the first file that is mostly lines of a coding agent's own types but was
     not read as that agent's session log: none of its calls were counted, and no total may look
     right without them."""
+    found = mostly_agent_lines(stats)
+    if found is None:
+        return None
+    name, agent, count, lines = found
+    return (f"{name}: {count:,} of its {lines:,} lines are {AGENT_NAMES[agent]} session-log lines, but the file was not recognised "
+            f"as a {AGENT_NAMES[agent]} session log, so nothing in it was counted (please report this file's first lines as a bug)")
+
+
+def mostly_agent_lines(stats: InputStats) -> tuple[str, str, int, int] | None:
+    """(file, agent, its lines of that agent's types, all its lines) of the first file read whose
+    lines are at least half one coding agent's own."""
     for name, counts in stats.agent_lines.items():
         agent, count = max(counts.items(), key=lambda item: item[1])
         lines = _line_count(name) if name != "-" else stats.lines
         if lines and count * 2 >= lines:
-            return (f"{name}: {count:,} of its {lines:,} lines are {AGENT_NAMES[agent]} session-log lines, but the file was not recognised "
-                    f"as a {AGENT_NAMES[agent]} session log, so nothing in it was counted (please report this file's first lines as a bug)")
+            return name, agent, count, lines
     return None
 
 
