@@ -63,7 +63,8 @@ class LiveMetrics:
             for code in np.unique(evals.name).tolist():
                 mine = evals.passed[evals.name == code]
                 for result_name, value in (("passed", 1), ("failed", 0), ("unknown", -1)):
-                    self._add_counters("evals", [Counter(labels={"eval": evals_name(columns, code), "result": result_name}, value=float((mine == value).sum()))])
+                    name = columns.eval_names.lookup(int(code)) or ""
+                    self._add_counters("evals", [Counter(labels={"eval": name, "result": result_name}, value=float((mine == value).sum()))])
 
     @staticmethod
     def _step_errors(columns: Columns, weights: np.ndarray | None) -> list[Counter]:
@@ -121,10 +122,6 @@ class LiveMetrics:
                 measured.add_metric([safe(rule.name), rule.unit], rule.measured)
         yield state
         yield measured
-
-
-def evals_name(columns: Columns, code: int) -> str:
-    return safe(columns.eval_names.lookup(int(code)) or "")
 
 
 def serve(metrics: LiveMetrics, port: int, address: str = "127.0.0.1") -> None:
