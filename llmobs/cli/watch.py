@@ -57,6 +57,10 @@ def watch(
         from llmobs.live.state import state_path
         from llmobs.live.watcher import Watcher, WatchSettings
 
+        if webhook is not None and not webhook.startswith(("http://", "https://")):
+            from llmobs.errors import ConfigError
+
+            raise ConfigError(f"--webhook {webhook}: not an http:// or https:// URL")
         tool = _tool_config(config)
         alerts = _alerts(tool)
         settings = WatchSettings(targets=list(paths), window=window or alerts.window or 300.0, settle=settle, from_start=from_start)

@@ -47,7 +47,7 @@ def post_json(url: str, body: bytes, *, attempts: int = WEBHOOK_ATTEMPTS, sleep:
             problem = f"HTTP {exc.code} {exc.reason}"
             if exc.code < 500 and exc.code != 429:
                 return problem  # the server refuses this alert: asking again will not change that
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        except (urllib.error.URLError, OSError, ValueError) as exc:  # ValueError: a URL urllib cannot take
             problem = str(getattr(exc, "reason", exc))
     return problem
 

@@ -162,3 +162,10 @@ def test_a_session_log_is_refused_naming_the_file(tmp_path: Path) -> None:
     _, err = process.communicate(timeout=30)
     assert process.returncode == 2
     assert f"{session}: " in err and "Claude Code session log" in err and "llmobs report" in err
+
+
+def test_a_webhook_that_is_not_a_url_is_refused_at_the_start(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "llmobs", "watch", str(tmp_path), "--webhook", "hooks.example.com"], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 2
+    assert done.stderr.strip() == "llmobs: error: --webhook hooks.example.com: not an http:// or https:// URL"
