@@ -75,6 +75,13 @@ def size(n: int | None) -> str:
     raise AssertionError("unreachable")
 
 
+def period(seconds: float) -> str:
+    """A window's length in its own unit: `30 s`, `5 min`, `1 h`."""
+    if seconds % 3600 == 0:
+        return f"{seconds / 3600:g} h"
+    return f"{seconds / 60:g} min" if seconds % 60 == 0 else f"{seconds:g} s"
+
+
 def plural(n: int, word: str, many: str | None = None) -> str:
     """`1 request`, `2 requests`, with the count."""
     return f"{n:,} {word if n == 1 else (many or word + 's')}"

@@ -20,6 +20,7 @@ from llmobs.analysis.partial import ReportPart
 from llmobs.analysis.results import Report
 from llmobs.config import problem_lines
 from llmobs.errors import ConfigError
+from llmobs.units import period
 
 RATES = {"error_rate", "retry_success_rate", "failed_eval_rate"}
 DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
@@ -257,17 +258,12 @@ def rule_specs(config: AlertsConfig) -> list[RuleSpec]:
     return specs
 
 
-def _window_words(seconds: float) -> str:
-    if seconds % 3600 == 0:
-        return f"{seconds / 3600:g} h"
-    return f"{seconds / 60:g} min" if seconds % 60 == 0 else f"{seconds:g} s"
-
 
 def measure(spec: RuleSpec, report: Report, part: ReportPart, window: float, idle_seconds: float) -> Measurement:
     """`spec`'s figure on the window's report (and its part, for weights the report rounds), or the
     reason it cannot be measured there; `idle_seconds` is the time since the last request ended
     (or since the watch started, before any)."""
-    requests = f"{report.requests.count:,} requests in the last {_window_words(window)}" + (" (estimated from a sampled log)" if report.requests.estimated else "")
+    requests = f"{report.requests.count:,} requests in the last {period(window)}" + (" (estimated from a sampled log)" if report.requests.estimated else "")
     latency = report.requests.latency_ms
     if spec.key == "no_requests_minutes":
         return Measurement(value=idle_seconds / 60, scope="minutes since the last request ended")
@@ -275,17 +271,17 @@ def measure(spec: RuleSpec, report: Report, part: ReportPart, window: float, idl
         step = next((s for s in report.steps if s.name == spec.step), None)
         if step is None:
             return Measurement(value=None, reason=f"no spans named {spec.step!r} in the window")
-        return Measurement(value=getattr(step, spec.key), scope=f"{step.count:,} spans named {spec.step} in the last {_window_words(window)}")
+        return Measurement(value=getattr(step, spec.key), scope=f"{step.count:,} spans named {spec.step} in the last {period(window)}")
     if spec.key in ("p50_ms", "p95_ms", "p99_ms"):
         value = getattr(latency, spec.key[:3]) if latency else None
         return Measurement(value=value, reason=None if value is not None else "no requests in the window", scope=requests)
     if spec.key == "error_rate":
-        return Measurement(value=report.errors.rate, reason=None if report.errors.rate is not None else "no spans in the window", scope=f"spans in the last {_window_words(window)}")
+        return Measurement(value=report.errors.rate, reason=None if report.errors.rate is not None else "no spans in the window", scope=f"spans in the last {period(window)}")
     if spec.key == "error_type_rate":
         if not part.spans:
             return Measurement(value=None, reason="no spans in the window")
         share = part.error_types.get(spec.error_type or "", 0.0) / part.span_weight
-        return Measurement(value=share, scope=f"spans failing with {spec.error_type} in the last {_window_words(window)}")
+        return Measurement(value=share, scope=f"spans failing with {spec.error_type} in the last {period(window)}")
     if spec.key == "retry_success_rate":
         rate = report.retries.success_rate
         return Measurement(value=rate, reason=None if rate is not None else "no retried operations in the window",
@@ -293,7 +289,7 @@ def measure(spec: RuleSpec, report: Report, part: ReportPart, window: float, idl
     if spec.key == "cost_per_hour_usd":
         total = report.cost.total_usd
         return Measurement(value=total * 3600 / window if total is not None else None, reason=None if total is not None else "no priced usage in the window",
-                           scope=f"cost in the last {_window_words(window)}, per hour" + (f"; a lower bound: {report.cost.unpriced_tokens:,} tokens have no price" if report.cost.unpriced_tokens else ""))
+                           scope=f"cost in the last {period(window)}, per hour" + (f"; a lower bound: {report.cost.unpriced_tokens:,} tokens have no price" if report.cost.unpriced_tokens else ""))
     if spec.key == "cost_per_request_usd":
         value = report.cost.per_request_usd
         return Measurement(value=value, reason=None if value is not None else "no priced usage with requests in the window", scope=requests)
@@ -305,5 +301,5 @@ def measure(spec: RuleSpec, report: Report, part: ReportPart, window: float, idl
     if spec.key == "failed_eval_rate":
         evaluated = report.quality.evaluated
         return Measurement(value=report.quality.failed / evaluated if evaluated else None, reason=None if evaluated else "no evals in the window",
-                           scope=f"{evaluated:,} evals in the last {_window_words(window)}")
+                           scope=f"{evaluated:,} evals in the last {period(window)}")
     raise AssertionError(spec.key)

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from llmobs.errors import InputError
-from llmobs.read.sources import GZIP_MAGIC, STREAM_ERRORS, Source, is_log_file, open_binary
+from llmobs.read.plan import line_end_in
+from llmobs.read.sources import GZIP_MAGIC, STREAM_ERRORS, Source, files_matching, log_files_in, open_binary
 
 FINGERPRINT_BYTES = 1024  # the head that tells a copy of a file from another file
 RETIRED_QUIET_SECONDS = 5.0  # a rotated-away file that has not grown for this long is read to its end and let go
@@ -132,10 +133,10 @@ class Follower:
             else:
                 self.events.append(f"{path}: rewritten since the last watch; read from its start")
         elif at_end and initial:
-            followed.offset = _last_line_end(descriptor, state.st_size)
+            followed.offset = line_end_in(descriptor, 0, state.st_size)
             followed.line = 1 + _count_lines(descriptor, followed.offset)
         elif followed.fingerprint is not None and followed.fingerprint in self.consumed:
-            followed.offset = _last_line_end(descriptor, min(self.consumed[followed.fingerprint], state.st_size))
+            followed.offset = line_end_in(descriptor, 0, min(self.consumed[followed.fingerprint], state.st_size))
             followed.line = 1 + _count_lines(descriptor, followed.offset)
             self.events.append(f"{path}: a copy of a file already read; read from byte {followed.offset:,} on")
         self.files[identity] = followed
@@ -237,15 +238,14 @@ class Follower:
 
 
 def discover(targets: list[str]) -> list[str]:
-    """The files `targets` name now: files, log files in directories, and glob matches."""
+    """The files `targets` name now: files, log files in directories, and glob matches (as the
+    reader's `expand` finds them, but a target that names nothing yet is no error: it may appear)."""
     found: list[str] = []
     for target in targets:
         if os.path.isdir(target):
-            for root, dirs, files in os.walk(target):
-                dirs.sort()
-                found += [os.path.join(root, name) for name in sorted(files) if is_log_file(name)]
+            found += log_files_in(target)[0]
         elif glob.has_magic(target):
-            found += sorted(match for match in glob.glob(target, recursive=True) if os.path.isfile(match))
+            found += files_matching(target)
         elif os.path.isfile(target):
             found.append(target)
     return list(dict.fromkeys(found))
@@ -257,17 +257,6 @@ def _is_gzip(path: str) -> bool:
             return handle.read(2) == GZIP_MAGIC
     except OSError:
         return False
-
-
-def _last_line_end(descriptor: int, end: int, block: int = 1 << 16) -> int:
-    position = end
-    while position > 0:
-        low = max(0, position - block)
-        newline = os.pread(descriptor, position - low, low).rfind(b"\n")
-        if newline >= 0:
-            return low + newline + 1
-        position = low
-    return 0
 
 
 def _count_lines(descriptor: int, end: int, block: int = 1 << 20) -> int:

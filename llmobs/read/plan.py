@@ -98,15 +98,22 @@ def line_ranges(path: str, parts: int, size: int | None = None, start: int = 0) 
 def last_line_end(path: str, start: int, end: int, block: int = 1 << 16) -> int:
     """Where the last complete line before `end` ends (just after its newline), no earlier than
     `start`: `start` when [start, end) holds no newline."""
-    with open(path, "rb") as handle:
-        position = end
-        while position > start:
-            low = max(start, position - block)
-            handle.seek(low)
-            newline = handle.read(position - low).rfind(b"\n")
-            if newline >= 0:
-                return low + newline + 1
-            position = low
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        return line_end_in(descriptor, start, end, block)
+    finally:
+        os.close(descriptor)
+
+
+def line_end_in(descriptor: int, start: int, end: int, block: int = 1 << 16) -> int:
+    """`last_line_end` of a file already open (a followed file, whose name may have moved on)."""
+    position = end
+    while position > start:
+        low = max(start, position - block)
+        newline = os.pread(descriptor, position - low, low).rfind(b"\n")
+        if newline >= 0:
+            return low + newline + 1
+        position = low
     return start
 
 

@@ -67,18 +67,14 @@ def expand(paths: list[str]) -> tuple[list[Source], list[str]]:
         if path == "-":
             add("-")
         elif os.path.isdir(path):
-            for root, dirs, files in os.walk(path):
-                dirs.sort()
-                for file in sorted(files):
-                    full = os.path.join(root, file)
-                    if is_log_file(file):
-                        add(full)
-                    else:
-                        ignored.append(full)
+            logs, others = log_files_in(path)
+            for log in logs:
+                add(log)
+            ignored += others
         elif os.path.exists(path):
             add(path)
         elif glob.has_magic(path):
-            matches = sorted(m for m in glob.glob(path, recursive=True) if os.path.isfile(m))
+            matches = files_matching(path)
             if not matches:
                 raise InputError(f"{path}: no file matches this pattern")
             for match in matches:
@@ -93,6 +89,22 @@ def expand(paths: list[str]) -> tuple[list[Source], list[str]]:
             )
         raise InputError("no input files: give JSONL files, directories, globs or - for stdin")
     return sources, ignored
+
+
+def log_files_in(directory: str) -> tuple[list[str], list[str]]:
+    """The log files under `directory` (by name: `is_log_file`), in a stable order, and the other files."""
+    logs: list[str] = []
+    others: list[str] = []
+    for root, dirs, files in os.walk(directory):
+        dirs.sort()
+        for file in sorted(files):
+            (logs if is_log_file(file) else others).append(os.path.join(root, file))
+    return logs, others
+
+
+def files_matching(pattern: str) -> list[str]:
+    """The files a glob matches (`**` too), sorted."""
+    return sorted(match for match in glob.glob(pattern, recursive=True) if os.path.isfile(match))
 
 
 def open_binary(source: Source) -> tuple[BinaryIO, Callable[[], None]]:

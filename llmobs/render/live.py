@@ -11,15 +11,10 @@ from rich.text import Text
 from llmobs.analysis.alerts import Alert, LiveStatus, RuleStatus
 from llmobs.analysis.results import Report
 from llmobs.render.text import safe
-from llmobs.units import MISSING, count, ms, pct, usd, with_unit
+from llmobs.units import MISSING, count, ms, pct, period, usd, with_unit
 
 STATE_STYLES = {"ok": "green", "pending": "yellow", "firing": "bold red", "recovering": "yellow", "no data": "dim", "firing, no data": "bold red"}
 
-
-def _window_words(seconds: float) -> str:
-    if seconds % 3600 == 0:
-        return f"{seconds / 3600:g} h"
-    return f"{seconds / 60:g} min" if seconds % 60 == 0 else f"{seconds:g} s"
 
 
 def alert_text(alert: Alert) -> str:
@@ -67,7 +62,7 @@ def _rule_row(rule: RuleStatus) -> tuple[Text, Text, str, str]:
 
 def render_live(status: LiveStatus) -> RenderableType:
     """The view: the checklist over the window beside since the start, then the rules."""
-    window = _window_words(status.window_seconds)
+    window = period(status.window_seconds)
     table = Table(title=f"llmobs watch · {status.at} · watching {status.files:,} file{'s' if status.files != 1 else ''} since {status.started_at}",
                   title_justify="left")
     table.add_column("")
@@ -100,7 +95,7 @@ def live_line(status: LiveStatus) -> str:
     latency = w.requests.latency_ms
     firing = [r.name for r in status.rules if r.state.startswith("firing") or r.state == "recovering"]
     rate = MISSING if status.requests_per_minute is None else f"{status.requests_per_minute:,.1f}/min"
-    return (f"{status.at} last {_window_words(status.window_seconds)}: {count(w.requests.count)} requests ({rate}), "
+    return (f"{status.at} last {period(status.window_seconds)}: {count(w.requests.count)} requests ({rate}), "
             f"p95 {ms(latency.p95) if latency else MISSING}, errors {pct(w.errors.rate)}, cost {usd(w.cost.total_usd)}; "
             f"since start {count(status.total.requests.count)} requests, cost {usd(status.total.cost.total_usd)}; "
             f"firing: {', '.join(safe(f) for f in firing) if firing else 'none'}")
