@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import BinaryIO, Union
+from typing import Any, BinaryIO, Union
 
 from pydantic import ValidationError
 
-from llmobs.agents import agent_line_type
+from llmobs.agents import Converted, agent_line_type
 from llmobs.read.sources import STREAM_ERRORS, is_otlp
 from llmobs.read.stats import InputStats
 from llmobs.records import FORMAT_VERSION, RECORD_ADAPTER, Eval, Span, Usage
@@ -154,7 +154,13 @@ def agent_records(agent: str, files: list[tuple[str, bytes]], stats: InputStats)
     from llmobs.agents import convert
 
     candidates, accounts = convert(agent, files)
-    for (name, _), account in zip(files, accounts, strict=True):
+    account_session_logs([name for name, _ in files], accounts, stats)
+    return [record for candidate in candidates if (record := judge_converted(agent, candidate, [name for name, _ in files], stats)) is not None]
+
+
+def account_session_logs(names: list[str], accounts: list[Converted], stats: InputStats) -> None:
+    """Each session log's lines, bad lines, skipped line types, notes and copies, in `stats`."""
+    for name, account in zip(names, accounts, strict=True):
         stats.lines += account.lines
         for number, reason in account.bad:
             stats.bad_line(name, number, reason)
@@ -164,15 +170,18 @@ def agent_records(agent: str, files: list[tuple[str, bytes]], stats: InputStats)
         for note in account.notes:
             stats.note(f"{name}: {note}")
         stats.duplicates += account.copies
-    records: list[AnyRecord] = []
-    for candidate in candidates:
-        try:
-            records.append(RECORD_ADAPTER.validate_python(candidate, strict=False))
-        except ValidationError as exc:  # a value the log holds that the format cannot: named, not dropped silently
-            first = exc.errors(include_input=False)[0]
-            where = files[0][0] if len(files) == 1 else f"{agent} session logs"
-            stats.bad_line(where, 0, f"{agent} {candidate.get('type')} of trace {candidate.get('trace_id')}: {'.'.join(map(str, first['loc'][1:]))}: {first['msg']}")
-    return records
+
+
+def judge_converted(agent: str, candidate: dict[str, Any], names: list[str], stats: InputStats) -> AnyRecord | None:
+    """A converted record as the models read it; None, named as a bad line, for a value the log
+    holds that the format cannot (never dropped silently)."""
+    try:
+        return RECORD_ADAPTER.validate_python(candidate, strict=False)
+    except ValidationError as exc:
+        first = exc.errors(include_input=False)[0]
+        where = names[0] if len(names) == 1 else f"{agent} session logs"
+        stats.bad_line(where, 0, f"{agent} {candidate.get('type')} of trace {candidate.get('trace_id')}: {'.'.join(map(str, first['loc'][1:]))}: {first['msg']}")
+        return None
 
 
 def read_whole(name: str, stream: BinaryIO, stats: InputStats) -> bytes | None:

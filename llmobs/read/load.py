@@ -58,7 +58,7 @@ def load(
         if isinstance(step, FileBatch):
             parts += decode_files(step.tasks, group_attrs, threads, stats, on_progress)
         elif isinstance(step, SessionLogs):
-            parts += read_session_logs(step.agent, step.sources, group_attrs, stats, on_progress)
+            parts += read_session_logs(step.agent, step.sources, group_attrs, stats, on_progress, threads)
         elif isinstance(step, CachedFile):
             parts += read_through_cache(step.source, cache, group_attrs, threads, stats, on_progress, strict=strict)  # type: ignore[arg-type]
         else:

@@ -1,5 +1,6 @@
 """The native core (`llmobs._native`, built from `native/` in Rust) and its one Python face:
-nothing else in llmobs imports it. The reader decodes with it (`read.decode`) and finds rows that
+nothing else in llmobs imports it. The reader decodes with it (`read.decode`), converts
+Claude Code's session logs with it (`read.session_logs`) and finds rows that
 may be duplicates with it (`read.settle`); self time finds parents and covered time with it
 (`analysis.selftime`).
 """
@@ -12,6 +13,7 @@ from llmobs import _native
 
 decode_files = _native.decode_files
 StreamDecoder = _native.StreamDecoder
+ClaudeCodeLogs = _native.ClaudeCodeLogs
 
 
 def parent_rows(trace: np.ndarray, span_id: np.ndarray, parent: np.ndarray) -> np.ndarray:

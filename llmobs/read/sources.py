@@ -344,6 +344,19 @@ def plain_lines_file(source: Source) -> bool:
     return regular and start[:2] != GZIP_MAGIC and not whole_file(start, source.name)
 
 
+def readable_whole_natively(source: Source) -> bool:
+    """A regular file, not gzip, with a UTF-8 path: one the native core can read whole itself."""
+    if source.is_stdin:
+        return False
+    try:
+        source.name.encode("utf-8")
+        with open(source.name, "rb") as handle:
+            start = handle.read(2)
+        return os.path.isfile(source.name) and start != GZIP_MAGIC
+    except (UnicodeEncodeError, OSError):
+        return False
+
+
 def blocks(stream: BinaryIO, size: int, on_progress: Callable[[int], None] | None = None) -> Iterator[bytes]:
     """`stream`'s bytes in blocks of about `size`, until its end; a stream that breaks part way
     first yields everything it gave, then raises (one of STREAM_ERRORS). `on_progress` is told the

@@ -4,11 +4,13 @@ log) and judged by the models."""
 
 from __future__ import annotations
 
+from llmobs.agents import CLAUDE_CODE
 from llmobs.agents import detect as detect_agent
 from llmobs.read.columns import Columns
 from llmobs.read.decode import ProgressCallback, decode_stream, judged_columns
 from llmobs.read.judge import AnyRecord, agent_records, read_whole, whole_source_records
-from llmobs.read.sources import Source, head, is_multiline_document, open_binary
+from llmobs.read.session_logs import claude_code_columns
+from llmobs.read.sources import Source, head, is_multiline_document, open_binary, readable_whole_natively
 from llmobs.read.stats import InputStats
 
 
@@ -32,6 +34,12 @@ def read_source(source: Source, group_attrs: tuple[str, ...], stats: InputStats,
 
 def session_logs_records(agent: str, sources: list[Source], stats: InputStats, on_progress: ProgressCallback | None = None) -> list[AnyRecord]:
     """The records of `agent`'s session logs `sources`, read whole and converted together."""
+    files = _whole_files(sources, stats, on_progress)
+    return agent_records(agent, files, stats) if files else []
+
+
+def _whole_files(sources: list[Source], stats: InputStats, on_progress: ProgressCallback | None) -> list[tuple[str, bytes]]:
+    """Each source's name and bytes (one that breaks part way is a bad line, and left out)."""
     files: list[tuple[str, bytes]] = []
     for source in sources:
         stream, close = open_binary(source)
@@ -43,10 +51,24 @@ def session_logs_records(agent: str, sources: list[Source], stats: InputStats, o
             files.append((source.name, data))
         if on_progress is not None:
             on_progress(source.size() or 0)
-    return agent_records(agent, files, stats) if files else []
+    return files
 
 
 def read_session_logs(agent: str, sources: list[Source], group_attrs: tuple[str, ...], stats: InputStats,
-                      on_progress: ProgressCallback | None = None) -> list[Columns]:
-    """The columns of `agent`'s session logs `sources`, converted together."""
-    return judged_columns(session_logs_records(agent, sources, stats, on_progress), group_attrs, stats)
+                      on_progress: ProgressCallback | None = None, threads: int = 1) -> list[Columns]:
+    """The columns of `agent`'s session logs `sources`, converted together: Claude Code's by the
+    compiled core unless it hands them back, the rest by Python."""
+    if agent == CLAUDE_CODE and sources and all(readable_whole_natively(source) for source in sources):
+        columns = claude_code_columns([(source.name, source.name) for source in sources], group_attrs, stats, threads)
+        if columns is not None:
+            if on_progress is not None:
+                on_progress(sum(source.size() or 0 for source in sources))
+            return columns
+    files = _whole_files(sources, stats, on_progress)
+    if not files:
+        return []
+    if agent == CLAUDE_CODE:
+        columns = claude_code_columns(list(files), group_attrs, stats, threads)
+        if columns is not None:
+            return columns
+    return judged_columns(agent_records(agent, files, stats), group_attrs, stats)

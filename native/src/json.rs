@@ -7,6 +7,8 @@ use std::borrow::Cow;
 
 /// Nesting this reader follows inside ignored values; deeper lines go to the models.
 pub const MAX_DEPTH: u32 = 64;
+/// The longest number taken as sure: Python refuses integers of more than 4,300 digits.
+const MAX_NUMBER_CHARS: usize = 4000;
 
 pub struct Cursor<'a> {
     text: &'a str,
@@ -80,6 +82,18 @@ impl<'a> Cursor<'a> {
     pub fn peek(&mut self) -> Option<u8> {
         self.skip_whitespace();
         self.bytes.get(self.position).copied()
+    }
+
+    /// Whether the next value is an empty object or list (`{}`, `[ ]`), without consuming it.
+    pub fn empty_container_next(&mut self) -> bool {
+        let Some(open) = self.peek() else { return false };
+        let close = match open {
+            b'{' => b'}',
+            b'[' => b']',
+            _ => return false,
+        };
+        let after = self.bytes[self.position + 1..].iter().find(|byte| !matches!(byte, b' ' | b'\t' | b'\r' | b'\n'));
+        after == Some(&close)
     }
 
     /// Whether only whitespace is left.
@@ -218,7 +232,7 @@ impl<'a> Cursor<'a> {
         self.list(Self::scalar)
     }
 
-    fn list(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+    pub fn list(&mut self, mut item: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
         if !self.eat(b'[') {
             return None;
         }
@@ -254,6 +268,64 @@ impl<'a> Cursor<'a> {
             }
             _ => self.scalar(),
         }
+    }
+
+    /// Any JSON value Python's `json` module reads, checked and passed over: unlike
+    /// `skip_value`, an escaped surrogate (paired or lone) and a number too large for a float are
+    /// fine, as they are to `json.loads`. None for anything it is not sure `json.loads` takes
+    /// (`NaN`, `Infinity`, a number of thousands of digits, nesting deeper than MAX_DEPTH).
+    pub fn pass_value(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'{' | b'[' if self.depth >= MAX_DEPTH => None,
+            b'{' => {
+                self.depth += 1;
+                self.object(|cursor, _| cursor.pass_value())?;
+                self.depth -= 1;
+                Some(())
+            }
+            b'[' => {
+                self.depth += 1;
+                self.list(Self::pass_value)?;
+                self.depth -= 1;
+                Some(())
+            }
+            b'"' => self.pass_string(),
+            b't' | b'f' => self.boolean().map(drop),
+            b'n' => self.null().then_some(()),
+            _ => self.number().filter(|number| number.text.len() <= MAX_NUMBER_CHARS).map(drop),
+        }
+    }
+
+    /// A string checked and passed over without building its value: any `\uXXXX` escape is
+    /// taken, as `json.loads` takes it.
+    pub fn pass_string(&mut self) -> Option<()> {
+        if !self.eat(b'"') {
+            return None;
+        }
+        let mut at = self.position;
+        loop {
+            let stop = special_byte(self.bytes, at)?;
+            match self.bytes[stop] {
+                b'"' => {
+                    self.position = stop + 1;
+                    return Some(());
+                }
+                b'\\' => {
+                    at = match *self.bytes.get(stop + 1)? {
+                        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => stop + 2,
+                        b'u' if self.bytes.get(stop + 2..stop + 6)?.iter().all(u8::is_ascii_hexdigit) => stop + 6,
+                        _ => return None,
+                    };
+                }
+                _ => return None, // a raw control character
+            }
+        }
+    }
+
+    /// A number's text and whether it is an integer literal, checked against JSON's grammar.
+    pub fn number_text(&mut self) -> Option<(&'a str, bool)> {
+        let number = self.number()?;
+        (number.text.len() <= MAX_NUMBER_CHARS).then_some((number.text, number.integer))
     }
 
     /// An object: `field(cursor, key)` reads each member's value. Keys are given unescaped (an

@@ -10,6 +10,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 
+use crate::claude_code;
 use crate::columns::{Columns, Interner, TraceTexts};
 use crate::lines::{decode_chunks as decode_chunks_on_threads, decode_tasks, merge, Failure, Task};
 
@@ -200,6 +201,69 @@ impl StreamDecoder {
 }
 
 /// A contiguous numpy array's values (columns always are; anything else is refused, not copied).
+/// Account of one Claude Code file: (lines, bad lines as (line, reason), skipped line types as
+/// (type, count), copies already counted elsewhere).
+type AccountTuple = (u64, Vec<(u64, String)>, Vec<(String, u64)>, u64);
+
+/// Claude Code session logs read on threads with the GIL released, then converted together:
+/// `unsure()` lists the lines Python must judge, `convert(judged)` gives the records as FORMAT v1
+/// JSONL and each file's account, or None with the reason when the batch is Python's to convert.
+#[pyclass(module = "llmobs._native")]
+struct ClaudeCodeLogs {
+    parsed: claude_code::Parsed,
+}
+
+#[pymethods]
+impl ClaudeCodeLogs {
+    /// `files`: (stem, the file's bytes or its path), a path read on the reading threads.
+    #[new]
+    fn new(py: Python<'_>, files: Vec<(String, Bound<'_, PyAny>)>, threads: usize) -> PyResult<Self> {
+        let mut paths = Vec::new();
+        for (_, data) in &files {
+            paths.push(if data.is_instance_of::<PyBytes>() { None } else { Some(data.extract::<String>()?) });
+        }
+        let inputs: Vec<(String, claude_code::Input<'_>)> = files
+            .iter()
+            .zip(&paths)
+            .map(|((stem, data), path)| {
+                let input = match path {
+                    Some(path) => claude_code::Input::Path(path),
+                    None => claude_code::Input::Bytes(data.cast::<PyBytes>().map(|bytes| bytes.as_bytes()).unwrap_or_default()),
+                };
+                (stem.clone(), input)
+            })
+            .collect();
+        let parsed = py.detach(|| claude_code::parse(&inputs, threads));
+        Ok(Self { parsed })
+    }
+
+    /// The lines left to Python: (file index, line number, bytes).
+    fn unsure<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let out = PyList::empty(py);
+        for (file, line, bytes) in &self.parsed.unsure {
+            out.append((file, line, PyBytes::new(py, bytes)))?;
+        }
+        Ok(out)
+    }
+
+    /// The files that could not be read: (file index, error).
+    fn failed(&self) -> Vec<(usize, String)> {
+        self.parsed.failed.clone()
+    }
+
+    /// With every unsure line judged bad, as (file index, line number, reason): the records and the accounts.
+    fn convert<'py>(&mut self, py: Python<'py>, judged: Vec<(usize, u64, String)>) -> (Option<Bound<'py, PyBytes>>, Vec<AccountTuple>, Option<&'static str>) {
+        let parsed = &mut self.parsed;
+        match py.detach(|| parsed.convert(judged)) {
+            Ok((records, accounts)) => {
+                let accounts = accounts.into_iter().map(|account| (account.lines, account.bad, account.skipped, account.copies)).collect();
+                (Some(PyBytes::new(py, &records)), accounts, None)
+            }
+            Err(claude_code::Unsure(reason)) => (None, Vec::new(), Some(reason)),
+        }
+    }
+}
+
 fn values<'a, T: Element>(array: &'a PyReadonlyArray1<'_, T>, name: &str) -> PyResult<&'a [T]> {
     array.as_slice().map_err(|_| PyValueError::new_err(format!("{name} must be a contiguous array")))
 }
@@ -254,6 +318,7 @@ fn self_times<'py>(
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(decode_files, module)?)?;
     module.add_class::<StreamDecoder>()?;
+    module.add_class::<ClaudeCodeLogs>()?;
     module.add_function(wrap_pyfunction!(parent_rows, module)?)?;
     module.add_function(wrap_pyfunction!(self_times, module)?)?;
     module.add_function(wrap_pyfunction!(repeated_rows, module)?)?;
