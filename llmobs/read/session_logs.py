@@ -32,11 +32,11 @@ def _json_verdict(line: bytes) -> str | None:
     return None if isinstance(entry, dict) else "not a JSON object"
 
 
-def claude_code_columns(files: list[tuple[str, bytes | str]], group_attrs: tuple[str, ...], stats: InputStats, threads: int) -> list[Columns] | None:
-    """The columns of Claude Code session logs `files` (name, and the bytes or a path the core
-    reads them from on its threads), converted together in the compiled core and accounted in
-    `stats`; None (nothing accounted) when the batch is Python's, or a file could not be read
-    (Python reads it again and names the error)."""
+def compiled_conversion(files: list[tuple[str, bytes | str]], threads: int) -> tuple[bytes, list[tuple]] | None:
+    """The compiled core's records (FORMAT v1 JSONL) and per-file accounts (lines, bad lines,
+    skipped types, copies) for Claude Code session logs `files` (name, and the bytes or a path the
+    core reads them from on its threads); None when the batch is Python's, or a file could not be
+    read (Python reads it again and names the error)."""
     try:
         logs = native.ClaudeCodeLogs([(PurePath(name).stem, data) for name, data in files], threads)
     except UnicodeEncodeError:  # a file name Python holds with surrogates
@@ -50,8 +50,16 @@ def claude_code_columns(files: list[tuple[str, bytes | str]], group_attrs: tuple
             return None
         judged.append((file_index, number, reason))
     records, accounts, _why = logs.convert(judged)
-    if records is None:
+    return None if records is None else (records, accounts)
+
+
+def claude_code_columns(files: list[tuple[str, bytes | str]], group_attrs: tuple[str, ...], stats: InputStats, threads: int) -> list[Columns] | None:
+    """The columns of Claude Code session logs `files`, converted together in the compiled core
+    and accounted in `stats`; None (nothing accounted) when the batch is Python's."""
+    converted = compiled_conversion(files, threads)
+    if converted is None:
         return None
+    records, accounts = converted
     names = [name for name, _ in files]
     account_session_logs(names, [_converted(*account) for account in accounts], stats)
     decoder = native.StreamDecoder(list(group_attrs))

@@ -7,15 +7,14 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta, timezone
-from pathlib import Path, PurePath
+from pathlib import Path
 
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from llmobs.agents import claude_code
-from llmobs.read import native
 from llmobs.read.load import load
-from llmobs.read.session_logs import _json_verdict, claude_code_columns
+from llmobs.read.session_logs import claude_code_columns, compiled_conversion
 from llmobs.read.stats import InputStats
 from tests.agents.sessions import claude_code_log
 
@@ -122,16 +121,10 @@ def _normalised(record: dict) -> dict:
 
 def compiled(found: list[tuple[str, bytes]]) -> tuple[list[dict], list[tuple]] | None:
     """The compiled converter's records and accounts, or None where it hands the batch to Python."""
-    logs = native.ClaudeCodeLogs([(PurePath(name).stem, data) for name, data in found], 2)
-    judged = []
-    for file_index, number, line in logs.unsure():
-        reason = _json_verdict(line)
-        if reason is None:
-            return None
-        judged.append((file_index, number, reason))
-    records, accounts, _ = logs.convert(judged)
-    if records is None:
+    converted = compiled_conversion(found, 2)
+    if converted is None:
         return None
+    records, accounts = converted
     return [_normalised(json.loads(line)) for line in records.splitlines()], [(lines, bad, dict(skipped), copies) for lines, bad, skipped, copies in accounts]
 
 
