@@ -116,6 +116,15 @@ def hex_id(*parts: object, size: int = 16) -> str:
     return hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8", "surrogatepass"), digest_size=size).hexdigest()
 
 
+def json_object(line: bytes) -> dict[str, Any] | str:
+    """The JSON object on a session log's line, or the reason it holds none."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        return "not valid JSON"
+    return entry if isinstance(entry, dict) else "not a JSON object"
+
+
 class Lines:
     """A session log's lines as JSON objects with their line numbers; the ones that are not are kept as bad."""
 
@@ -126,15 +135,11 @@ class Lines:
         for number, line in enumerate(data.split(b"\n"), start=1):
             if not line.strip():
                 continue
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                self.bad.append((number, "not valid JSON"))
-                continue
-            if not isinstance(entry, dict):
-                self.bad.append((number, "not a JSON object"))
-                continue
-            self.entries.append((number, entry))
+            entry = json_object(line)
+            if isinstance(entry, str):
+                self.bad.append((number, entry))
+            else:
+                self.entries.append((number, entry))
 
 
 class Converted:

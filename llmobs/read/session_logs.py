@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from pathlib import PurePath
 
-from llmobs.agents import Converted
+from llmobs.agents import Converted, json_object
 from llmobs.read import native
 from llmobs.read.columns import Columns
 from llmobs.read.decode import columns_of, judged_columns
@@ -21,15 +21,6 @@ from llmobs.read.judge import account_session_logs, judge_converted
 from llmobs.read.stats import InputStats
 
 AGENT = "claude-code"
-
-
-def _json_verdict(line: bytes) -> str | None:
-    """The reason the Python converter gives a line `json.loads` refuses; None for one it takes."""
-    try:
-        entry = json.loads(line)
-    except ValueError:
-        return "not valid JSON"
-    return None if isinstance(entry, dict) else "not a JSON object"
 
 
 def compiled_conversion(files: list[tuple[str, bytes | str]], threads: int) -> tuple[bytes, list[tuple]] | None:
@@ -45,10 +36,10 @@ def compiled_conversion(files: list[tuple[str, bytes | str]], threads: int) -> t
         return None
     judged = []
     for file_index, number, line in logs.unsure():
-        reason = _json_verdict(line)
-        if reason is None:
-            return None
-        judged.append((file_index, number, reason))
+        verdict = json_object(line)
+        if not isinstance(verdict, str):
+            return None  # a line Python reads: the batch is Python's
+        judged.append((file_index, number, verdict))
     records, accounts, _why = logs.convert(judged)
     return None if records is None else (records, accounts)
 

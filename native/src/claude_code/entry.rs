@@ -111,11 +111,17 @@ impl Usage {
     }
 }
 
-fn usage(cursor: &mut Cursor<'_>) -> Option<Option<Usage>> {
-    if cursor.peek()? != b'{' {
+/// A dict read by `read`; None for any other value, passed over (what `isinstance(v, dict)` sees).
+fn dict<T>(cursor: &mut Cursor<'_>, read: impl FnOnce(&mut Cursor<'_>) -> Option<T>) -> Option<Option<T>> {
+    if cursor.peek()? == b'{' {
+        read(cursor).map(Some)
+    } else {
         cursor.pass_value()?;
-        return Some(None);
+        Some(None)
     }
+}
+
+fn usage(cursor: &mut Cursor<'_>) -> Option<Usage> {
     let mut usage = Usage::default();
     cursor.object(|cursor, key| {
         match key {
@@ -130,25 +136,17 @@ fn usage(cursor: &mut Cursor<'_>) -> Option<Option<Usage>> {
             b"cache_read_input_tokens" => usage.cache_read = count(cursor)?,
             b"cache_creation_input_tokens" => usage.cache_write = count(cursor)?,
             b"cache_creation" => {
-                usage.cache_write_1h = 0;
-                if cursor.peek()? == b'{' {
-                    cursor.object(|cursor, key| {
-                        if key == b"ephemeral_1h_input_tokens" {
-                            usage.cache_write_1h = count(cursor)?;
-                            Some(())
-                        } else {
-                            cursor.pass_value()
-                        }
-                    })?;
-                } else {
-                    cursor.pass_value()?;
-                }
+                let mut hour = 0;
+                dict(cursor, |cursor| {
+                    cursor.object(|cursor, key| if key == b"ephemeral_1h_input_tokens" { count(cursor).map(|found| hour = found) } else { cursor.pass_value() })
+                })?;
+                usage.cache_write_1h = hour;
             }
             _ => cursor.pass_value()?,
         }
         Some(())
     })?;
-    Some(Some(usage))
+    Some(usage)
 }
 
 /// One content block (a dict in `message.content`).
@@ -229,23 +227,19 @@ pub struct Message {
     pub content: Content,
 }
 
-fn message(cursor: &mut Cursor<'_>) -> Option<Option<Message>> {
-    if cursor.peek()? != b'{' {
-        cursor.pass_value()?;
-        return Some(None);
-    }
+fn message(cursor: &mut Cursor<'_>) -> Option<Message> {
     let mut message = Message::default();
     cursor.object(|cursor, key| {
         match key {
             b"id" => message.id = Some(value(cursor)?),
             b"model" => message.model = Some(value(cursor)?),
-            b"usage" => message.usage = usage(cursor)?,
+            b"usage" => message.usage = dict(cursor, usage)?,
             b"content" => message.content = content(cursor)?,
             _ => cursor.pass_value()?,
         }
         Some(())
     })?;
-    Some(Some(message))
+    Some(message)
 }
 
 /// A `progress` line's `data`: what says whether it embeds a subagent's line.
@@ -256,26 +250,18 @@ pub struct Data {
     pub message: Option<Box<Entry>>, // `data.message` when it is a dict
 }
 
-fn data(cursor: &mut Cursor<'_>, depth: u32) -> Option<Option<Data>> {
-    if cursor.peek()? != b'{' {
-        cursor.pass_value()?;
-        return Some(None);
-    }
+fn data(cursor: &mut Cursor<'_>, depth: u32) -> Option<Data> {
     let mut data = Data::default();
     cursor.object(|cursor, key| {
         match key {
             b"type" => data.kind = Some(value(cursor)?),
             b"agentId" => data.agent_id = Some(value(cursor)?),
-            b"message" if cursor.peek()? == b'{' => data.message = Some(Box::new(entry(cursor, depth + 1)?)),
-            b"message" => {
-                data.message = None;
-                cursor.pass_value()?;
-            }
+            b"message" => data.message = dict(cursor, |cursor| entry(cursor, depth + 1))?.map(Box::new),
             _ => cursor.pass_value()?,
         }
         Some(())
     })?;
-    Some(Some(data))
+    Some(data)
 }
 
 /// A timestamp as `datetime.fromisoformat(stamp.replace("Z", "+00:00"))` reads it, when it is
@@ -404,22 +390,13 @@ fn entry(cursor: &mut Cursor<'_>, depth: u32) -> Option<Entry> {
             b"isCompactSummary" => entry.is_compact_summary = truthy(cursor)?,
             b"isVisibleInTranscriptOnly" => entry.is_visible_in_transcript_only = truthy(cursor)?,
             b"costUSD" => entry.cost = cost(cursor)?,
-            b"message" => entry.message = message(cursor)?,
-            b"data" if depth == 0 => entry.data = data(cursor, depth)?,
+            b"message" => entry.message = dict(cursor, message)?,
+            b"data" if depth == 0 => entry.data = dict(cursor, |cursor| data(cursor, depth))?,
             b"toolUseResult" => {
                 let mut agent = None;
-                if cursor.peek()? == b'{' {
-                    cursor.object(|cursor, key| {
-                        if key == b"agentId" {
-                            agent = value(cursor)?.as_str().map(str::to_owned);
-                            Some(())
-                        } else {
-                            cursor.pass_value()
-                        }
-                    })?;
-                } else {
-                    cursor.pass_value()?;
-                }
+                dict(cursor, |cursor| {
+                    cursor.object(|cursor, key| if key == b"agentId" { value(cursor).map(|found| agent = found.as_str().map(str::to_owned)) } else { cursor.pass_value() })
+                })?;
                 entry.tool_use_result = Some(agent);
             }
             _ => cursor.pass_value()?,
