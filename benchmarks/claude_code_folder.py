@@ -10,8 +10,9 @@ sizes spread like a real folder's: most sessions are small, a few are large.
 
     python benchmarks/claude_code_folder.py OUT_DIR [--files 3500] [--seed 7] [--ccusage PATH]
 
-With `--ccusage PATH` (a ccusage binary), it then times, in turn, `llmobs report --no-cache` and
-`ccusage daily --json --offline` on the folder (best of 3 each) and prints both tools' token totals.
+With `--ccusage PATH` (a ccusage binary), it then times, in turn, `llmobs report --no-cache`,
+`ccusage daily --json --offline`, and llmobs from a warm cache (of its own, in a temporary folder):
+`report`, then `cost --by session` after it (best of 3 each), and prints both tools' token totals.
 
 OUT_DIR gets `projects/<project>/<session>.jsonl`: point CLAUDE_CONFIG_DIR at OUT_DIR, or give
 `OUT_DIR/projects` to `llmobs report`.
@@ -25,6 +26,7 @@ import os
 import random
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -205,6 +207,14 @@ def compare(out: Path, projects: Path, ccusage: str) -> None:
     print(f"ccusage daily --json --offline {theirs:6.2f} s  input {their_totals['inputTokens']:,}  cache read {their_totals['cacheReadTokens']:,}  "
           f"cache write {their_totals['cacheCreationTokens']:,}  output {their_totals['outputTokens']:,}")
     print(f"ratio llmobs / ccusage: {ours / theirs:.2f}")
+    with tempfile.TemporaryDirectory() as cache:
+        warm_env = dict(env, LLMOBS_CACHE_DIR=cache)
+        subprocess.run([sys.executable, "-m", "llmobs", "report", str(projects), "--format", "json"], env=warm_env, check=True, capture_output=True)
+        warm, warm_report = _best_of([sys.executable, "-m", "llmobs", "report", str(projects), "--format", "json"], warm_env)
+        by_session, _ = _best_of([sys.executable, "-m", "llmobs", "cost", "--by", "session", str(projects), "--format", "json"], warm_env)
+    assert json.loads(warm_report)["tokens"] == json.loads(report)["tokens"], "the warm report's tokens differ from the cold one's"
+    print(f"llmobs report, warm cache     {warm:6.2f} s  ratio to ccusage {warm / theirs:.2f}")
+    print(f"llmobs cost --by session, warm {by_session:6.2f} s  ratio to ccusage {by_session / theirs:.2f}")
 
 
 def main() -> None:

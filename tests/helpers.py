@@ -80,6 +80,8 @@ def canonical(data) -> dict[str, object]:  # type: ignore[no-untyped-def]
                 if name in strings:
                     value = getattr(c, strings[name]).lookup(int(value))
                 values.append("nan" if isinstance(value, float) and math.isnan(value) else repr(value))
+            if table is c.spans:  # each group attribute's value, by name
+                values += [f"{group}={c.attr_values.lookup(int(codes[row]))!r}" for group, codes in sorted(table.group.items())]
             out.append("|".join(values))
         return sorted(out)
 

@@ -25,6 +25,7 @@ CLAUDE_CODE_BOOKKEEPING = frozenset({"summary", "file-history-snapshot", "custom
 # The `type` values that say a line came from an agent's session log (see `agent_line_type`).
 CLAUDE_CODE_TYPES = frozenset({"user", "assistant", "system", "progress", "queue-operation"}) | CLAUDE_CODE_BOOKKEEPING
 HEAD_LINES = 200
+SESSION_ATTRS = ("session", "project")  # on every span both converters write: what `--by` asks of session logs
 
 
 def _claude_code_line(entry: dict[str, Any]) -> bool:

@@ -19,7 +19,7 @@ app.add_typer(cache_app, name="cache", short_help="The cache of what earlier run
 def cache_info_command(
     format: Annotated[InfoFormat, typer.Option("--format", "-f", metavar="FORM", help="Output form: table or json.")] = InfoFormat.table,
 ) -> None:
-    """Where the cache is (LLMOBS_CACHE_DIR, else $XDG_CACHE_HOME/llmobs), each log file it holds
+    """Where the cache is (LLMOBS_CACHE_DIR, else $XDG_CACHE_HOME/llmobs), each log file (or batch of files) it holds
     the columns of, and whether that file changed since: current, grown (only the rest will be
     read), changed (read again), gone, stale (kept by another llmobs version) or damaged."""
     with _user_errors():
@@ -31,10 +31,11 @@ def cache_info_command(
         if format is InfoFormat.json:
             _emit(info.model_dump_json(indent=2) + "\n", None)
             return
-        lines = [f"cache: {info.directory} ({size(info.disk_bytes)} in {plural(len(info.entries), 'log file')})"]
+        lines = [f"cache: {info.directory} ({size(info.disk_bytes)} in {plural(len(info.entries), 'entry', 'entries')})"]
         for entry in info.entries:
             grouped = f", --by {', '.join(entry.group_attrs)}" if entry.group_attrs else ""
-            lines.append(f"  {entry.state:<8} {entry.log or '(unreadable manifest)'}: {count(entry.records)} records, "
+            batch = f" ({plural(entry.files, 'file')} read together)" if entry.files > 1 else ""
+            lines.append(f"  {entry.state:<8} {entry.log or '(unreadable manifest)'}{batch}: {count(entry.records)} records, "
                          f"{size(entry.bytes_covered)} of the log, {size(entry.disk_bytes)} on disk{grouped}")
         _emit("\n".join(lines) + "\n", None)
 

@@ -195,6 +195,26 @@ def read_whole(name: str, stream: BinaryIO, stats: InputStats) -> bytes | None:
         return None
 
 
+def lines_not_a_document(text: bytes) -> bool:
+    """Whether what began like a multi-line document is lines after all: it is not one JSON value,
+    and a later line is a JSON object on its own (a broken first line, then records), so each
+    line is judged, none lost with the first."""
+    try:
+        json.loads(text)
+    except ValueError:
+        pass
+    else:
+        return False
+    for line in text.split(b"\n")[1:]:
+        if line.strip()[:1] == b"{":
+            try:
+                if isinstance(json.loads(line), dict):
+                    return True
+            except ValueError:
+                continue
+    return False
+
+
 def whole_source_records(name: str, stream: BinaryIO, agent: str | None, stats: InputStats) -> tuple[list[AnyRecord], int]:
     """The records of a source read whole, and its bytes read: a coding agent's session log
     (`agent`), or else one multi-line JSON document, as line 1. A stream that breaks part way is

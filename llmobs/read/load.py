@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from llmobs.agents import SESSION_ATTRS
 from llmobs.errors import InputError
-from llmobs.read.cache import Cache, read_through_cache
+from llmobs.read.cache import BatchReader, Cache, read_batch_through_cache, read_through_cache
 from llmobs.read.columns import ColumnBuilder, Columns
 from llmobs.read.decode import ProgressCallback, decode_files
 from llmobs.read.heap import release_free_memory
@@ -48,17 +49,20 @@ def load(
     """Read every source into one data set. With `strict`, the first bad line raises InputError
     (sources after the one holding it are not read). `threads` caps the decoding threads (default:
     the CPUs this process may use). With a `cache`, files of its minimum size or more are read
-    through it: only what changed since it kept them is read."""
+    through it (only what changed since it kept them is read), and smaller files and session logs
+    in batches (read again when one of the batch changed)."""
     sources, ignored = expand(list(paths))
     stats = InputStats(files=len(sources), ignored_files=ignored)
     threads = threads or usable_cpus()
     parts: list[Columns] = []
-    worth_caching = None if cache is None else (lambda source: (source.size() or 0) >= cache.min_bytes)
-    for step in plan(sources, threads, worth_caching):
-        if isinstance(step, FileBatch):
-            parts += decode_files(step.tasks, group_attrs, threads, stats, on_progress)
-        elif isinstance(step, SessionLogs):
-            parts += read_session_logs(step.agent, step.sources, group_attrs, stats, on_progress, threads)
+    for step in plan(sources, threads, None if cache is None else cache.min_bytes):
+        if isinstance(step, FileBatch | SessionLogs):
+            read = _batch_reader(step, threads, on_progress)
+            if step.cached and cache is not None:
+                reader, always = ("lines", ()) if isinstance(step, FileBatch) else (step.agent, SESSION_ATTRS)
+                parts += read_batch_through_cache(reader, step.sources, cache, group_attrs, stats, read, on_progress, strict=strict, always=always)
+            else:
+                parts += read(step.sources, group_attrs, stats)
         elif isinstance(step, CachedFile):
             parts += read_through_cache(step.source, cache, group_attrs, threads, stats, on_progress, strict=strict)  # type: ignore[arg-type]
         else:
@@ -72,6 +76,14 @@ def load(
     stats.duplicates += duplicates  # besides the copies the agents' converters already counted once
     release_free_memory()  # the parts just merged
     return Dataset(columns=columns, stats=stats, sources=[s.name for s in sources])
+
+
+def _batch_reader(step: FileBatch | SessionLogs, threads: int, on_progress: ProgressCallback | None) -> BatchReader:
+    """How the step's files are read together: plain files decoded as the step's byte ranges, an
+    agent's session logs converted."""
+    if isinstance(step, FileBatch):
+        return lambda _sources, attrs, stats: decode_files(step.tasks, attrs, threads, stats, on_progress)
+    return lambda sources, attrs, stats: read_session_logs(step.agent, sources, attrs, stats, on_progress, threads)
 
 
 AGENT_NAMES = {"claude-code": "Claude Code", "codex": "Codex CLI"}

@@ -3,14 +3,17 @@ streams fed to it (gzip, stdin) or documents read whole (OTLP/JSON files, agent 
 how many threads: the CPUs this process may actually use.
 
 Consecutive plain files form one batch, decoded in one call so their threads share the work; a
-plain file of PARALLEL_MIN_BYTES or more is cut into one range per thread at line boundaries.
+plain file of PARALLEL_MIN_BYTES or more is cut into one range per thread at line boundaries. With
+a cache, a file of its minimum size is read through it alone; smaller plain files go in batches that
+each have one entry (a batch ends after a file whose path hashes so, about one in BATCH_FILES, so
+that a file added or removed changes only its own batch), and an agent's session logs in one.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 
@@ -18,23 +21,29 @@ from llmobs.read.decode import FileTask
 from llmobs.read.sources import Source, plain_lines_file, session_log_of
 
 PARALLEL_MIN_BYTES = 8 << 20
+BATCH_FILES = 32  # small files in a cached batch, on average
+MAX_BATCH_FILES = 256
 
 
 @dataclass
 class FileBatch:
-    """Plain files read by the native decoder in one call, as byte ranges."""
+    """Plain files read by the native decoder in one call, as byte ranges; `cached`: read through
+    one cache entry."""
 
     tasks: list[FileTask] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
+    cached: bool = False
 
 
 @dataclass
 class SessionLogs:
     """One coding agent's session logs, converted together: one API response may stand in several
     files (a Claude Code subagent's file and its parent's, a Codex branch and the session it
-    copied)."""
+    copied); `cached`: read through one cache entry."""
 
     agent: str
     sources: list[Source] = field(default_factory=list)
+    cached: bool = False
 
 
 @dataclass(frozen=True)
@@ -47,31 +56,43 @@ class CachedFile:
 Step = FileBatch | SessionLogs | CachedFile | Source
 
 
-def plan(sources: list[Source], threads: int, cached: Callable[[Source], bool] | None = None) -> list[Step]:
+def plan(sources: list[Source], threads: int, cache_min_bytes: int | None = None) -> list[Step]:
     """The sources in order, consecutive plain files gathered into batches of file tasks; each
-    agent's session logs gathered into one step where the first of them stands; a file `cached`
-    accepts is read through the cache on its own; every other source (gzip, stdin, a whole
-    document) stays as it is, to be read as a stream."""
+    agent's session logs gathered into one step where the first of them stands; every other source
+    (gzip, stdin, a whole document) stays as it is, to be read as a stream. With a cache (reading
+    files of `cache_min_bytes` or more on their own), batches and session logs are read through it."""
     steps: list[Step] = []
     sessions: dict[str, SessionLogs] = {}
+    cached = cache_min_bytes is not None
     for source in sources:
         agent = session_log_of(source)
         if agent is not None:
             if agent not in sessions:
-                sessions[agent] = SessionLogs(agent)
+                sessions[agent] = SessionLogs(agent, cached=cached)
                 steps.append(sessions[agent])
             sessions[agent].sources.append(source)
+            sessions[agent].cached &= not source.is_stdin
             continue
-        if cached is not None and not source.is_stdin and cached(source):
+        if cache_min_bytes is not None and not source.is_stdin and (source.size() or 0) >= cache_min_bytes:
             steps.append(CachedFile(source))
             continue
         if not plain_lines_file(source):
             steps.append(source)
             continue
-        if not steps or not isinstance(steps[-1], FileBatch):
-            steps.append(FileBatch())
-        steps[-1].tasks += file_tasks(source.name, threads, 0, os.path.getsize(source.name))  # type: ignore[union-attr]
+        batch = steps[-1] if steps and isinstance(steps[-1], FileBatch) else None
+        if batch is None or (cached and _batch_full(batch)):
+            batch = FileBatch(cached=cached)
+            steps.append(batch)
+        batch.tasks += file_tasks(source.name, threads, 0, os.path.getsize(source.name))
+        batch.sources.append(source)
     return steps
+
+
+def _batch_full(batch: FileBatch) -> bool:
+    """Whether a cached batch ends after its last file: one whose absolute path's hash is a multiple
+    of BATCH_FILES, or the MAX_BATCH_FILES-th."""
+    last = os.path.abspath(batch.sources[-1].name).encode("utf-8", "surrogateescape")
+    return len(batch.sources) >= MAX_BATCH_FILES or int.from_bytes(hashlib.blake2b(last, digest_size=4).digest(), "big") % BATCH_FILES == 0
 
 
 def file_tasks(path: str, threads: int, start: int, end: int, lines_before: int = 0) -> list[FileTask]:

@@ -5,6 +5,7 @@ Every stage of reading adds to one `InputStats`; a line is never dropped without
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 MAX_BAD_LINE_SAMPLES = 20
@@ -90,11 +91,28 @@ class InputStats:
                 mine = self.agent_lines.setdefault(name or source or "", {})
                 mine[agent] = mine.get(agent, 0) + count
 
+    def renamed(self, names: dict[str, str]) -> InputStats:
+        """A copy naming files by `names` (old name -> new) in its samples and per-file counts: a
+        cache entry keeps files by real path, and a later run names them as its user did."""
+        copy = dataclasses.replace(self)
+        copy.bad_samples = [BadLine(names.get(bad.source, bad.source), bad.line, bad.reason) for bad in self.bad_samples]
+        copy.agent_lines = {names.get(name, name): dict(counts) for name, counts in self.agent_lines.items()}
+        copy.notes = [_renamed_note(note, names) for note in self.notes]
+        return copy
+
     def count_records(self, spans: int, usage: int, evals: int) -> None:
         self.spans += spans
         self.usage += usage
         self.evals += evals
         self.records += spans + usage + evals
+
+
+def _renamed_note(note: str, names: dict[str, str]) -> str:
+    """A note that starts with a file's name (`name: what`, `name:line: what`), under that file's new name."""
+    for old, new in names.items():
+        if note.startswith(old + ":"):
+            return new + note[len(old):]
+    return note
 
 
 def broken_stream(exc: BaseException) -> str:

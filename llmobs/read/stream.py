@@ -4,11 +4,13 @@ log) and judged by the models."""
 
 from __future__ import annotations
 
+import io
+
 from llmobs.agents import CLAUDE_CODE
 from llmobs.agents import detect as detect_agent
 from llmobs.read.columns import Columns
 from llmobs.read.decode import ProgressCallback, decode_stream, judged_columns
-from llmobs.read.judge import AnyRecord, agent_records, read_whole, whole_source_records
+from llmobs.read.judge import AnyRecord, agent_records, lines_not_a_document, read_whole, whole_source_records
 from llmobs.read.session_logs import claude_code_columns
 from llmobs.read.sources import Source, head, is_multiline_document, open_binary, readable_whole_natively
 from llmobs.read.stats import InputStats
@@ -24,6 +26,11 @@ def read_source(source: Source, group_attrs: tuple[str, ...], stats: InputStats,
         agent = detect_agent(start, None if source.is_stdin else source.name)
         if agent is None and not is_multiline_document(start):
             return decode_stream(source.name, stream, group_attrs, stats, on_progress, strict=strict, threads=threads, pipe=source.is_stdin)
+        if agent is None:
+            document = read_whole(source.name, stream, stats)
+            if document is not None and lines_not_a_document(document):
+                return decode_stream(source.name, io.BytesIO(document), group_attrs, stats, on_progress, strict=strict, threads=threads)
+            stream = io.BytesIO(document or b"")
         records, read = whole_source_records(source.name, stream, agent, stats)
         if on_progress is not None:
             on_progress(source.size() or read)  # the file's bytes, compressed or not

@@ -246,14 +246,37 @@ def test_gzip_files_are_kept_whole_and_read_again_when_they_change(tmp_path):
     assert canonical(data) == canonical(load([str(log)])) and data.stats.spans == 21 * 2
 
 
-def test_group_attributes_have_entries_of_their_own(tmp_path):
-    log = write_log(tmp_path / "a.jsonl", range(10))
+def test_one_entry_serves_every_group_attribute_asked_for(tmp_path):
+    log = write_log(tmp_path / "a.jsonl", range(40))
+    age(log)
     directory = tmp_path / "cache"
     plain, _ = cached_load([str(log)], directory)
-    grouped, _ = cached_load([str(log)], directory, group_attrs=("model",))
+    grouped, _ = cached_load([str(log)], directory, group_attrs=("model",))  # read again, holding `model` from now on
     assert canonical(grouped) == canonical(load([str(log)], group_attrs=("model",)))
     assert list(grouped.columns.spans.group) == ["model"] and plain.columns.spans.group == {}
-    assert len(list((directory / "files").iterdir())) == 2
+    entries = list((directory / "files").iterdir())
+    assert len(entries) == 1 and json.loads((entries[0] / "manifest.json").read_text())["group_attrs"] == ["model"]
+    # every later run, grouped or not, is answered by that one entry: change the file's middle
+    # without its key seeing it, and the answers stay those of the file as it was kept
+    state = log.stat()
+    raw = bytearray(log.read_bytes())
+    middle = raw.index(b'"question 20')
+    raw[middle + 1 : middle + 9] = b"QUESTION"
+    log.write_bytes(bytes(raw))
+    os.utime(log, ns=(state.st_atime_ns, state.st_mtime_ns))
+    assert canonical(cached_load([str(log)], directory)[0]) == canonical(plain)
+    assert canonical(cached_load([str(log)], directory, group_attrs=("model",))[0]) == canonical(grouped)
+
+
+def test_an_entry_holds_the_last_group_attributes_asked_for(tmp_path):
+    log = write_log(tmp_path / "a.jsonl", range(10))
+    directory = tmp_path / "cache"
+    names = [f"attr{k}" for k in range(10)]
+    for name in names:
+        data, _ = cached_load([str(log)], directory, group_attrs=(name,))
+        assert canonical(data) == canonical(load([str(log)], group_attrs=(name,)))
+    entry = next((directory / "files").iterdir())
+    assert json.loads((entry / "manifest.json").read_text())["group_attrs"] == names[-8:]
 
 
 def test_strict_reads_that_stop_at_a_bad_line_are_not_kept(tmp_path):
@@ -309,7 +332,7 @@ def test_cli_runs_at_once_share_the_cache_and_agree(tmp_path):
     assert entry["log"] == str(log.resolve()) and entry["state"] == "current" and entry["records"] == json.loads(grown.stdout)["input"]["records"]
     assert entry["bytes_covered"] == log.stat().st_size and entry["segments"] == 1
     table = llmobs("cache", "info", env=env).stdout
-    assert f"current  {log.resolve()}: " in table and "1 log file" in table
+    assert f"current  {log.resolve()}: " in table and "in 1 entry)" in table
     with open(log, "a") as out:
         out.write("\n")
     assert json.loads(llmobs("cache", "info", "-f", "json", env=env).stdout)["entries"][0]["state"] == "grown"
@@ -357,9 +380,64 @@ def test_documents_and_session_logs_are_kept_whole(tmp_path):
     for _ in range(2):
         data, cache = cached_load(paths, directory)
         assert canonical(data) == expected and cache.warnings == []
-    # agents' session logs are converted together (a subagent's file belongs to its parent's turn, a
-    # branch's copied history counts once), so they are read afresh each time: the documents are kept
-    assert len(list((directory / "files").glob("*/*.seg"))) == 2
+    # the documents are kept one by one; each agent's session logs, converted together, in one entry
+    assert len(list((directory / "files").glob("*/*.seg"))) == 4
+
+
+def test_a_session_log_folder_is_one_entry_read_again_when_any_file_changes(tmp_path):
+    import shutil
+
+    corpus = Path(__file__).resolve().parents[1] / "corpus" / "claude-code"
+    folder = tmp_path / "projects"
+    shutil.copytree(corpus, folder)
+    for path in folder.rglob("*.jsonl"):
+        age(path)
+    directory = tmp_path / "cache"
+    plain, _ = cached_load([str(folder)], directory)
+    assert canonical(plain) == canonical(load([str(folder)]))
+    [entry] = list((directory / "files").iterdir())
+    manifest = json.loads((entry / "manifest.json").read_text())
+    assert manifest["kind"] == "batch" and manifest["group_attrs"] == ["session", "project"] and len(manifest["files"]) == 3
+    # --by session after a plain run: answered by the entry, which is not written again
+    segments = sorted(path.name for path in entry.glob("*.seg"))
+    by_session, _ = cached_load([str(folder)], directory, group_attrs=("session",))
+    assert canonical(by_session) == canonical(load([str(folder)], group_attrs=("session",)))
+    assert sorted(path.name for path in entry.glob("*.seg")) == segments
+    # one file changed (a bad line appended to a subagent's log): the batch is read again, its bad line named
+    subagent = next(folder.rglob("agent-a2898e3.jsonl"))
+    with open(subagent, "a") as out:
+        out.write("{not json\n")
+    changed, _ = cached_load([str(folder)], directory)
+    assert canonical(changed) == canonical(load([str(folder)])) and changed.stats.bad_lines == plain.stats.bad_lines + 1
+    assert sorted(path.name for path in entry.glob("*.seg")) != segments
+    # named as this run names it, from the cache too
+    again, _ = cached_load([os.path.relpath(folder)], directory)
+    assert canonical(again) == canonical(load([os.path.relpath(folder)])) and any(bad.source.startswith(os.path.relpath(folder)) for bad in again.stats.bad_samples)
+    subagent.unlink()  # one file fewer: another batch
+    assert canonical(cached_load([str(folder)], directory)[0]) == canonical(load([str(folder)]))
+
+
+def test_small_files_are_kept_in_batches_each_read_again_alone(tmp_path):
+    (tmp_path / "logs").mkdir()
+    logs = [write_log(tmp_path / "logs" / f"{day:03}.jsonl", range(day * 10, day * 10 + 3)) for day in range(120)]
+    for log in logs:
+        age(log)
+    directory = tmp_path / "cache"
+    folder = str(tmp_path / "logs")
+    cache = Cache(directory)  # the default size worth caching alone: every file here is smaller
+    first = load([folder], cache=cache)
+    cache.wait()
+    assert canonical(first) == canonical(load([folder]))
+    entries = {entry.name: sorted(p.name for p in entry.glob("*.seg")) for entry in (directory / "files").iterdir()}
+    assert 1 < len(entries) < len(logs)
+    with open(logs[50], "a") as out:
+        out.write("".join(line + "\n" for line in record_lines(9999, 3)))
+    cache = Cache(directory)
+    second = load([folder], cache=cache)
+    cache.wait()
+    assert canonical(second) == canonical(load([folder]))
+    after = {entry.name: sorted(p.name for p in entry.glob("*.seg")) for entry in (directory / "files").iterdir()}
+    assert after.keys() == entries.keys() and sum(after[name] != entries[name] for name in entries) == 1
 
 
 def test_cache_clear_unusable_keeps_what_runs_can_use(tmp_path):

@@ -1,5 +1,5 @@
-"""What the cache holds, for `llmobs cache info`: each log file it keeps columns of, and whether
-they still hold for the file as it is now."""
+"""What the cache holds, for `llmobs cache info`: each log file (or batch of files read together) it
+keeps columns of, and whether they still hold for the files as they are now."""
 
 from __future__ import annotations
 
@@ -10,13 +10,13 @@ import orjson
 from pydantic import BaseModel
 
 from llmobs.read.cache.segment import DamagedSegment, segment_stats
-from llmobs.read.cache.store import MANIFEST, Cache, Manifest, head_and_tail_match
+from llmobs.read.cache.store import MANIFEST, BatchManifest, Cache, Manifest, head_and_tail_match, still_holds
 
 UNUSABLE = ("gone", "changed", "stale", "damaged")  # states in which no run can use an entry as it is
 
 
 class CachedLog(BaseModel):
-    log: str | None  # None: the entry's manifest cannot be read
+    log: str | None  # None: the entry's manifest cannot be read; for a batch, the folder its files share
     state: str  # current | grown (only the rest will be read) | changed (will be read again) | gone | stale (older reader) | damaged
     records: int | None
     lines: int | None
@@ -24,6 +24,7 @@ class CachedLog(BaseModel):
     segments: int
     disk_bytes: int
     group_attrs: list[str]
+    files: int = 1  # a batch's files (small files, or an agent's session logs, read together)
 
 
 class CacheInfo(BaseModel):
@@ -51,11 +52,11 @@ def _entry(cache: Cache, folder: Path) -> CachedLog:
         log = fields.get("log")
         return unknown.model_copy(update={"log": log if isinstance(log, str) else None, "state": "stale"})
     try:
-        manifest = Manifest.parse(fields)
+        manifest: Manifest | BatchManifest = BatchManifest.parse(fields) if fields.get("kind") == "batch" else Manifest.parse(fields)
     except (ValueError, TypeError):
         return unknown
     records = lines = 0
-    state = _state(manifest)
+    state = _batch_state(manifest) if isinstance(manifest, BatchManifest) else _state(manifest)
     for name in manifest.segments:
         try:
             stats = segment_stats(str(folder / name))
@@ -64,6 +65,11 @@ def _entry(cache: Cache, folder: Path) -> CachedLog:
             continue
         records += stats.records
         lines += stats.lines
+    if isinstance(manifest, BatchManifest):
+        paths = [str(kept[0]) for kept in manifest.files]
+        return CachedLog(log=os.path.commonpath(paths) if paths else "", state=state, records=records, lines=lines,
+                         bytes_covered=sum(int(kept[3]) for kept in manifest.files), segments=len(manifest.segments), disk_bytes=disk,
+                         group_attrs=manifest.group_attrs, files=len(paths))
     return CachedLog(log=manifest.log, state=state, records=records, lines=lines, bytes_covered=manifest.end,
                      segments=len(manifest.segments), disk_bytes=disk, group_attrs=manifest.group_attrs)
 
@@ -78,6 +84,14 @@ def _state(manifest: Manifest) -> str:
     if (now.st_size, now.st_mtime_ns) == (manifest.size, manifest.mtime_ns):
         return "current"
     return "grown" if manifest.kind == "lines" and now.st_size > manifest.size else "changed"
+
+
+def _batch_state(manifest: BatchManifest) -> str:
+    """current while every file is as kept; gone when one of them is; else changed (read again whole)."""
+    paths = [str(kept[0]) for kept in manifest.files]
+    if not all(os.path.exists(path) for path in paths):
+        return "gone"
+    return "current" if all(still_holds(kept, path) for kept, path in zip(manifest.files, paths, strict=True)) else "changed"
 
 
 def remove_unusable(cache: Cache) -> tuple[int, int]:

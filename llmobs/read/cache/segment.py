@@ -52,7 +52,7 @@ class Segment:
     """What a segment holds: the columns of a stretch of a file, and how reading it went."""
 
     columns: Columns
-    stats: InputStats  # its lines, records and bad lines; the samples name no file (the reader names it)
+    stats: InputStats  # its lines, records and bad lines; a single file's samples name no file (the reader names it), a batch's do
 
 
 @dataclass(frozen=True)
@@ -268,22 +268,22 @@ def _check_codes(columns: Columns) -> None:
 def _stats_state(stats: InputStats) -> dict[str, Any]:
     return {
         "lines": stats.lines, "records": stats.records, "bad_lines": stats.bad_lines, "skipped_unknown": stats.skipped_unknown,
-        "spans": stats.spans, "usage": stats.usage, "evals": stats.evals,
-        "bad_samples": [[bad.line, bad.reason] for bad in stats.bad_samples],
+        "spans": stats.spans, "usage": stats.usage, "evals": stats.evals, "duplicates": stats.duplicates,
+        "bad_samples": [[bad.source, bad.line, bad.reason] for bad in stats.bad_samples],
         "unknown_types": stats.unknown_types, "newer_versions": sorted(stats.newer_versions),
         "unused_usage_attrs": sorted(stats.unused_usage_attrs), "notes": stats.notes, "note_count": stats.note_count,
-        "agent_lines": {agent: count for counts in stats.agent_lines.values() for agent, count in counts.items()},
+        "agent_lines": stats.agent_lines,
     }
 
 
 def _stats_from(state: dict[str, Any]) -> InputStats:
-    counts = {name: int(state[name]) for name in ("lines", "records", "bad_lines", "skipped_unknown", "spans", "usage", "evals", "note_count")}
+    counts = {name: int(state[name]) for name in ("lines", "records", "bad_lines", "skipped_unknown", "spans", "usage", "evals", "duplicates", "note_count")}
     return InputStats(
         **counts,
-        bad_samples=[BadLine("", int(line), str(reason)) for line, reason in state["bad_samples"]],
+        bad_samples=[BadLine(str(source), int(line), str(reason)) for source, line, reason in state["bad_samples"]],
         unknown_types={str(kind): int(count) for kind, count in state["unknown_types"].items()},
         newer_versions={int(version) for version in state["newer_versions"]},
         unused_usage_attrs={str(name) for name in state["unused_usage_attrs"]},
         notes=[str(note) for note in state["notes"]],
-        agent_lines={"": {str(agent): int(count) for agent, count in state["agent_lines"].items()}} if state["agent_lines"] else {},
+        agent_lines={str(name): {str(agent): int(count) for agent, count in counts.items()} for name, counts in state["agent_lines"].items()},
     )

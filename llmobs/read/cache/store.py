@@ -1,7 +1,10 @@
 """The columnar cache: what was read from a log file, kept so a later run reads only what changed.
 
-Each file has an entry (a folder named by a hash of its real path and the group attributes) with a
-manifest and the segments (`read.cache.segment`) that hold its columns, one per stretch read. A file that
+Each file has an entry (a folder named by a hash of its real path) with a manifest and the segments
+(`read.cache.segment`) that hold its columns, one per stretch read; the entry holds the group
+attributes every run so far asked for, so one entry serves every `--by`. Files read together (a
+coding agent's session logs, a batch of small files) share one entry (`BatchManifest`), read again
+whole when any one of them changed. A file that
 grew is read from the end of its last complete line onward, into a new segment; one that shrank,
 was rewritten or rotated is read again. The manifest keys the file by identity (device, inode),
 size, mtime, a hash of its head and of the bytes just before the cached end, the CRC-32 of what is
@@ -21,16 +24,17 @@ import os
 import shutil
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 from isal import isal_zlib
 
 from llmobs.read.cache.segment import DamagedSegment, Frozen, Segment, freeze, read_segment, write_segment
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 HASH_BYTES = 4096  # hashed at the head of a file and just before the cached end
 # An entry with more segments is compacted into one. Measured (benchmarks/cache_vs_duckdb.py, 3 million
 # records, +1 %): keeping an append's segment apart (up to 8) made the append's run 2.84 s and the
@@ -42,6 +46,7 @@ RACY_NS = 2_000_000_000  # a file changed this close to when it was read may cha
 DEFAULT_MAX_BYTES = 2 << 30  # the cache's size, past which the least recently used entries go (LLMOBS_CACHE_MAX_SIZE)
 MANIFEST = "manifest.json"
 LOCK = "lock"
+MAX_KEPT_ATTRS = 8  # group attributes an entry holds at most: those asked for last
 
 
 def default_directory() -> Path:
@@ -126,11 +131,91 @@ class Manifest:
         return manifest
 
 
+FileState = list[int | str]  # a batch's file: [absolute path, device, inode, size, mtime_ns, ctime_ns, CRC-32 or -1]
+
+
+@dataclass
+class BatchManifest:
+    """What an entry for files read together holds, and the state of each file it holds it for.
+
+    A file is unchanged when its identity, size, mtime and ctime are (as git's index decides); one
+    whose mtime was within RACY_NS of `checked_ns` also keeps its CRC-32, which must still hold."""
+
+    version: str
+    kind: str  # "batch"
+    reader: str  # how the files are read together: "lines", or the coding agent whose session logs they are
+    group_attrs: list[str]
+    checked_ns: int
+    files: list[FileState]
+    segments: list[str] = field(default_factory=list)
+
+    @classmethod
+    def parse(cls, raw: object) -> BatchManifest:
+        """The batch manifest a JSON object holds; ValueError or TypeError unless it is whole."""
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+        manifest = cls(**raw)
+        if not all(isinstance(value, str) for value in (manifest.version, manifest.kind, manifest.reader)) or manifest.kind != "batch":
+            raise ValueError("version, kind and reader must be names, the kind 'batch'")
+        if not isinstance(manifest.checked_ns, int) or isinstance(manifest.checked_ns, bool):
+            raise ValueError(f"checked_ns is {manifest.checked_ns!r}")
+        for names in (manifest.segments, manifest.group_attrs):
+            if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+                raise ValueError("segments and group_attrs must be lists of names")
+        if any("/" in name or name.startswith(".") for name in manifest.segments):
+            raise ValueError("a segment name with a path")
+        for state in manifest.files:
+            if not (isinstance(state, list) and len(state) == 7 and isinstance(state[0], str)
+                    and all(isinstance(value, int) and not isinstance(value, bool) for value in state[1:])):
+                raise ValueError(f"a file's state is {state!r}")
+        return manifest
+
+
+ManifestT = TypeVar("ManifestT", Manifest, BatchManifest)
+
+
+def file_state(path: str, state: os.stat_result, checked_ns: int) -> FileState:
+    """What a batch manifest keeps of a file as a run found it (its CRC-32 only when its mtime is
+    too recent to prove anything)."""
+    racy = state.st_mtime_ns >= checked_ns - RACY_NS
+    crc = content_crc(path, 0, state.st_size) if racy else -1
+    return [os.path.abspath(path), state.st_dev, state.st_ino, state.st_size, state.st_mtime_ns, state.st_ctime_ns, crc]
+
+
+def still_holds(kept: FileState, path: str) -> bool:
+    """Whether the file at `path` is as a batch manifest kept it."""
+    try:
+        now = os.stat(path)
+    except OSError:
+        return False
+    if kept[1:6] != [now.st_dev, now.st_ino, now.st_size, now.st_mtime_ns, now.st_ctime_ns]:
+        return False
+    try:
+        return kept[6] == -1 or content_crc(path, 0, now.st_size) == kept[6]
+    except OSError:
+        return False
+
+
+def attrs_to_keep(held: list[str], wanted: tuple[str, ...]) -> tuple[str, ...]:
+    """The group attributes an entry should hold after a run that asked for `wanted`: what it held
+    and what was asked, at most MAX_KEPT_ATTRS (the oldest held go first)."""
+    kept = [name for name in held if name not in wanted] + list(wanted)
+    return tuple(kept[-MAX_KEPT_ATTRS:]) if len(kept) > MAX_KEPT_ATTRS else tuple(kept)
+
+
 @dataclass
 class Recalled:
     """A file's cached segments, still right for it, and the byte they end at."""
 
     manifest: Manifest
+    segments: list[Segment]
+
+
+@dataclass
+class RecalledBatch:
+    """The segments cached for files read together, still right for every one of them."""
+
+    manifest: BatchManifest
     segments: list[Segment]
 
 
@@ -200,44 +285,72 @@ class Cache:
             self._version = reader_version()
         return self._version
 
-    def entry(self, log: str, group_attrs: tuple[str, ...]) -> Path:
-        key = "\0".join((os.path.realpath(log), *group_attrs))
+    def entry(self, log: str) -> Path:
+        return self._folder(os.path.realpath(log))
+
+    def batch_entry(self, reader: str, paths: list[str]) -> Path:
+        return self._folder("\0".join(("batch", reader, *(os.path.abspath(path) for path in paths))))  # each file's identity is in its state
+
+    def _folder(self, key: str) -> Path:
         return self.directory / "files" / hashlib.blake2b(key.encode("utf-8", "surrogateescape"), digest_size=16).hexdigest()
 
-    def recall(self, log: str, group_attrs: tuple[str, ...], kind: str, state: os.stat_result) -> Recalled | None:
-        """The segments cached for `log` in its current `state`, when they still hold for it: for
-        "lines", the file may have grown past their end; for "whole", it must be unchanged. None
-        when nothing cached can be used (a damaged file is named in `warnings`)."""
-        entry = self.entry(log, group_attrs)
-        manifest = self._manifest(entry)
-        if manifest is None or manifest.version != self.version or manifest.kind != kind or manifest.group_attrs != list(group_attrs):
-            return None
+    def recall(self, log: str, wanted: tuple[str, ...], kind: str, state: os.stat_result) -> tuple[Recalled | None, tuple[str, ...]]:
+        """The segments cached for `log` in its current `state`, when they still hold for it and
+        hold the group attributes `wanted`: for "lines", the file may have grown past their end; for
+        "whole", it must be unchanged. None when nothing cached can be used (a damaged file is named
+        in `warnings`). With it, the group attributes the run reads and keeps: `wanted` and those
+        the entry holds."""
+        entry = self.entry(log)
+        manifest = self._manifest(entry, Manifest)
+        if manifest is None or manifest.version != self.version or manifest.kind != kind:
+            return None, wanted
+        attrs = attrs_to_keep(manifest.group_attrs, wanted)
+        if not set(wanted) <= set(manifest.group_attrs):
+            return None, attrs
         if (manifest.device, manifest.inode) != (state.st_dev, state.st_ino) or state.st_size < manifest.end:
-            return None  # rotated or replaced, or cut short
+            return None, attrs  # rotated or replaced, or cut short
         unchanged = state.st_size == manifest.size and state.st_mtime_ns == manifest.mtime_ns
         if not unchanged and (kind == "whole" or state.st_size == manifest.size):
-            return None  # rewritten (a same-size rewrite, or any change to a whole-read file)
+            return None, attrs  # rewritten (a same-size rewrite, or any change to a whole-read file)
         try:
             if not head_and_tail_match(log, manifest):
-                return None
+                return None, attrs
             if unchanged and manifest.mtime_ns >= manifest.checked_ns - RACY_NS and content_crc(log, 0, manifest.end) != manifest.crc:
-                return None  # changed again within the mtime's resolution: only its bytes can tell
+                return None, attrs  # changed again within the mtime's resolution: only its bytes can tell
         except OSError:
-            return None
+            return None, attrs
+        segments = self._segments(entry, manifest.segments, manifest.group_attrs, log)
+        return (None if segments is None else Recalled(manifest, segments)), tuple(manifest.group_attrs)
+
+    def recall_batch(self, reader: str, paths: list[str], wanted: tuple[str, ...]) -> tuple[RecalledBatch | None, tuple[str, ...]]:
+        """The segments cached for `paths` read together by `reader`, when every file is as they
+        were kept for and they hold the group attributes `wanted`; with the group attributes the
+        run reads and keeps (as `recall`)."""
+        entry = self.batch_entry(reader, paths)
+        manifest = self._manifest(entry, BatchManifest)
+        if manifest is None or manifest.version != self.version or manifest.reader != reader or len(manifest.files) != len(paths):
+            return None, wanted
+        attrs = attrs_to_keep(manifest.group_attrs, wanted)
+        if not set(wanted) <= set(manifest.group_attrs) or not all(still_holds(kept, path) for kept, path in zip(manifest.files, paths, strict=True)):
+            return None, attrs
+        segments = self._segments(entry, manifest.segments, manifest.group_attrs, f"its {len(paths):,} files")
+        return (None if segments is None else RecalledBatch(manifest, segments)), tuple(manifest.group_attrs)
+
+    def _segments(self, entry: Path, names: list[str], group_attrs: list[str], logs: str) -> list[Segment] | None:
         segments = []
-        for name in manifest.segments:
+        for name in names:
             try:
                 segments.append(read_segment(str(entry / name), tuple(group_attrs)))
             except DamagedSegment as exc:
-                self.warnings.append(f"cache file {entry / name} is damaged ({exc}); ignored, and {log} read again")
+                self.warnings.append(f"cache file {entry / name} is damaged ({exc}); ignored, and {logs} read again")
                 return None
             except OSError:
                 return None  # replaced by a concurrent run since its manifest was read
         with contextlib.suppress(OSError):
             os.utime(entry / MANIFEST)  # when it was last used: the least recently used entries go first
-        return Recalled(manifest, segments)
+        return segments
 
-    def _manifest(self, entry: Path) -> Manifest | None:
+    def _manifest(self, entry: Path, kind: type[ManifestT]) -> ManifestT | None:
         try:
             raw = (entry / MANIFEST).read_bytes()
         except OSError:
@@ -246,22 +359,40 @@ class Cache:
             fields_ = orjson.loads(raw)
             if isinstance(fields_, dict) and fields_.get("version") != self.version and isinstance(fields_.get("version"), str):
                 return None  # kept by another llmobs version: read again, and replaced, without a word
-            return Manifest.parse(fields_)
+            if isinstance(fields_, dict) and (fields_.get("kind") == "batch") != (kind is BatchManifest):
+                return None  # the other kind of entry: a hash collision, or a damaged manifest; replaced
+            return kind.parse(fields_)  # type: ignore[return-value]
         except (ValueError, TypeError) as exc:
             self.warnings.append(f"cache file {entry / MANIFEST} is damaged ({type(exc).__name__}: {exc}); ignored, and its log read again")
             return None
 
     def keep(self, log: str, group_attrs: tuple[str, ...], kind: str, found: Seen, previous: Recalled | None, new: list[Segment]) -> None:
         """Record that `log`, as `found`, is held by the `previous` entry's segments followed by `new`
-        (by `new` alone when there is no previous).
+        (by `new` alone when there is no previous), with the group attributes `group_attrs`.
 
         Written on a thread of its own while the run goes on (`wait` joins it; so does the
         interpreter, before it exits). Skipped when another run holds the entry's lock; a failure
         to write is a warning, once, never an error."""
+        previous_names = [] if previous is None else list(previous.manifest.segments)
+
+        def manifest(names: list[str]) -> Manifest:
+            state = found.state
+            return Manifest(self.version, os.path.realpath(log), list(group_attrs), kind, state.st_dev, state.st_ino, state.st_size,
+                            state.st_mtime_ns, found.checked_ns, found.end, found.head_hash, found.tail_hash, found.crc, previous_names + names)
+
+        self._write(self.entry(log), new, manifest)
+
+    def keep_batch(self, reader: str, paths: list[str], group_attrs: tuple[str, ...], files: list[FileState], checked_ns: int, segment: Segment) -> None:
+        """Record that `paths`, read together by `reader` in the states `files`, hold `segment`'s
+        columns (as `keep`, on a thread)."""
+        self._write(self.batch_entry(reader, paths), [segment],
+                    lambda names: BatchManifest(self.version, "batch", reader, list(group_attrs), checked_ns, files, names))
+
+    def _write(self, entry: Path, new: list[Segment], manifest: Callable[[list[str]], Manifest | BatchManifest]) -> None:
         if self._write_failed:
             return
         frozen = [freeze(segment) for segment in new]
-        writer = threading.Thread(target=self._store, args=(log, group_attrs, kind, found, previous, frozen), name="llmobs-cache-write")
+        writer = threading.Thread(target=self._store, args=(entry, frozen, manifest), name="llmobs-cache-write")
         writer.start()
         self._writers.append(writer)
 
@@ -270,24 +401,21 @@ class Cache:
         while self._writers:
             self._writers.pop().join()
 
-    def _store(self, log: str, group_attrs: tuple[str, ...], kind: str, found: Seen, previous: Recalled | None, new: list[Frozen]) -> None:
-        entry = self.entry(log, group_attrs)
+    def _store(self, entry: Path, new: list[Frozen], manifest: Callable[[list[str]], Manifest | BatchManifest]) -> None:
         try:
             entry.mkdir(parents=True, exist_ok=True)
             with self._locked(entry) as locked:
                 if not locked:
                     return
-                names = [] if previous is None else list(previous.manifest.segments)
+                names = []
                 for segment in new:
                     name = f"{uuid.uuid4().hex}.seg"
                     _write_atomically(entry / name, lambda path, segment=segment: write_segment(path, segment))
                     names.append(name)
-                state = found.state
-                manifest = Manifest(self.version, os.path.realpath(log), list(group_attrs), kind, state.st_dev, state.st_ino, state.st_size,
-                                    state.st_mtime_ns, found.checked_ns, found.end, found.head_hash, found.tail_hash, found.crc, names)
-                _write_atomically(entry / MANIFEST, lambda path: Path(path).write_bytes(orjson.dumps(asdict(manifest))))
+                kept = manifest(names)
+                _write_atomically(entry / MANIFEST, lambda path: Path(path).write_bytes(orjson.dumps(asdict(kept))))
                 for stale in entry.iterdir():
-                    if stale.name not in (MANIFEST, LOCK, *names):
+                    if stale.name not in (MANIFEST, LOCK, *kept.segments):
                         stale.unlink(missing_ok=True)
                 self.wrote = True
         except OSError as exc:

@@ -9,12 +9,14 @@ the same, column for column and count for count, as reading the file without a c
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
+from collections.abc import Callable
 
 from llmobs.errors import InputError
 from llmobs.read.cache.segment import Segment
-from llmobs.read.cache.store import MAX_SEGMENTS, Cache, seen
+from llmobs.read.cache.store import MAX_SEGMENTS, Cache, attrs_to_keep, file_state, seen
 from llmobs.read.columns import ColumnBuilder, Columns
 from llmobs.read.decode import FileTask, ProgressCallback, decode_files
 from llmobs.read.merge import merge_columns
@@ -22,6 +24,8 @@ from llmobs.read.plan import file_tasks, last_line_end
 from llmobs.read.sources import Source, plain_lines_file
 from llmobs.read.stats import InputStats
 from llmobs.read.stream import read_source
+
+BatchReader = Callable[[list[Source], tuple[str, ...], InputStats], list[Columns]]
 
 
 def read_through_cache(source: Source, cache: Cache, group_attrs: tuple[str, ...], threads: int, stats: InputStats,
@@ -51,11 +55,13 @@ def _read(source: Source, cache: Cache, group_attrs: tuple[str, ...], threads: i
     kind = "lines" if plain_lines_file(source) else "whole"
     checked_ns = time.time_ns()
     state = os.stat(path)
-    recalled = cache.recall(path, group_attrs, kind, state)
+    wanted = group_attrs
+    recalled, group_attrs = cache.recall(path, wanted, kind, state)
     own = InputStats()
     parts: list[Columns] = []
+    as_named = {os.path.realpath(path): path}
     for segment in recalled.segments if recalled is not None else []:
-        own.add(segment.stats)
+        own.add(segment.stats.renamed(as_named))
         parts.append(segment.columns)
     cached_end = recalled.manifest.end if recalled is not None else 0
     if on_progress is not None and cached_end:
@@ -65,9 +71,9 @@ def _read(source: Source, cache: Cache, group_attrs: tuple[str, ...], threads: i
             found = seen(path, state, checked_ns, state.st_size)
             parts = [merge_columns(read_source(source, group_attrs, own, on_progress, strict=strict, threads=threads) or [ColumnBuilder(group_attrs).finish()])]
             if not (strict and own.bad_lines):
-                cache.keep(path, group_attrs, kind, found, None, [Segment(parts[0], own)])
+                cache.keep(path, group_attrs, kind, found, None, [Segment(parts[0], kept(own, [path]))])
         stats.add(own, path)
-        return parts, state.st_size
+        return [with_groups(part, wanted) for part in parts], state.st_size
 
     complete_end = last_line_end(path, cached_end, state.st_size)
     new: list[Segment] = []
@@ -76,7 +82,7 @@ def _read(source: Source, cache: Cache, group_attrs: tuple[str, ...], threads: i
         fresh = InputStats()
         columns = merge_columns(decode_files(file_tasks(path, threads, cached_end, complete_end, own.lines), group_attrs, threads, fresh, on_progress))
         own.add(fresh)
-        new.append(Segment(columns, fresh))
+        new.append(Segment(columns, kept(fresh, [path])))
         parts.append(columns)
     kept_stats = InputStats()
     kept_stats.add(own)
@@ -88,8 +94,52 @@ def _read(source: Source, cache: Cache, group_attrs: tuple[str, ...], threads: i
             parts = parts[len(segments) + 1 :]
             whole = merge_columns([segment.columns for segment in segments] + [new[0].columns])
             parts.insert(0, whole)
-            new = [Segment(whole, kept_stats)]
+            new = [Segment(whole, kept(kept_stats, [path]))]
             recalled = None
         cache.keep(path, group_attrs, kind, found, recalled, new)
     stats.add(own, path)
-    return parts, complete_end
+    return [with_groups(part, wanted) for part in parts], complete_end
+
+
+def read_batch_through_cache(reader: str, sources: list[Source], cache: Cache, group_attrs: tuple[str, ...], stats: InputStats,
+                             read: BatchReader, on_progress: ProgressCallback | None = None, *, strict: bool = False,
+                             always: tuple[str, ...] = ()) -> list[Columns]:
+    """The columns of files read together (`read(sources, group attributes, stats)` reads them),
+    counted in `stats`: from the cache while every one of them is as it was kept, else read again
+    whole and kept (not after a `strict` read that found a bad line). The entry also holds the
+    group attributes `always` (what `--by` asks of these files most), and those earlier runs
+    asked for."""
+    paths = [source.name for source in sources]
+    checked_ns = time.time_ns()
+    recalled, attrs = cache.recall_batch(reader, paths, group_attrs)
+    own = InputStats()
+    if recalled is not None:
+        as_named = {os.path.abspath(path): path for path in paths}
+        for segment in recalled.segments:
+            own.add(segment.stats.renamed(as_named))
+        parts = [segment.columns for segment in recalled.segments]
+        if on_progress is not None:
+            on_progress(sum(source.size() or 0 for source in sources))
+    else:
+        attrs = attrs_to_keep(list(attrs), tuple(name for name in always if name not in attrs))
+        try:
+            files = [file_state(path, os.stat(path), checked_ns) for path in paths]
+        except OSError:
+            files = None  # gone since the folder was walked: the reader names it
+        parts = [merge_columns(read(sources, attrs, own) or [ColumnBuilder(attrs).finish()])]
+        if files is not None and not (strict and own.bad_lines):
+            cache.keep_batch(reader, paths, attrs, files, checked_ns, Segment(parts[0], own.renamed({path: os.path.abspath(path) for path in paths})))
+    stats.add(own)
+    return [with_groups(part, group_attrs) for part in parts]
+
+
+def kept(stats: InputStats, paths: list[str]) -> InputStats:
+    """`stats` naming `paths` by their real paths, as an entry keeps them."""
+    return stats.renamed({path: os.path.realpath(path) for path in paths})
+
+
+def with_groups(columns: Columns, names: tuple[str, ...]) -> Columns:
+    """`columns` with only the group columns `names` (an entry holds every attribute runs asked for)."""
+    if tuple(columns.spans.group) == names:
+        return columns
+    return dataclasses.replace(columns, spans=dataclasses.replace(columns.spans, group={name: columns.spans.group[name] for name in names}))
