@@ -120,17 +120,23 @@ def write_log(path: Path, traces: range, *, torn: str = "") -> Path:
     return path
 
 
-def test_an_unchanged_file_comes_from_the_cache_without_being_read(tmp_path):
-    log = write_log(tmp_path / "a.jsonl", range(40))
-    age(log)
-    first, _ = cached_load([str(log)], tmp_path / "cache")
-    # Same size, same mtime, same head and tail: the key says unchanged, so the file's middle is not read.
+def change_unseen(log: Path) -> None:
+    """Change the middle of a log written by `write_log` (40 traces or more) keeping its size, mtime,
+    head and tail: a change no cache key sees, so the cache answering shows."""
     state = log.stat()
     raw = bytearray(log.read_bytes())
     middle = raw.index(b'"question 20')
     raw[middle + 1 : middle + 9] = b"QUESTION"
     log.write_bytes(bytes(raw))
     os.utime(log, ns=(state.st_atime_ns, state.st_mtime_ns))
+
+
+def test_an_unchanged_file_comes_from_the_cache_without_being_read(tmp_path):
+    log = write_log(tmp_path / "a.jsonl", range(40))
+    age(log)
+    first, _ = cached_load([str(log)], tmp_path / "cache")
+    # Same size, same mtime, same head and tail: the key says unchanged, so the file's middle is not read.
+    change_unseen(log)
     again, _ = cached_load([str(log)], tmp_path / "cache")
     assert canonical(again) == canonical(first)
     assert canonical(load([str(log)])) != canonical(first)  # the cache really answered
@@ -258,12 +264,7 @@ def test_one_entry_serves_every_group_attribute_asked_for(tmp_path):
     assert len(entries) == 1 and json.loads((entries[0] / "manifest.json").read_text())["group_attrs"] == ["model"]
     # every later run, grouped or not, is answered by that one entry: change the file's middle
     # without its key seeing it, and the answers stay those of the file as it was kept
-    state = log.stat()
-    raw = bytearray(log.read_bytes())
-    middle = raw.index(b'"question 20')
-    raw[middle + 1 : middle + 9] = b"QUESTION"
-    log.write_bytes(bytes(raw))
-    os.utime(log, ns=(state.st_atime_ns, state.st_mtime_ns))
+    change_unseen(log)
     assert canonical(cached_load([str(log)], directory)[0]) == canonical(plain)
     assert canonical(cached_load([str(log)], directory, group_attrs=("model",))[0]) == canonical(grouped)
 

@@ -115,20 +115,29 @@ class Manifest:
     def parse(cls, raw: object) -> Manifest:
         """The manifest a JSON object holds; ValueError or TypeError unless every field is there
         with its type (JSON that parses may still not be a manifest)."""
-        if not isinstance(raw, dict):
-            raise ValueError("not a JSON object")
-        manifest = cls(**raw)
-        for item in fields(cls):
-            value = getattr(manifest, item.name)
-            expected = {"int": int, "str": str}.get(str(item.type))
-            if expected is not None and (not isinstance(value, expected) or isinstance(value, bool)):
-                raise ValueError(f"{item.name} is {value!r}")
-        for names in (manifest.segments, manifest.group_attrs):
-            if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-                raise ValueError("segments and group_attrs must be lists of names")
-        if any("/" in name or name.startswith(".") for name in manifest.segments):
-            raise ValueError("a segment name with a path")
-        return manifest
+        return _parsed(cls, raw)
+
+
+ManifestT = TypeVar("ManifestT", "Manifest", "BatchManifest")
+
+
+def _parsed(cls: type[ManifestT], raw: object) -> ManifestT:
+    """The manifest of class `cls` a JSON object holds, each int and str field of its type and its
+    lists of names lists of names; ValueError or TypeError otherwise."""
+    if not isinstance(raw, dict):
+        raise ValueError("not a JSON object")
+    manifest = cls(**raw)
+    for item in fields(cls):
+        value = getattr(manifest, item.name)
+        expected = {"int": int, "str": str}.get(str(item.type))
+        if expected is not None and (not isinstance(value, expected) or isinstance(value, bool)):
+            raise ValueError(f"{item.name} is {value!r}")
+    for names in (manifest.segments, manifest.group_attrs):
+        if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+            raise ValueError("segments and group_attrs must be lists of names")
+    if any("/" in name or name.startswith(".") for name in manifest.segments):
+        raise ValueError("a segment name with a path")
+    return manifest
 
 
 FileState = list[int | str]  # a batch's file: [absolute path, device, inode, size, mtime_ns, ctime_ns, CRC-32 or -1]
@@ -152,26 +161,14 @@ class BatchManifest:
     @classmethod
     def parse(cls, raw: object) -> BatchManifest:
         """The batch manifest a JSON object holds; ValueError or TypeError unless it is whole."""
-        if not isinstance(raw, dict):
-            raise ValueError("not a JSON object")
-        manifest = cls(**raw)
-        if not all(isinstance(value, str) for value in (manifest.version, manifest.kind, manifest.reader)) or manifest.kind != "batch":
-            raise ValueError("version, kind and reader must be names, the kind 'batch'")
-        if not isinstance(manifest.checked_ns, int) or isinstance(manifest.checked_ns, bool):
-            raise ValueError(f"checked_ns is {manifest.checked_ns!r}")
-        for names in (manifest.segments, manifest.group_attrs):
-            if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
-                raise ValueError("segments and group_attrs must be lists of names")
-        if any("/" in name or name.startswith(".") for name in manifest.segments):
-            raise ValueError("a segment name with a path")
+        manifest = _parsed(cls, raw)
+        if manifest.kind != "batch":
+            raise ValueError(f"kind is {manifest.kind!r}")
         for state in manifest.files:
             if not (isinstance(state, list) and len(state) == 7 and isinstance(state[0], str)
                     and all(isinstance(value, int) and not isinstance(value, bool) for value in state[1:])):
                 raise ValueError(f"a file's state is {state!r}")
         return manifest
-
-
-ManifestT = TypeVar("ManifestT", Manifest, BatchManifest)
 
 
 def file_state(path: str, state: os.stat_result, checked_ns: int) -> FileState:
