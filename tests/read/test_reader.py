@@ -81,6 +81,14 @@ def test_bad_lines_counted_with_file_and_line(tmp_path: Path):
         load([str(path)], strict=True)
 
 
+def test_a_broken_first_line_does_not_make_a_log_one_document(tmp_path: Path):
+    path = tmp_path / "broken.jsonl"  # starts like a pretty-printed document, but its next lines are records
+    path.write_text("{\n  " + json.dumps(root("t1", 10)) + "\n" + json.dumps(GOOD_SPAN) + "\n")
+    data = load([str(path)])
+    assert (data.stats.lines, data.stats.records, data.stats.bad_lines) == (3, 2, 1)
+    assert data.stats.bad_line_samples == [f"{path}:1: not valid JSON"]
+
+
 def test_torn_last_line(tmp_path: Path):
     path = tmp_path / "torn.jsonl"
     path.write_bytes(json.dumps(root("t1", 10)).encode() + b"\n" + b'{"type":"span","trace')
