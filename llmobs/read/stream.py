@@ -28,9 +28,11 @@ def read_source(source: Source, group_attrs: tuple[str, ...], stats: InputStats,
             return decode_stream(source.name, stream, group_attrs, stats, on_progress, strict=strict, threads=threads, pipe=source.is_stdin)
         if agent is None:
             document = read_whole(source.name, stream, stats)
-            if document is not None and lines_not_a_document(document):
+            if document is None:
+                return []  # broken part way: one bad line, already counted
+            if lines_not_a_document(document):
                 return decode_stream(source.name, io.BytesIO(document), group_attrs, stats, on_progress, strict=strict, threads=threads)
-            stream = io.BytesIO(document or b"")
+            stream = io.BytesIO(document)
         records, read = whole_source_records(source.name, stream, agent, stats)
         if on_progress is not None:
             on_progress(source.size() or read)  # the file's bytes, compressed or not
