@@ -120,9 +120,7 @@ def read_block(block: Block, group_attrs: tuple[str, ...]) -> tuple[Columns, Inp
     if block.agent is not None:
         names = {path: name for name, path in block.members}
         parts = read_session_logs(block.agent, [Source(path) for _, path in block.members], group_attrs, stats)
-        stats.bad_samples = [BadLine(names.get(bad.source, bad.source), bad.line, bad.reason) for bad in stats.bad_samples]
-        stats.notes = [_named(note, names) for note in stats.notes]
-        return merge_columns(parts or [ColumnBuilder(group_attrs).finish()]), stats
+        return merge_columns(parts or [ColumnBuilder(group_attrs).finish()]), stats.renamed(names)
     if not block.remote and block.end is None:
         parts = read_source(Source(block.path), group_attrs, stats)
         stats.bad_samples = [BadLine(block.name, bad.line, bad.reason) for bad in stats.bad_samples]
@@ -136,12 +134,6 @@ def read_block(block: Block, group_attrs: tuple[str, ...]) -> tuple[Columns, Inp
         raise InputError(f"{block.name}: an OTLP/JSON document or session log is read from a local path only, not from a URL")
     parts = decode_stream(block.name, io.BytesIO(data), group_attrs, stats, read_ahead=False)
     return merge_columns(parts or [ColumnBuilder(group_attrs).finish()]), stats
-
-
-def _named(note: str, names: dict[str, str]) -> str:
-    """A note that starts with a worker's path, starting with the file as the user named it instead."""
-    path, sep, rest = note.partition(": ")
-    return f"{names[path]}{sep}{rest}" if path in names else note
 
 
 def _bytes_of(block: Block) -> bytes:

@@ -92,8 +92,9 @@ class InputStats:
                 mine[agent] = mine.get(agent, 0) + count
 
     def renamed(self, names: dict[str, str]) -> InputStats:
-        """A copy naming files by `names` (old name -> new) in its samples and per-file counts: a
-        cache entry keeps files by real path, and a later run names them as its user did."""
+        """A copy naming files by `names` (old name -> new) in its samples, notes and per-file counts:
+        a cache entry keeps files by path, a Dask worker reads them by its own, and the user sees
+        them as they were named."""
         copy = dataclasses.replace(self)
         copy.bad_samples = [BadLine(names.get(bad.source, bad.source), bad.line, bad.reason) for bad in self.bad_samples]
         copy.agent_lines = {names.get(name, name): dict(counts) for name, counts in self.agent_lines.items()}
