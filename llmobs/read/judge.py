@@ -196,22 +196,23 @@ def read_whole(name: str, stream: BinaryIO, stats: InputStats) -> bytes | None:
 
 
 def lines_not_a_document(text: bytes) -> bool:
-    """Whether what began like a multi-line document is lines after all: it is not one JSON value,
-    and a later line is a JSON object on its own (a broken first line, then records), so each
-    line is judged, none lost with the first."""
-    try:
-        json.loads(text)
-    except ValueError:
-        pass
-    else:
-        return False
+    """Whether what began like a multi-line document is lines after all: a later line is a JSON
+    object on its own (a broken first line, then records) and the whole is not one JSON value, so
+    each line is judged, none lost with the first. The lines are looked at first: the whole is
+    parsed only when one of them is an object."""
     for line in text.split(b"\n")[1:]:
         if line.strip()[:1] == b"{":
             try:
                 if isinstance(json.loads(line), dict):
-                    return True
+                    break
             except ValueError:
                 continue
+    else:
+        return False
+    try:
+        json.loads(text)
+    except ValueError:
+        return True
     return False
 
 
