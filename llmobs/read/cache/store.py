@@ -171,11 +171,15 @@ class BatchManifest:
         return manifest
 
 
+def racy(mtime_ns: int, checked_ns: int) -> bool:
+    """Whether a file's mtime is too close to when it was read to prove it unchanged since."""
+    return mtime_ns >= checked_ns - RACY_NS
+
+
 def file_state(path: str, state: os.stat_result, checked_ns: int) -> FileState:
     """What a batch manifest keeps of a file as a run found it (its CRC-32 only when its mtime is
     too recent to prove anything)."""
-    racy = state.st_mtime_ns >= checked_ns - RACY_NS
-    crc = content_crc(path, 0, state.st_size) if racy else -1
+    crc = content_crc(path, 0, state.st_size) if racy(state.st_mtime_ns, checked_ns) else -1
     return [os.path.abspath(path), state.st_dev, state.st_ino, state.st_size, state.st_mtime_ns, state.st_ctime_ns, crc]
 
 
@@ -312,7 +316,7 @@ class Cache:
         try:
             if not head_and_tail_match(log, manifest):
                 return None, attrs
-            if unchanged and manifest.mtime_ns >= manifest.checked_ns - RACY_NS and content_crc(log, 0, manifest.end) != manifest.crc:
+            if unchanged and racy(manifest.mtime_ns, manifest.checked_ns) and content_crc(log, 0, manifest.end) != manifest.crc:
                 return None, attrs  # changed again within the mtime's resolution: only its bytes can tell
         except OSError:
             return None, attrs

@@ -59,9 +59,8 @@ def _read(source: Source, cache: Cache, group_attrs: tuple[str, ...], threads: i
     recalled, group_attrs = cache.recall(path, wanted, kind, state)
     own = InputStats()
     parts: list[Columns] = []
-    as_named = {os.path.realpath(path): path}
     for segment in recalled.segments if recalled is not None else []:
-        own.add(segment.stats.renamed(as_named))
+        own.add(as_named(segment.stats, [path], os.path.realpath))
         parts.append(segment.columns)
     cached_end = recalled.manifest.end if recalled is not None else 0
     if on_progress is not None and cached_end:
@@ -71,7 +70,7 @@ def _read(source: Source, cache: Cache, group_attrs: tuple[str, ...], threads: i
             found = seen(path, state, checked_ns, state.st_size)
             parts = [merge_columns(read_source(source, group_attrs, own, on_progress, strict=strict, threads=threads) or [ColumnBuilder(group_attrs).finish()])]
             if not (strict and own.bad_lines):
-                cache.keep(path, group_attrs, kind, found, None, [Segment(parts[0], kept(own, [path]))])
+                cache.keep(path, group_attrs, kind, found, None, [Segment(parts[0], as_kept(own, [path], os.path.realpath))])
         stats.add(own, path)
         return [with_groups(part, wanted) for part in parts], state.st_size
 
@@ -82,7 +81,7 @@ def _read(source: Source, cache: Cache, group_attrs: tuple[str, ...], threads: i
         fresh = InputStats()
         columns = merge_columns(decode_files(file_tasks(path, threads, cached_end, complete_end, own.lines), group_attrs, threads, fresh, on_progress))
         own.add(fresh)
-        new.append(Segment(columns, kept(fresh, [path])))
+        new.append(Segment(columns, as_kept(fresh, [path], os.path.realpath)))
         parts.append(columns)
     kept_stats = InputStats()
     kept_stats.add(own)
@@ -94,7 +93,7 @@ def _read(source: Source, cache: Cache, group_attrs: tuple[str, ...], threads: i
             parts = parts[len(segments) + 1 :]
             whole = merge_columns([segment.columns for segment in segments] + [new[0].columns])
             parts.insert(0, whole)
-            new = [Segment(whole, kept(kept_stats, [path]))]
+            new = [Segment(whole, as_kept(kept_stats, [path], os.path.realpath))]
             recalled = None
         cache.keep(path, group_attrs, kind, found, recalled, new)
     stats.add(own, path)
@@ -114,9 +113,8 @@ def read_batch_through_cache(reader: str, sources: list[Source], cache: Cache, g
     recalled, attrs = cache.recall_batch(reader, paths, group_attrs)
     own = InputStats()
     if recalled is not None:
-        as_named = {os.path.abspath(path): path for path in paths}
         for segment in recalled.segments:
-            own.add(segment.stats.renamed(as_named))
+            own.add(as_named(segment.stats, paths, os.path.abspath))
         parts = [segment.columns for segment in recalled.segments]
         if on_progress is not None:
             on_progress(sum(source.size() or 0 for source in sources))
@@ -128,14 +126,20 @@ def read_batch_through_cache(reader: str, sources: list[Source], cache: Cache, g
             files = None  # gone since the folder was walked: the reader names it
         parts = [merge_columns(read(sources, attrs, own) or [ColumnBuilder(attrs).finish()])]
         if files is not None and not (strict and own.bad_lines):
-            cache.keep_batch(reader, paths, attrs, files, checked_ns, Segment(parts[0], own.renamed({path: os.path.abspath(path) for path in paths})))
+            cache.keep_batch(reader, paths, attrs, files, checked_ns, Segment(parts[0], as_kept(own, paths, os.path.abspath)))
     stats.add(own)
     return [with_groups(part, group_attrs) for part in parts]
 
 
-def kept(stats: InputStats, paths: list[str]) -> InputStats:
-    """`stats` naming `paths` by their real paths, as an entry keeps them."""
-    return stats.renamed({path: os.path.realpath(path) for path in paths})
+def as_kept(stats: InputStats, paths: list[str], key: Callable[[str], str]) -> InputStats:
+    """`stats` naming `paths` as the entry keys them (`key`: real or absolute paths), so that a later
+    run can name them its own way (`as_named`)."""
+    return stats.renamed({path: key(path) for path in paths})
+
+
+def as_named(stats: InputStats, paths: list[str], key: Callable[[str], str]) -> InputStats:
+    """A kept segment's `stats` naming `paths` as this run does."""
+    return stats.renamed({key(path): path for path in paths})
 
 
 def with_groups(columns: Columns, names: tuple[str, ...]) -> Columns:
